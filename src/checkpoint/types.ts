@@ -1,0 +1,152 @@
+/**
+ * Terms of the checkpoint engine:
+ * - blob: the bytes of one file, addressed by their SHA-256 (hex).
+ * - pack: one object holding many small blobs, compressed one by one, so that a small file costs a
+ *   part of a PUT; a pack index says where each blob sits (offset, length) for ranged GETs.
+ * - manifest: every entry of a workspace at one moment (path, type, mode, size, mtime, hash or
+ *   symlink target). A checkpoint is a committed manifest; its id names it in the object store.
+ * Commit order: blobs and packs durable → manifest written → (state store) checkpoint row committed.
+ */
+import type { Readable } from "node:stream";
+
+export type EntryType = "file" | "dir" | "symlink";
+
+/** What a stat scan of a workspace reports for one path (relative, "/"-separated, no "./"). */
+export interface ScanEntry {
+  path: string;
+  type: EntryType;
+  /** Permission bits (e.g. 0o755), without the file type bits. */
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  /** Symlinks only: the link's target, as stored in the link. */
+  target?: string;
+}
+
+export interface ManifestEntry extends ScanEntry {
+  /** Files only: SHA-256 hex of the content. */
+  hash?: string;
+}
+
+export interface SnapshotProgress {
+  phase: "scan" | "hash" | "upload" | "manifest";
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface RestoreProgress {
+  phase: "download" | "write" | "verify";
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/**
+ * Where a snapshot reads a workspace from: a local folder, or a sandbox through its provider
+ * (one tar stream out of the sandbox for all the files that need reading).
+ */
+export interface WorkspaceSource {
+  scan(): Promise<ScanEntry[]>;
+  /** The content of these files, in any order, each exactly once. */
+  readFiles(paths: string[]): AsyncIterable<{ path: string; size: number; stream: Readable }>;
+  /** Optional fast path: hash in place (inside the sandbox) instead of streaming the bytes out. */
+  hashFiles?(paths: string[]): Promise<Record<string, string>>;
+}
+
+/** Where a restore writes a workspace to: an empty local folder, or a sandbox (one tar stream in). */
+export interface WorkspaceTarget {
+  /** Refuses a non-empty target unless `allowNonEmpty`. */
+  prepare(options: { allowNonEmpty: boolean }): Promise<void>;
+  /** Writes every entry; file contents arrive as streams whose hashes the engine checks. */
+  write(entries: AsyncIterable<{ entry: ManifestEntry; content?: Readable }>): Promise<void>;
+  /** SHA-256 of each restored file as it is now on the target: the file-by-file verification. */
+  hashFiles(paths: string[]): Promise<Record<string, string>>;
+}
+
+export interface SnapshotOptions {
+  /** Checkpoint id of the parent: unchanged paths (same size, mtime, mode) reuse its hashes. */
+  parent?: string;
+  /** Paths that may have changed (from change rows): with a parent, only these are re-read. */
+  changedPaths?: string[];
+  /** Still stat-scan everything when changedPaths is given (the safety net before hibernation). */
+  fullScan?: boolean;
+  /** Stored in the manifest: "workspace" of origin, session id, labels… */
+  meta?: Record<string, string>;
+  onProgress?: (progress: SnapshotProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SnapshotResult {
+  checkpoint: string;
+  parent: string | null;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  uploadedBytes: number;
+  uploadedObjects: number;
+  reusedFiles: number;
+  skipped: { path: string; reason: string }[];
+  seconds: number;
+}
+
+export interface RestoreOptions {
+  allowNonEmpty?: boolean;
+  onProgress?: (progress: RestoreProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RestoreResult {
+  checkpoint: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  verifiedFiles: number;
+  seconds: number;
+}
+
+export interface VerifyResult {
+  checkpoint: string;
+  ok: boolean;
+  files: number;
+  bytes: number;
+  problems: { path: string; problem: string }[];
+  seconds: number;
+}
+
+export interface CheckpointSummary {
+  id: string;
+  parent: string | null;
+  createdAt: number;
+  files: number;
+  bytes: number;
+  meta: Record<string, string>;
+}
+
+export interface GcResult {
+  deletedObjects: number;
+  deletedBytes: number;
+  keptObjects: number;
+  /** Unreferenced objects younger than the grace period: perhaps part of a checkpoint being written. */
+  inGrace: number;
+  seconds: number;
+}
+
+/** The engine's surface, used by the CLI, the workflows and the API. */
+export interface CheckpointEngine {
+  snapshot(source: WorkspaceSource, options?: SnapshotOptions): Promise<SnapshotResult>;
+  restore(checkpointId: string, target: WorkspaceTarget, options?: RestoreOptions): Promise<RestoreResult>;
+  /** Downloads and checks every blob of a checkpoint. */
+  verify(checkpointId: string, options?: { onProgress?: (p: RestoreProgress) => void }): Promise<VerifyResult>;
+  /** Committed checkpoints (manifests) in the object store, newest first. */
+  list(): Promise<CheckpointSummary[]>;
+  readManifest(checkpointId: string): Promise<{ entries: ManifestEntry[]; summary: CheckpointSummary }>;
+  /** Deletes a checkpoint's manifest (its objects go at the next gc). */
+  remove(checkpointId: string): Promise<void>;
+  /** Deletes objects that no manifest references and that are older than the grace period. */
+  gc(options?: { graceMs?: number; now?: number }): Promise<GcResult>;
+}

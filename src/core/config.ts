@@ -1,0 +1,272 @@
+/**
+ * All of Torpor's settings: one zod schema, read from the environment once.
+ *
+ * This is the only module that reads `process.env`. Every other module takes a `Config` (or the
+ * part it needs) as an argument, so tests build configs with `loadConfig({...})` and no globals.
+ * An invalid value stops start-up with a message that names the variable.
+ *
+ * Each cloud adapter switches on by configuration: set its settings and it is chosen, or pick
+ * one explicitly with TORPOR_STATE_STORE / TORPOR_WORKFLOW_ENGINE / TORPOR_OBJECT_STORE /
+ * TORPOR_SANDBOX_PROVIDER. Choosing a cloud adapter without its settings is an error.
+ */
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./errors";
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+const url = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .pipe(z.url().optional())
+  .optional();
+const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .optional()
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+/** The environment variables, as named in the README's settings table. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  TORPOR_DATA_DIR: z.string().default(".torpor-data"),
+  PORT: int(0, 3000).pipe(z.number().max(65535)),
+  HOST: z.string().default("127.0.0.1"),
+  TORPOR_PUBLIC_URL: url,
+  TORPOR_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+
+  TORPOR_STATE_STORE: z.enum(["sqlite", "convex"]).optional(),
+  TORPOR_WORKFLOW_ENGINE: z.enum(["embedded", "inngest"]).optional(),
+  TORPOR_OBJECT_STORE: z.enum(["embedded", "s3"]).optional(),
+  TORPOR_SANDBOX_PROVIDER: z.enum(["local", "e2b"]).optional(),
+
+  // Object store (any S3-compatible endpoint).
+  S3_ENDPOINT: url,
+  S3_BUCKET: optionalString.pipe(z.string().min(3).max(63).optional()),
+  S3_PREFIX: optionalString,
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_REGION: z.string().default("us-east-1"),
+
+  // State store.
+  CONVEX_URL: url,
+  TORPOR_CONVEX_SECRET: optionalString.pipe(z.string().min(16).optional()),
+
+  // Workflow engine.
+  INNGEST_EVENT_KEY: optionalString,
+  INNGEST_SIGNING_KEY: optionalString,
+  INNGEST_DEV: optionalString,
+  INNGEST_BASE_URL: url,
+  INNGEST_APP_ID: z.string().default("torpor"),
+
+  // Sandbox provider.
+  E2B_API_KEY: optionalString,
+  E2B_DOMAIN: optionalString,
+  E2B_TEMPLATE: z.string().default("base"),
+  TORPOR_BWRAP: z.enum(["auto", "required", "off"]).default("auto"),
+
+  // Auth for the tRPC API and dashboard (HS256 JWT).
+  TORPOR_AUTH_SECRET: optionalString.pipe(z.string().min(32).optional()),
+
+  // Lifecycle policy.
+  TORPOR_IDLE_TIMEOUT_MS: int(1000, 10 * MINUTE),
+  TORPOR_ACTIVITY_COALESCE_MS: int(0, 15 * SECOND),
+  TORPOR_SWEEP_CRON: z.string().default("* * * * *"),
+  TORPOR_ARCHIVE_AFTER_MS: int(0, 7 * DAY),
+  TORPOR_LEASE_TTL_MS: int(1000, 10 * MINUTE),
+  TORPOR_HOOK_TIMEOUT_MS: int(100, 2 * MINUTE),
+  TORPOR_RETAIN_LAST: int(1, 10),
+  TORPOR_RETAIN_DAILY_DAYS: int(0, 7),
+
+  // Checkpoints.
+  TORPOR_IGNORE: optionalString,
+  TORPOR_IGNORE_FILE: optionalString,
+  TORPOR_CONCURRENCY: int(1, 16),
+  TORPOR_PACK_TARGET_BYTES: int(64 * 1024, 16 * 1024 * 1024),
+  TORPOR_SMALL_FILE_BYTES: int(0, 1024 * 1024),
+  TORPOR_GC_GRACE_MS: int(0, HOUR),
+
+  // Dashboard.
+  TORPOR_PRICE_PER_HOUR: z.coerce.number().min(0).default(0.1),
+  TORPOR_INNGEST_DASHBOARD_URL: url,
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  env: "development" | "production" | "test";
+  dataDir: string;
+  http: { host: string; port: number; publicUrl: string | undefined };
+  logLevel: "debug" | "info" | "warn" | "error";
+  stateStore:
+    | { kind: "sqlite"; file: string }
+    | { kind: "convex"; url: string; secret: string };
+  workflowEngine:
+    | { kind: "embedded" }
+    | {
+        kind: "inngest";
+        appId: string;
+        eventKey: string | undefined;
+        signingKey: string | undefined;
+        dev: boolean;
+        baseUrl: string | undefined;
+        dashboardUrl: string | undefined;
+      };
+  objectStore: {
+    kind: "embedded" | "s3";
+    /** Unset for "embedded": the embedded server picks its port at start. */
+    endpoint: string | undefined;
+    bucket: string;
+    prefix: string;
+    region: string;
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    /** Folder of the embedded S3 server's data. */
+    embeddedDir: string;
+  };
+  sandbox:
+    | { kind: "local"; root: string; bubblewrap: "auto" | "required" | "off" }
+    | { kind: "e2b"; apiKey: string; domain: string | undefined; template: string };
+  auth: { secret: string | undefined };
+  lifecycle: {
+    idleTimeoutMs: number;
+    activityCoalesceMs: number;
+    sweepCron: string;
+    archiveAfterMs: number;
+    leaseTtlMs: number;
+    hookTimeoutMs: number;
+    retainLast: number;
+    retainDailyDays: number;
+  };
+  checkpoint: {
+    ignore: string[];
+    ignoreFile: string | undefined;
+    concurrency: number;
+    packTargetBytes: number;
+    smallFileBytes: number;
+    gcGraceMs: number;
+  };
+  dashboard: { pricePerHour: number };
+}
+
+function fail(variable: string, message: string): never {
+  throw new ConfigError(`Invalid setting ${variable}: ${message}`, { details: { variable } });
+}
+
+/** Parse settings from an environment-like object. Throws ConfigError naming the variable. */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? "environment");
+    fail(variable, `${issue.message} (got ${JSON.stringify(source[variable] ?? null)})`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.TORPOR_DATA_DIR);
+
+  const stateKind = e.TORPOR_STATE_STORE ?? (e.CONVEX_URL ? "convex" : "sqlite");
+  const engineKind =
+    e.TORPOR_WORKFLOW_ENGINE ?? (e.INNGEST_EVENT_KEY || e.INNGEST_DEV ? "inngest" : "embedded");
+  const objectKind = e.TORPOR_OBJECT_STORE ?? (e.S3_BUCKET ? "s3" : "embedded");
+  const sandboxKind = e.TORPOR_SANDBOX_PROVIDER ?? (e.E2B_API_KEY ? "e2b" : "local");
+
+  let stateStore: Config["stateStore"];
+  if (stateKind === "convex") {
+    if (!e.CONVEX_URL) fail("CONVEX_URL", "required when the state store is convex");
+    if (!e.TORPOR_CONVEX_SECRET) fail("TORPOR_CONVEX_SECRET", "required when the state store is convex");
+    stateStore = { kind: "convex", url: e.CONVEX_URL, secret: e.TORPOR_CONVEX_SECRET };
+  } else {
+    stateStore = { kind: "sqlite", file: path.join(dataDir, "torpor.sqlite") };
+  }
+
+  let workflowEngine: Config["workflowEngine"];
+  if (engineKind === "inngest") {
+    const dev = e.INNGEST_DEV !== undefined && e.INNGEST_DEV !== "0";
+    if (!dev && !e.INNGEST_EVENT_KEY) fail("INNGEST_EVENT_KEY", "required for Inngest Cloud (or set INNGEST_DEV=1)");
+    if (!dev && !e.INNGEST_SIGNING_KEY) fail("INNGEST_SIGNING_KEY", "required for Inngest Cloud (or set INNGEST_DEV=1)");
+    workflowEngine = {
+      kind: "inngest",
+      appId: e.INNGEST_APP_ID,
+      eventKey: e.INNGEST_EVENT_KEY,
+      signingKey: e.INNGEST_SIGNING_KEY,
+      dev,
+      baseUrl: e.INNGEST_BASE_URL,
+      dashboardUrl: e.TORPOR_INNGEST_DASHBOARD_URL,
+    };
+  } else {
+    workflowEngine = { kind: "embedded" };
+  }
+
+  if (objectKind === "s3") {
+    if (!e.S3_BUCKET) fail("S3_BUCKET", "required when the object store is s3");
+    if (!e.AWS_ACCESS_KEY_ID !== !e.AWS_SECRET_ACCESS_KEY) {
+      fail(e.AWS_ACCESS_KEY_ID ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID", "set both access key variables or neither");
+    }
+  }
+  const prefix = (e.S3_PREFIX ?? "").replace(/^\/+|\/+$/g, "");
+
+  let sandbox: Config["sandbox"];
+  if (sandboxKind === "e2b") {
+    if (!e.E2B_API_KEY) fail("E2B_API_KEY", "required when the sandbox provider is e2b");
+    sandbox = { kind: "e2b", apiKey: e.E2B_API_KEY, domain: e.E2B_DOMAIN, template: e.E2B_TEMPLATE };
+  } else {
+    sandbox = { kind: "local", root: path.join(dataDir, "sandboxes"), bubblewrap: e.TORPOR_BWRAP };
+  }
+
+  return {
+    env: e.NODE_ENV,
+    dataDir,
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.TORPOR_PUBLIC_URL },
+    logLevel: e.TORPOR_LOG_LEVEL,
+    stateStore,
+    workflowEngine,
+    objectStore: {
+      kind: objectKind,
+      endpoint: e.S3_ENDPOINT,
+      bucket: e.S3_BUCKET ?? "torpor",
+      prefix: prefix === "" ? "" : `${prefix}/`,
+      region: e.AWS_REGION,
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      embeddedDir: path.join(dataDir, "s3"),
+    },
+    sandbox,
+    auth: { secret: e.TORPOR_AUTH_SECRET },
+    lifecycle: {
+      idleTimeoutMs: e.TORPOR_IDLE_TIMEOUT_MS,
+      activityCoalesceMs: e.TORPOR_ACTIVITY_COALESCE_MS,
+      sweepCron: e.TORPOR_SWEEP_CRON,
+      archiveAfterMs: e.TORPOR_ARCHIVE_AFTER_MS,
+      leaseTtlMs: e.TORPOR_LEASE_TTL_MS,
+      hookTimeoutMs: e.TORPOR_HOOK_TIMEOUT_MS,
+      retainLast: e.TORPOR_RETAIN_LAST,
+      retainDailyDays: e.TORPOR_RETAIN_DAILY_DAYS,
+    },
+    checkpoint: {
+      ignore: (e.TORPOR_IGNORE ?? "").split(/[,\n]/).map((s) => s.trim()).filter(Boolean),
+      ignoreFile: e.TORPOR_IGNORE_FILE,
+      concurrency: e.TORPOR_CONCURRENCY,
+      packTargetBytes: e.TORPOR_PACK_TARGET_BYTES,
+      smallFileBytes: e.TORPOR_SMALL_FILE_BYTES,
+      gcGraceMs: e.TORPOR_GC_GRACE_MS,
+    },
+    dashboard: { pricePerHour: e.TORPOR_PRICE_PER_HOUR },
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's settings, read from `process.env` on first use and never again. */
+export function getConfig(): Config {
+  cached ??= loadConfig(process.env);
+  return cached;
+}

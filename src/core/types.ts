@@ -1,0 +1,140 @@
+/**
+ * Torpor's domain records, shared by every store adapter, workflow and API. Times are epoch
+ * milliseconds. Ids are opaque strings made by src/core/ids.
+ */
+
+export const SESSION_STATES = [
+  "creating",
+  "running",
+  "hibernating",
+  "paused",
+  "archiving",
+  "archived",
+  "resuming",
+  "restoring",
+  "failed",
+  "deleted",
+] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+/** The lifecycle operations a workflow can hold a session's lease for. */
+export const OPERATIONS = ["create", "hibernate", "archive", "resume", "restore", "snapshot", "delete"] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export type ProviderKind = "local" | "e2b";
+export type ActivityKind = "ping" | "file" | "command" | "api";
+
+export interface Lease {
+  holder: string;
+  operation: Operation;
+  expiresAt: number;
+}
+
+export interface SessionHooks {
+  /** Run inside the sandbox before a checkpoint (stop the dev server, git commit…). */
+  beforeCheckpoint: string[];
+  /** Run inside the sandbox after a resume or restore (start the dev server…). */
+  afterResume: string[];
+}
+
+export interface RetentionPolicy {
+  keepLast: number;
+  keepDailyDays: number;
+}
+
+/** Why a session went to sleep or woke up: the answer to "why is it awake?". */
+export interface LifecycleReason {
+  at: number;
+  kind: string; // "idle", "manual", "activity", "request", "archive-policy"…
+  detail: string;
+}
+
+export interface Session {
+  id: string;
+  ownerId: string;
+  provider: ProviderKind;
+  sandboxId: string | null;
+  template: string;
+  state: SessionState;
+  lastActivityAt: number;
+  lastActivityKind: ActivityKind;
+  idleTimeoutMs: number;
+  pausedAt: number | null;
+  archivedAt: number | null;
+  latestCheckpointId: string | null;
+  lease: Lease | null;
+  lastError: string | null;
+  hooks: SessionHooks;
+  retention: RetentionPolicy;
+  sleepReason: LifecycleReason | null;
+  wakeReason: LifecycleReason | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type CheckpointKind = "hibernate" | "manual" | "scheduled";
+export type CheckpointStatus = "pending" | "committed" | "deleted";
+
+/** A checkpoint row in the state store; `id` is the checkpoint's id in the object store. */
+export interface CheckpointRecord {
+  id: string;
+  sessionId: string;
+  parentId: string | null;
+  kind: CheckpointKind;
+  label: string | null;
+  status: CheckpointStatus;
+  pinned: boolean;
+  files: number;
+  bytes: number;
+  uploadedBytes: number;
+  createdAt: number;
+  committedAt: number | null;
+  deletedAt: number | null;
+}
+
+export type ChangeOperation = "write" | "delete" | "rename";
+
+/** A change row: one path that may differ from the latest checkpoint. */
+export interface ChangeRecord {
+  id: string;
+  sessionId: string;
+  path: string;
+  operation: ChangeOperation;
+  size: number | null;
+  at: number;
+  /** The checkpoint that flushed this change; null while pending. */
+  checkpointId: string | null;
+}
+
+export type RunStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+export type StepStatus = "running" | "completed" | "failed";
+
+export interface StepRecord {
+  /** The step id as written in the workflow ("Flush pending changes"). */
+  name: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt: number;
+  endedAt: number | null;
+  error: string | null;
+  /** JSON of the step's result: the embedded engine's journal for replay after a crash. */
+  output: string | null;
+}
+
+export interface RunRecord {
+  id: string;
+  workflow: string;
+  sessionId: string | null;
+  status: RunStatus;
+  /** The triggering event's JSON, so that a crashed run can be continued. */
+  input: string;
+  steps: StepRecord[];
+  /** Free-form outcome for the dashboard: the rung a resume used, counts, warnings. */
+  result: string | null;
+  error: string | null;
+  /** Where Inngest runs the workflow: the run's id there, for a dashboard link. */
+  externalId: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  updatedAt: number;
+}

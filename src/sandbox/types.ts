@@ -1,0 +1,91 @@
+/**
+ * The SandboxProvider port: the places sandboxes run (E2B in production, a local bubblewrap
+ * sandbox by default). Paths given to and returned by a provider are relative to the sandbox's
+ * workspace folder (/workspace inside the sandbox), "/"-separated; a path with "..", an absolute
+ * path, or one that resolves outside the workspace is refused with SandboxError("UNSAFE_PATH").
+ *
+ * Every method takes a sandbox id and fails with a SandboxError whose code workflows decide on:
+ * SANDBOX_NOT_FOUND (never existed), SANDBOX_GONE (killed, expired, wiped), TIMEOUT, PROVIDER.
+ * Every adapter passes tests/sandbox/contract.ts.
+ */
+import type { Readable } from "node:stream";
+import type { ScanEntry } from "../checkpoint/types";
+
+export const WORKSPACE_DIR = "/workspace";
+
+export type SandboxStatus = "running" | "paused" | "gone";
+
+export interface CreateSandboxOptions {
+  template: string;
+  env?: Record<string, string>;
+  /** A long-running command started in the background (a dev server); its early exit is reported. */
+  startCommand?: string;
+  /** The provider's own lifetime limit for the sandbox (E2B's timeout). */
+  timeoutMs?: number;
+  /** Network access for the sandbox's processes (local provider: off unless asked). */
+  network?: boolean;
+  metadata?: Record<string, string>;
+}
+
+export interface SandboxInfo {
+  id: string;
+  provider: "local" | "e2b";
+  template: string;
+  status: SandboxStatus;
+  /** False when the provider could not isolate the sandbox (local provider without bubblewrap). */
+  isolated: boolean;
+  startedAt: number;
+  metadata: Record<string, string>;
+}
+
+export interface ExecOptions {
+  /** Relative to the workspace; default the workspace itself. */
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Start and return at once (exitCode null); the process belongs to the sandbox. */
+  background?: boolean;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface FileEvent {
+  path: string;
+  operation: "write" | "delete" | "rename";
+  at: number;
+}
+
+export interface SandboxProvider {
+  readonly kind: "local" | "e2b";
+  /** False for providers that can only keep or kill a sandbox: hibernation archives at once. */
+  readonly supportsPause: boolean;
+
+  create(options: CreateSandboxOptions): Promise<SandboxInfo>;
+  /** Reconnects to a sandbox, resuming it if paused. Fails SANDBOX_GONE if the provider lost it. */
+  connect(sandboxId: string): Promise<SandboxInfo>;
+  /** Stops every process without killing it; billing stops. */
+  pause(sandboxId: string): Promise<void>;
+  /** Ends the sandbox and deletes the provider's copy. Killing a gone sandbox is not an error. */
+  kill(sandboxId: string): Promise<void>;
+  status(sandboxId: string): Promise<SandboxStatus>;
+  exec(sandboxId: string, command: string, options?: ExecOptions): Promise<ExecResult>;
+
+  /** A stat scan of the workspace (or a folder in it); never follows symlinks. */
+  scan(sandboxId: string, dir?: string): Promise<ScanEntry[]>;
+  /** SHA-256 hex of each file, computed where the files are. */
+  hashFiles(sandboxId: string, paths: string[]): Promise<Record<string, string>>;
+  /** One tar stream holding these paths (files, dirs, symlinks with their modes and mtimes). */
+  exportTar(sandboxId: string, paths: string[]): Promise<Readable>;
+  /** Extracts one tar stream into the workspace; refuses entries that would escape it. */
+  importTar(sandboxId: string, tar: Readable): Promise<void>;
+
+  readFile(sandboxId: string, path: string): Promise<Buffer>;
+  writeFile(sandboxId: string, path: string, content: Buffer | string, mode?: number): Promise<void>;
+
+  /** A debounced feed of file events under the workspace; returns a function that stops it. */
+  watch(sandboxId: string, onEvents: (events: FileEvent[]) => void): Promise<() => Promise<void>>;
+}

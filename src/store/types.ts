@@ -1,0 +1,161 @@
+/**
+ * The StateStore port: sessions, checkpoints, change rows and runs. Production: Convex
+ * (convex/ functions called by src/store/convex.ts). Embedded default: SQLite (src/store/sqlite.ts).
+ *
+ * Every state change applies the pure rules of src/core/lifecycle inside one transaction (a
+ * Convex mutation, an SQLite transaction). Refusals throw typed errors: NotFoundError for unknown
+ * ids, ConflictError("CONFLICT") for refused transitions, ConflictError("LEASE_HELD"/"LEASE_LOST")
+ * for lease problems. Every adapter passes tests/store/contract.ts.
+ */
+import type { LifecycleEvent } from "../core/lifecycle";
+import type {
+  ActivityKind,
+  ChangeOperation,
+  ChangeRecord,
+  CheckpointKind,
+  CheckpointRecord,
+  LifecycleReason,
+  Operation,
+  ProviderKind,
+  RetentionPolicy,
+  RunRecord,
+  RunStatus,
+  Session,
+  SessionHooks,
+  SessionState,
+  StepRecord,
+} from "../core/types";
+
+export interface NewSession {
+  ownerId: string;
+  provider: ProviderKind;
+  template: string;
+  idleTimeoutMs: number;
+  hooks?: Partial<SessionHooks>;
+  retention?: Partial<RetentionPolicy>;
+  /** Set when the sandbox exists already; the session then starts in "running". */
+  sandboxId?: string | null;
+  now?: number;
+}
+
+/** Fields a lease holder may change along with (or without) a transition. */
+export interface SessionPatch {
+  sandboxId?: string | null;
+  latestCheckpointId?: string | null;
+  lastError?: string | null;
+  sleepReason?: LifecycleReason | null;
+  wakeReason?: LifecycleReason | null;
+  hooks?: SessionHooks;
+  retention?: RetentionPolicy;
+  idleTimeoutMs?: number;
+}
+
+export interface ActivityResult {
+  session: Session;
+  /** Whether this ping wrote the row (false: coalesced into an earlier write, a read only). */
+  written: boolean;
+  /** The session sleeps: the caller should request a resume. */
+  wake: boolean;
+}
+
+export type AcquireResult = { ok: true; session: Session } | { ok: false; reason: string; session: Session };
+
+export interface NewChange {
+  path: string;
+  operation: ChangeOperation;
+  size?: number | null;
+  at?: number;
+}
+
+export interface NewCheckpoint {
+  id: string;
+  sessionId: string;
+  parentId: string | null;
+  kind: CheckpointKind;
+  label?: string | null;
+  now?: number;
+}
+
+export interface CheckpointStats {
+  files: number;
+  bytes: number;
+  uploadedBytes: number;
+}
+
+export interface NewRun {
+  id?: string;
+  workflow: string;
+  sessionId: string | null;
+  input: unknown;
+  externalId?: string | null;
+  now?: number;
+}
+
+export interface StateStore {
+  readonly kind: "sqlite" | "convex";
+
+  // Sessions
+  createSession(input: NewSession): Promise<Session>;
+  /** Throws NotFoundError. */
+  getSession(sessionId: string): Promise<Session>;
+  findSession(sessionId: string): Promise<Session | null>;
+  findSessionBySandbox(sandboxId: string): Promise<Session | null>;
+  listSessions(filter?: { ownerId?: string; state?: SessionState; limit?: number }): Promise<Session[]>;
+  /** Running sessions whose idle deadline (last activity + idle timeout) is at or before `now`, read through an index. */
+  listIdleSessions(now: number, limit?: number): Promise<Session[]>;
+  /** Paused sessions paused at or before `before` (archive policy). */
+  listPausedBefore(before: number, limit?: number): Promise<Session[]>;
+
+  /** Coalesced: writes only when it moves last activity by more than `coalesceMs`. */
+  recordActivity(sessionId: string, input: { at: number; kind: ActivityKind; coalesceMs: number }): Promise<ActivityResult>;
+
+  acquireLease(
+    sessionId: string,
+    request: { holder: string; operation: Operation; ttlMs: number; now?: number },
+  ): Promise<AcquireResult>;
+  renewLease(sessionId: string, holder: string, ttlMs: number, now?: number): Promise<Session>;
+  /** Releasing a lease that is not ours (any more) is a no-op. */
+  releaseLease(sessionId: string, holder: string): Promise<void>;
+
+  /** Applies a lifecycle event under the caller's lease (when given) and an optional patch, atomically. */
+  transition(
+    sessionId: string,
+    event: LifecycleEvent,
+    options?: { holder?: string; patch?: SessionPatch; now?: number },
+  ): Promise<Session>;
+  /** Changes fields without a transition, under the caller's lease (when given). */
+  updateSession(sessionId: string, patch: SessionPatch, options?: { holder?: string; now?: number }): Promise<Session>;
+
+  // Checkpoints
+  createCheckpoint(input: NewCheckpoint): Promise<CheckpointRecord>;
+  /**
+   * Marks a pending checkpoint committed and points the session's latest checkpoint at it, in one
+   * transaction. Committing an already committed checkpoint is a no-op (idempotent step retries).
+   */
+  commitCheckpoint(checkpointId: string, stats: CheckpointStats, now?: number): Promise<CheckpointRecord>;
+  getCheckpoint(checkpointId: string): Promise<CheckpointRecord | null>;
+  /** Newest first; deleted ones only when asked. */
+  listCheckpoints(sessionId: string, options?: { includeDeleted?: boolean }): Promise<CheckpointRecord[]>;
+  markCheckpointDeleted(checkpointId: string, now?: number): Promise<void>;
+  setCheckpointPinned(checkpointId: string, pinned: boolean): Promise<CheckpointRecord>;
+
+  // Change rows
+  recordChanges(sessionId: string, changes: NewChange[]): Promise<number>;
+  listPendingChanges(sessionId: string, limit?: number): Promise<ChangeRecord[]>;
+  /** Marks pending changes recorded at or before `upTo` as flushed by this checkpoint. */
+  markChangesFlushed(sessionId: string, checkpointId: string, upTo: number): Promise<number>;
+
+  // Runs (what the dashboard shows; the embedded engine's journal)
+  createRun(input: NewRun): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  listRuns(filter?: { sessionId?: string; status?: RunStatus; workflow?: string; limit?: number }): Promise<RunRecord[]>;
+  /** Upserts one step of a run by its name. */
+  recordStep(runId: string, step: StepRecord): Promise<void>;
+  finishRun(
+    runId: string,
+    outcome: { status: Exclude<RunStatus, "queued" | "running">; result?: unknown; error?: string | null; now?: number },
+  ): Promise<RunRecord>;
+  setRunStatus(runId: string, status: RunStatus, now?: number): Promise<void>;
+
+  close(): Promise<void>;
+}
