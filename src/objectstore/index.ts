@@ -37,3 +37,8 @@ export interface ObjectStore {
   /** Checks that the bucket is reachable with these credentials; throws STORAGE_PERMANENT if not. */
   check(): Promise<void>;
 }
+
+export { createS3ObjectStore, type S3ObjectStoreOptions } from "./s3";
+export { startEmbeddedS3, EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, type EmbeddedS3Options } from "./embedded-server";
+export { openObjectStore, type OpenedObjectStore } from "./open";
+export { withRetries, retryTransient, DEFAULT_RETRY, type RetryPolicy } from "./retry";
