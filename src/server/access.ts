@@ -1,0 +1,41 @@
+/**
+ * Tenancy: a user sees and changes only the sessions they own; an operator every session.
+ * Every procedure that takes a session id loads it through `ownedSession`, so that the check
+ * cannot be forgotten in one router.
+ */
+import { TRPCError } from "@trpc/server";
+import type { Session } from "../core/types";
+import type { Principal } from "./auth";
+import type { Context } from "./context";
+
+export function canAccess(principal: Principal, session: Pick<Session, "ownerId">): boolean {
+  return principal.role === "operator" || session.ownerId === principal.userId;
+}
+
+/** The session, or NOT_FOUND (`No session 'x'`) / FORBIDDEN when it belongs to someone else. */
+export async function ownedSession(ctx: Context & { principal: Principal }, sessionId: string): Promise<Session> {
+  const session = await ctx.deps.store.findSession(sessionId);
+  if (session === null) throw new TRPCError({ code: "NOT_FOUND", message: `No session '${sessionId}'` });
+  if (!canAccess(ctx.principal, session)) {
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: `Forbidden: session '${sessionId}' belongs to another user`,
+    });
+  }
+  return session;
+}
+
+/** The owner filter for list queries: none for operators. */
+export function ownerFilter(principal: Principal): string | undefined {
+  return principal.role === "operator" ? undefined : principal.userId;
+}
+
+/** Sessions must be running for file access: a sleeping sandbox is resumed first, on purpose. */
+export function requireRunning(session: Session, action: string): void {
+  if (session.state !== "running" || session.sandboxId === null) {
+    throw new TRPCError({
+      code: "PRECONDITION_FAILED",
+      message: `Cannot ${action}: session '${session.id}' is ${session.state}; resume it first`,
+    });
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Creating a session: the one lifecycle step the API does itself, because no sandbox exists yet
+ * for a workflow to hold a lease on. The row is written first (state "creating"), so a crash
+ * while the provider starts the sandbox leaves a visible row and not an orphan nobody knows of;
+ * then the sandbox is created and the row moves to "running" (or "failed" with the error).
+ */
+import { describeError } from "../core/errors";
+import type { Session } from "../core/types";
+import type { ServerDeps } from "./context";
+
+export interface CreateSessionInput {
+  ownerId: string;
+  template: string;
+  idleTimeoutMs: number;
+  startCommand?: string;
+  now: number;
+}
+
+export async function createSession(deps: ServerDeps, input: CreateSessionInput): Promise<Session> {
+  const { store, sandboxes } = deps;
+  const session = await store.createSession({
+    ownerId: input.ownerId,
+    provider: sandboxes.kind,
+    template: input.template,
+    idleTimeoutMs: input.idleTimeoutMs,
+    now: input.now,
+  });
+  try {
+    const sandbox = await sandboxes.create({
+      template: input.template,
+      startCommand: input.startCommand,
+      metadata: { torporSessionId: session.id, torporOwnerId: input.ownerId },
+    });
+    return await store.transition(session.id, "create.succeeded", {
+      patch: {
+        sandboxId: sandbox.id,
+        wakeReason: { at: input.now, kind: "create", detail: `created from template '${input.template}'` },
+      },
+    });
+  } catch (error) {
+    await store.transition(session.id, "create.failed", { patch: { lastError: describeError(error) } });
+    throw error;
+  }
+}

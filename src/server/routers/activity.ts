@@ -1,0 +1,47 @@
+/**
+ * activity.ping: the editor's heartbeat. Coalesced by the store (a ping that moves last activity by
+ * less than TORPOR_ACTIVITY_COALESCE_MS is a read). A ping to a sleeping session asks for a resume;
+ * the request id is derived from the moment it fell asleep, so a burst of pings starts one resume.
+ */
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { ownedSession } from "../access";
+import { sessionId } from "../inputs";
+import { requestWork } from "../requests";
+import { authedProcedure, router } from "../trpc";
+
+export const activityRouter = router({
+  ping: authedProcedure
+    .input(z.object({ sessionId, kind: z.enum(["ping", "file", "command", "api"]).default("ping") }))
+    .mutation(async ({ ctx, input }) => {
+      const session = await ownedSession(ctx, input.sessionId);
+      if (session.state === "deleted") {
+        throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Session '${session.id}' is deleted` });
+      }
+      const { store, config } = ctx.deps;
+      const result = await store.recordActivity(session.id, {
+        at: ctx.now(),
+        kind: input.kind,
+        coalesceMs: config.lifecycle.activityCoalesceMs,
+      });
+      let resumeRequestId: string | null = null;
+      if (result.wake) {
+        const s = result.session;
+        const sleptAt = s.archivedAt ?? s.pausedAt ?? s.updatedAt;
+        resumeRequestId = `req_wake${s.id.slice(4)}${sleptAt.toString(36)}`;
+        await requestWork(
+          ctx.deps,
+          "torpor/session.resume.requested",
+          { sessionId: s.id, reason: `activity: ${input.kind} while ${s.state}` },
+          resumeRequestId,
+        );
+      }
+      return {
+        state: result.session.state,
+        written: result.written,
+        waking: result.wake,
+        resumeRequestId,
+        hibernatesAt: result.session.state === "running" ? result.session.lastActivityAt + result.session.idleTimeoutMs : null,
+      };
+    }),
+});

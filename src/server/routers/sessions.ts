@@ -1,0 +1,85 @@
+/** sessions: create, get, list (own; all for an operator), resume, hibernateNow, delete. */
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { ownedSession, ownerFilter } from "../access";
+import { createSession } from "../create";
+import { sessionRef, sessionState, listLimit } from "../inputs";
+import { requestWork } from "../requests";
+import { authedProcedure, router } from "../trpc";
+import { sessionView } from "../views";
+
+const SLEEPING = new Set(["paused", "archived", "failed"]);
+
+export const sessionsRouter = router({
+  create: authedProcedure
+    .input(
+      z.object({
+        template: z.string().trim().min(1).max(200).optional(),
+        idleTimeoutMs: z.number().int().min(1000).max(30 * 24 * 3600 * 1000).optional(),
+        startCommand: z.string().min(1).max(2000).optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { config } = ctx.deps;
+      const template = input.template ?? (config.sandbox.kind === "e2b" ? config.sandbox.template : "base");
+      const session = await createSession(ctx.deps, {
+        ownerId: ctx.principal.userId,
+        template,
+        idleTimeoutMs: input.idleTimeoutMs ?? config.lifecycle.idleTimeoutMs,
+        startCommand: input.startCommand,
+        now: ctx.now(),
+      });
+      return sessionView(ctx.deps.store, session);
+    }),
+
+  get: authedProcedure.input(sessionRef).query(async ({ ctx, input }) => {
+    return sessionView(ctx.deps.store, await ownedSession(ctx, input.sessionId));
+  }),
+
+  list: authedProcedure
+    .input(z.object({ state: sessionState.optional(), limit: listLimit }).default({ limit: 100 }))
+    .query(async ({ ctx, input }) => {
+      const sessions = await ctx.deps.store.listSessions({
+        ownerId: ownerFilter(ctx.principal),
+        state: input.state,
+        limit: input.limit,
+      });
+      return Promise.all(sessions.map((s) => sessionView(ctx.deps.store, s)));
+    }),
+
+  resume: authedProcedure.input(sessionRef).mutation(async ({ ctx, input }) => {
+    const session = await ownedSession(ctx, input.sessionId);
+    if (session.state === "running") return { requestId: null, ids: [], state: session.state };
+    if (session.state === "deleted") {
+      throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Session '${session.id}' is deleted` });
+    }
+    const receipt = await requestWork(ctx.deps, "torpor/session.resume.requested", {
+      sessionId: session.id,
+      reason: `resume requested by ${ctx.principal.userId}`,
+    });
+    return { ...receipt, state: session.state };
+  }),
+
+  hibernateNow: authedProcedure.input(sessionRef).mutation(async ({ ctx, input }) => {
+    const session = await ownedSession(ctx, input.sessionId);
+    if (SLEEPING.has(session.state)) return { requestId: null, ids: [], state: session.state };
+    if (session.state !== "running") {
+      throw new TRPCError({
+        code: "CONFLICT",
+        message: `Cannot hibernate session '${session.id}' while it is ${session.state}`,
+      });
+    }
+    const receipt = await requestWork(ctx.deps, "torpor/session.hibernate.requested", {
+      sessionId: session.id,
+      reason: `manual: hibernate requested by ${ctx.principal.userId}`,
+    });
+    return { ...receipt, state: session.state };
+  }),
+
+  delete: authedProcedure.input(sessionRef).mutation(async ({ ctx, input }) => {
+    const session = await ownedSession(ctx, input.sessionId);
+    if (session.state === "deleted") return { requestId: null, ids: [], state: session.state };
+    const receipt = await requestWork(ctx.deps, "torpor/session.delete.requested", { sessionId: session.id });
+    return { ...receipt, state: session.state };
+  }),
+});

@@ -1,0 +1,138 @@
+/**
+ * The overview's numbers, computed from store rows by pure functions (tested without a store):
+ * - sleep intervals: from a completed hibernate run's end to the next completed resume/restore
+ *   run's end (or now, while still asleep). Their sum is the running time hibernation saved.
+ * - latencies: run durations (end − start) of completed hibernate (pause), resume and restore runs.
+ * - storage: logical bytes (what the latest checkpoints describe) against stored bytes (what was
+ *   uploaded after content-addressed deduplication).
+ */
+import type { Config } from "../core/config";
+import type { CheckpointRecord, RunRecord, Session, SessionState } from "../core/types";
+
+export type LatencyKind = "pause" | "resume" | "restore";
+
+export function runKind(workflow: string): LatencyKind | "other" {
+  const w = workflow.toLowerCase();
+  if (w.includes("hibernate")) return "pause";
+  if (w.includes("restore")) return "restore";
+  if (w.includes("resume")) return "resume";
+  return "other";
+}
+
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
+}
+
+/** Milliseconds a session spent asleep, from its runs (any order). */
+export function sleptMs(session: Pick<Session, "state" | "pausedAt" | "updatedAt">, runs: RunRecord[], now: number): number {
+  const events = runs
+    .filter((r) => r.status === "completed" && r.endedAt !== null && runKind(r.workflow) !== "other")
+    .map((r) => ({ at: r.endedAt!, sleeps: runKind(r.workflow) === "pause" }))
+    .sort((a, b) => a.at - b.at);
+  let total = 0;
+  let asleepSince: number | null = null;
+  for (const e of events) {
+    if (e.sleeps && asleepSince === null) asleepSince = e.at;
+    else if (!e.sleeps && asleepSince !== null) {
+      total += e.at - asleepSince;
+      asleepSince = null;
+    }
+  }
+  const sleepingNow = session.state === "paused" || session.state === "archived" || session.state === "archiving";
+  asleepSince ??= sleepingNow ? session.pausedAt : null;
+  if (asleepSince !== null) total += (session.state === "deleted" ? session.updatedAt : now) - asleepSince;
+  return Math.max(0, total);
+}
+
+export interface Warning {
+  sessionId: string;
+  severity: "info" | "warn" | "error";
+  message: string;
+}
+
+export function warningsFor(session: Session, config: Config, now: number): Warning[] {
+  const out: Warning[] = [];
+  const { archiveAfterMs } = config.lifecycle;
+  if (session.state === "paused" && session.pausedAt !== null) {
+    const left = session.pausedAt + archiveAfterMs - now;
+    if (left < Math.min(24 * 3600_000, archiveAfterMs / 2)) {
+      out.push({
+        sessionId: session.id,
+        severity: "info",
+        message: `paused sandbox is archived ${left <= 0 ? "at the next sweep" : `in ${Math.ceil(left / 60_000)} min`}`,
+      });
+    }
+  }
+  if (session.lease !== null && session.lease.expiresAt <= now) {
+    out.push({ sessionId: session.id, severity: "warn", message: `lease for ${session.lease.operation} expired: the workflow stalled` });
+  }
+  if (session.state === "failed") {
+    out.push({ sessionId: session.id, severity: "error", message: `failed: ${session.lastError ?? "no error recorded"}` });
+  }
+  if ((session.state === "paused" || session.state === "archived") && session.latestCheckpointId === null) {
+    out.push({ sessionId: session.id, severity: "error", message: "asleep without a committed checkpoint" });
+  }
+  return out;
+}
+
+export interface Overview {
+  now: number;
+  sessionsByState: Partial<Record<SessionState, number>>;
+  sessions: number;
+  storage: { logicalBytes: number; describedBytes: number; storedBytes: number; checkpoints: number };
+  hoursSaved: number;
+  moneySaved: number;
+  pricePerHour: number;
+  latencies: Record<LatencyKind, { count: number; p50: number | null; p95: number | null }>;
+  warnings: Warning[];
+  engine: Config["workflowEngine"]["kind"];
+}
+
+export function computeOverview(
+  config: Config,
+  sessions: Session[],
+  checkpointsBySession: Map<string, CheckpointRecord[]>,
+  runs: RunRecord[],
+  now: number,
+): Overview {
+  const sessionsByState: Partial<Record<SessionState, number>> = {};
+  const storage = { logicalBytes: 0, describedBytes: 0, storedBytes: 0, checkpoints: 0 };
+  let slept = 0;
+  const runsBySession = new Map<string, RunRecord[]>();
+  for (const run of runs) {
+    if (run.sessionId !== null) runsBySession.set(run.sessionId, [...(runsBySession.get(run.sessionId) ?? []), run]);
+  }
+  for (const s of sessions) {
+    sessionsByState[s.state] = (sessionsByState[s.state] ?? 0) + 1;
+    const cps = (checkpointsBySession.get(s.id) ?? []).filter((c) => c.status === "committed");
+    storage.logicalBytes += (cps.find((c) => c.id === s.latestCheckpointId) ?? cps[0])?.bytes ?? 0;
+    for (const c of cps) {
+      storage.describedBytes += c.bytes;
+      storage.storedBytes += c.uploadedBytes;
+      storage.checkpoints += 1;
+    }
+    slept += sleptMs(s, runsBySession.get(s.id) ?? [], now);
+  }
+  const durations: Record<LatencyKind, number[]> = { pause: [], resume: [], restore: [] };
+  for (const run of runs) {
+    const kind = runKind(run.workflow);
+    if (kind !== "other" && run.status === "completed" && run.endedAt !== null) durations[kind].push(run.endedAt - run.startedAt);
+  }
+  const latency = (values: number[]) => ({ count: values.length, p50: percentile(values, 50), p95: percentile(values, 95) });
+  const hoursSaved = slept / 3600_000;
+  return {
+    now,
+    sessionsByState,
+    sessions: sessions.length,
+    storage,
+    hoursSaved,
+    moneySaved: hoursSaved * config.dashboard.pricePerHour,
+    pricePerHour: config.dashboard.pricePerHour,
+    latencies: { pause: latency(durations.pause), resume: latency(durations.resume), restore: latency(durations.restore) },
+    warnings: sessions.filter((s) => s.state !== "deleted").flatMap((s) => warningsFor(s, config, now)),
+    engine: config.workflowEngine.kind,
+  };
+}
