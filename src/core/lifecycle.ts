@@ -9,7 +9,7 @@
  * cannot go on turn them into ConflictError.
  */
 import { ConflictError } from "./errors";
-import type { ActivityKind, Lease, Operation, Session, SessionState } from "./types";
+import type { Lease, Operation, Session, SessionState } from "./types";
 
 export const LIFECYCLE_EVENTS = [
   "create.succeeded",
@@ -181,6 +181,29 @@ export function decideActivity(
 /** Is a running session idle at `now`? The sweep's query returns exactly these. */
 export function isIdle(session: Pick<Session, "state" | "lastActivityAt" | "idleTimeoutMs">, now: number): boolean {
   return session.state === "running" && session.lastActivityAt + session.idleTimeoutMs <= now;
+}
+
+/**
+ * The time fields a move to `to` sets: entering paused stamps pausedAt, entering archived stamps
+ * archivedAt (the archive policy and the dashboard read them), unless already set: an aborted
+ * archive or a failed resume goes back to sleep without restarting the archive clock. Waking up
+ * to running clears both, so a later sleep is measured from its own start.
+ */
+export function stateTimes(
+  session: Pick<Session, "pausedAt" | "archivedAt">,
+  to: SessionState,
+  now: number,
+): Pick<Session, "pausedAt" | "archivedAt"> {
+  switch (to) {
+    case "paused":
+      return { pausedAt: session.pausedAt ?? now, archivedAt: session.archivedAt };
+    case "archived":
+      return { pausedAt: session.pausedAt, archivedAt: session.archivedAt ?? now };
+    case "running":
+      return { pausedAt: null, archivedAt: null };
+    default:
+      return { pausedAt: session.pausedAt, archivedAt: session.archivedAt };
+  }
 }
 
 export const RESTING_STATES: readonly SessionState[] = ["running", "paused", "archived", "failed", "deleted"];

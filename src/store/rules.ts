@@ -1,0 +1,130 @@
+/**
+ * Session row rules shared by every StateStore adapter (SQLite and the Convex functions).
+ *
+ * Each function takes the current Session as read inside the adapter's transaction and returns
+ * the Session to write back (or a refusal). Adapters only load, call one of these, and store:
+ * so the lifecycle, lease and activity rules of src/core/lifecycle run identically on both.
+ *
+ * Terms: `idleAt` is the idle deadline, lastActivityAt + idleTimeoutMs, stored on the row so that
+ * the idle sweep reads only idle rows through the (state, idleAt) index.
+ */
+import { ConflictError } from "../core/errors";
+import {
+  checkLeaseHolder,
+  decideActivity,
+  decideLease,
+  nextState,
+  stateTimes,
+  type LifecycleEvent,
+} from "../core/lifecycle";
+import type { ActivityKind, Operation, Session } from "../core/types";
+import type { NewSession, SessionPatch } from "./types";
+
+export const DEFAULT_RETENTION = { keepLast: 10, keepDailyDays: 7 } as const;
+
+export function idleAt(session: Pick<Session, "lastActivityAt" | "idleTimeoutMs">): number {
+  return session.lastActivityAt + session.idleTimeoutMs;
+}
+
+export function newSessionRecord(id: string, input: NewSession, now: number): Session {
+  const sandboxId = input.sandboxId ?? null;
+  return {
+    id,
+    ownerId: input.ownerId,
+    provider: input.provider,
+    sandboxId,
+    template: input.template,
+    state: sandboxId === null ? "creating" : "running",
+    lastActivityAt: now,
+    lastActivityKind: "api",
+    idleTimeoutMs: input.idleTimeoutMs,
+    pausedAt: null,
+    archivedAt: null,
+    latestCheckpointId: null,
+    lease: null,
+    lastError: null,
+    hooks: { beforeCheckpoint: [], afterResume: [], ...input.hooks },
+    retention: { ...DEFAULT_RETENTION, ...input.retention },
+    sleepReason: null,
+    wakeReason: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Copies only the fields present in the patch (an explicit null clears a field). */
+export function applyPatch(session: Session, patch: SessionPatch, now: number): Session {
+  const next: Session = { ...session, updatedAt: now };
+  for (const key of Object.keys(patch) as (keyof SessionPatch)[]) {
+    const value = patch[key];
+    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+  }
+  return next;
+}
+
+/** A lifecycle event under the caller's lease (when a holder is given), with an optional patch. */
+export function applyTransition(
+  session: Session,
+  event: LifecycleEvent,
+  options: { holder?: string; patch?: SessionPatch; now: number },
+): Session {
+  if (options.holder !== undefined) checkLeaseHolder(session, options.holder, options.now);
+  const result = nextState(session.state, event);
+  if (!result.ok) {
+    throw new ConflictError("CONFLICT", `Session '${session.id}': ${result.reason}`, {
+      details: { sessionId: session.id, state: session.state, event },
+    });
+  }
+  const moved: Session = { ...session, state: result.to, ...stateTimes(session, result.to, options.now) };
+  return applyPatch(moved, options.patch ?? {}, options.now);
+}
+
+export function applyUpdate(session: Session, patch: SessionPatch, options: { holder?: string; now: number }): Session {
+  if (options.holder !== undefined) checkLeaseHolder(session, options.holder, options.now);
+  return applyPatch(session, patch, options.now);
+}
+
+export type LeaseOutcome = { ok: true; session: Session } | { ok: false; reason: string; session: Session };
+
+export function applyAcquire(
+  session: Session,
+  request: { holder: string; operation: Operation; ttlMs: number; now: number },
+): LeaseOutcome {
+  const decision = decideLease(session, request);
+  if (!decision.ok) return { ok: false, reason: decision.reason, session };
+  return { ok: true, session: { ...session, lease: decision.lease, updatedAt: request.now } };
+}
+
+/** Extends our live lease; a lost or expired lease throws LEASE_LOST. */
+export function applyRenew(session: Session, holder: string, ttlMs: number, now: number): Session {
+  checkLeaseHolder(session, holder, now);
+  return { ...session, lease: { ...session.lease!, expiresAt: now + ttlMs }, updatedAt: now };
+}
+
+/** Null when there is nothing to write (the lease is not ours, or there is none). */
+export function applyRelease(session: Session, holder: string, now: number): Session | null {
+  if (!session.lease || session.lease.holder !== holder) return null;
+  return { ...session, lease: null, updatedAt: now };
+}
+
+export interface ActivityOutcome {
+  /** The row to write, or null when the ping is coalesced into an earlier write. */
+  write: Session | null;
+  session: Session;
+  wake: boolean;
+}
+
+export function applyActivity(
+  session: Session,
+  input: { at: number; kind: ActivityKind; coalesceMs: number },
+): ActivityOutcome {
+  const decision = decideActivity(session, input.at, input.coalesceMs);
+  if (decision.refused) {
+    throw new ConflictError("CONFLICT", `Session '${session.id}' is ${session.state}: activity refused`, {
+      details: { sessionId: session.id, state: session.state },
+    });
+  }
+  if (!decision.write) return { write: null, session, wake: decision.wake };
+  const next: Session = { ...session, lastActivityAt: input.at, lastActivityKind: input.kind, updatedAt: input.at };
+  return { write: next, session: next, wake: decision.wake };
+}
