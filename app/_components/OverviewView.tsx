@@ -1,0 +1,89 @@
+"use client";
+/** The overview: sessions per state, storage and deduplication, hours and money saved, latencies, warnings. */
+import Link from "next/link";
+import { SESSION_STATES } from "../../src/core/types";
+import { usePoll } from "./api";
+import { bytes, duration, shortId } from "./format";
+import { StateBadge } from "./StateBadge";
+
+export function OverviewView() {
+  const { data, error } = usePoll((c) => c.overview.get.query(), [], 3000);
+  if (!data) return error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>;
+  const { storage, latencies } = data;
+  const dedup = storage.storedBytes > 0 ? storage.describedBytes / storage.storedBytes : null;
+  return (
+    <section>
+      <h1>Overview</h1>
+      <div className="cards">
+        <div className="card">
+          <h3>Sessions</h3>
+          <p className="big">{data.sessions}</p>
+          <ul className="states" data-testid="states">
+            {SESSION_STATES.filter((s) => data.sessionsByState[s]).map((s) => (
+              <li key={s}>
+                <Link href={`/?state=${s}`}>
+                  <StateBadge state={s} />
+                </Link>{" "}
+                {data.sessionsByState[s]}
+              </li>
+            ))}
+          </ul>
+        </div>
+        <div className="card">
+          <h3>Storage</h3>
+          <p className="big">{bytes(storage.storedBytes)}</p>
+          <p className="muted">
+            uploaded for {storage.checkpoints} checkpoints describing {bytes(storage.describedBytes)}
+            {dedup !== null && ` (${dedup.toFixed(1)}× deduplicated)`}; latest checkpoints hold {bytes(storage.logicalBytes)}
+          </p>
+        </div>
+        <div className="card">
+          <h3>Saved by hibernation</h3>
+          <p className="big">{data.hoursSaved.toFixed(data.hoursSaved < 10 ? 2 : 0)} h</p>
+          <p className="muted">
+            of sandbox running time · ${data.moneySaved.toFixed(2)} at ${data.pricePerHour}/h
+          </p>
+        </div>
+        <div className="card">
+          <h3>Latency</h3>
+          <table className="plain">
+            <thead>
+              <tr>
+                <th />
+                <th className="num">p50</th>
+                <th className="num">p95</th>
+                <th className="num">runs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(["pause", "resume", "restore"] as const).map((k) => (
+                <tr key={k}>
+                  <td>{k}</td>
+                  <td className="num">{duration(latencies[k].p50)}</td>
+                  <td className="num">{duration(latencies[k].p95)}</td>
+                  <td className="num">{latencies[k].count}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </div>
+      <h2>Warnings</h2>
+      {data.warnings.length === 0 ? (
+        <p className="muted">Nothing needs attention.</p>
+      ) : (
+        <ul className="warnings" data-testid="warnings">
+          {data.warnings.map((w, i) => (
+            <li key={`${w.sessionId}-${i}`} className={`sev-${w.severity}`}>
+              <Link href={`/sessions/${w.sessionId}`} className="mono">
+                {shortId(w.sessionId)}
+              </Link>{" "}
+              {w.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p className="muted">Workflows run on the {data.engine} engine.</p>
+    </section>
+  );
+}

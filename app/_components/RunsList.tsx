@@ -1,0 +1,77 @@
+"use client";
+/** A session's workflow runs with their steps and errors, newest first; Inngest links when Inngest runs them. */
+import { duration, time } from "./format";
+import type { RunRow } from "./types";
+
+export function runRequestId(run: RunRow): string | null {
+  try {
+    const input = JSON.parse(run.input) as { data?: { requestId?: unknown }; requestId?: unknown };
+    const id = input.data?.requestId ?? input.requestId;
+    return typeof id === "string" ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+export function RunsList({ runs }: { runs: RunRow[] }) {
+  if (runs.length === 0) return <p className="muted">No runs yet.</p>;
+  return (
+    <ul className="runs" data-testid="runs">
+      {runs.map((run) => (
+        <li key={run.id} data-status={run.status}>
+          <div className="run-head">
+            <strong>{run.workflow}</strong>
+            <span className={`status status-${run.status}`}>{run.status}</span>
+            <span className="muted">
+              {time(run.startedAt)}
+              {run.endedAt !== null && ` · ${duration(run.endedAt - run.startedAt)}`}
+            </span>
+            {run.inngestUrl && (
+              <a href={run.inngestUrl} target="_blank" rel="noreferrer">
+                open in Inngest
+              </a>
+            )}
+          </div>
+          {run.error && <p className="error">{run.error}</p>}
+          {run.steps.length > 0 && (
+            <ol className="steps">
+              {run.steps.map((step) => (
+                <li key={step.name} data-status={step.status}>
+                  <span className={`dot dot-${step.status}`} aria-hidden />
+                  {step.name}
+                  <span className="muted">
+                    {step.endedAt !== null ? ` ${duration(step.endedAt - step.startedAt)}` : " …"}
+                    {step.attempts > 1 && ` · ${step.attempts} attempts`}
+                  </span>
+                  {step.error && <span className="error"> {step.error}</span>}
+                </li>
+              ))}
+            </ol>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Progress of one requested action: queued until its run appears, then its steps, then the outcome. */
+export function ActionProgress({ label, requestId, runs }: { label: string; requestId: string | null; runs: RunRow[] }) {
+  const run = requestId ? runs.find((r) => runRequestId(r) === requestId) : undefined;
+  if (!run) {
+    return (
+      <p className="progress" data-testid="action-progress">
+        <span className="spinner dark" aria-hidden /> {label}: queued…
+      </p>
+    );
+  }
+  const done = run.steps.filter((s) => s.status === "completed").length;
+  const current = run.steps.find((s) => s.status === "running");
+  const finished = run.status === "completed" || run.status === "failed" || run.status === "cancelled";
+  return (
+    <p className={`progress ${run.status === "failed" ? "error" : ""}`} data-testid="action-progress" data-status={run.status}>
+      {!finished && <span className="spinner dark" aria-hidden />} {label}: {run.status}
+      {!finished && ` · step ${done + 1}${current ? ` (${current.name})` : ""}`}
+      {run.error && ` · ${run.error}`}
+    </p>
+  );
+}

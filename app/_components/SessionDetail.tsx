@@ -1,0 +1,151 @@
+"use client";
+/**
+ * One session: state and why it is awake or asleep, the actions (resume, hibernate, snapshot,
+ * restore) with their progress, the checkpoint timeline, pending change rows and workflow runs.
+ * Polls the API; an action's progress follows the run its request id started.
+ */
+import Link from "next/link";
+import { useState } from "react";
+import { useApi, usePoll, useNow } from "./api";
+import { CheckpointTimeline } from "./CheckpointTimeline";
+import { ago, BUSY_STATES, bytes, duration, time } from "./format";
+import { ActionProgress, RunsList } from "./RunsList";
+import { StateBadge } from "./StateBadge";
+
+interface Pending {
+  label: string;
+  requestId: string | null;
+}
+
+export function SessionDetail({ sessionId }: { sessionId: string }) {
+  const { client } = useApi();
+  const now = useNow();
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const { data, error, refresh } = usePoll(
+    async (c) => {
+      const [session, checkpoints, runs, changes] = await Promise.all([
+        c.sessions.get.query({ sessionId }),
+        c.checkpoints.list.query({ sessionId }),
+        c.runs.list.query({ sessionId, limit: 50 }),
+        c.files.pendingChanges.query({ sessionId, limit: 200 }),
+      ]);
+      return { session, checkpoints, runs, changes };
+    },
+    [sessionId],
+  );
+
+  const act = (label: string, call: () => Promise<{ requestId: string | null }>) => {
+    setActionError(null);
+    setPending({ label, requestId: null });
+    call().then(
+      (r) => (setPending({ label, requestId: r.requestId }), refresh()),
+      (e: unknown) => (setPending(null), setActionError(e instanceof Error ? e.message : String(e))),
+    );
+  };
+
+  if (!data) return error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>;
+  const { session, checkpoints, runs, changes } = data;
+  const busy = BUSY_STATES.has(session.state) || session.lease !== null;
+  const reason = session.state === "running" || session.state === "resuming" || session.state === "restoring" ? session.wakeReason : session.sleepReason;
+
+  return (
+    <section>
+      <p className="crumbs">
+        <Link href="/">Sessions</Link> / <span className="mono">{session.id}</span>
+      </p>
+      <div className="toolbar">
+        <h1>
+          Session <StateBadge state={session.state} />
+        </h1>
+        <div className="actions" data-testid="actions">
+          <button type="button" disabled={!client || busy || session.state === "running"} onClick={() => act("Resume", () => client!.sessions.resume.mutate({ sessionId }))}>
+            Resume
+          </button>
+          <button type="button" disabled={!client || busy || session.state !== "running"} onClick={() => act("Hibernate", () => client!.sessions.hibernateNow.mutate({ sessionId }))}>
+            Hibernate now
+          </button>
+          <button type="button" disabled={!client || busy || session.state !== "running"} onClick={() => act("Snapshot", () => client!.checkpoints.create.mutate({ sessionId, label: "dashboard" }))}>
+            Snapshot
+          </button>
+        </div>
+      </div>
+      {error && <p className="error">Last refresh failed: {error}</p>}
+      {actionError && <p className="error" data-testid="action-error">{actionError}</p>}
+      {pending && <ActionProgress label={pending.label} requestId={pending.requestId} runs={runs} />}
+
+      <dl className="facts">
+        <dt>Owner</dt>
+        <dd>{session.ownerId}</dd>
+        <dt>Provider</dt>
+        <dd>
+          {session.provider} · template {session.template} · sandbox <span className="mono">{session.sandboxId ?? "none"}</span>
+        </dd>
+        <dt>Last activity</dt>
+        <dd>
+          {ago(session.lastActivityAt, now)} ({session.lastActivityKind})
+        </dd>
+        <dt>Auto-hibernate</dt>
+        <dd>
+          {session.hibernatesAt !== null
+            ? session.hibernatesAt > now
+              ? `in ${duration(session.hibernatesAt - now)}`
+              : "at the next sweep"
+            : "–"}{" "}
+          <span className="muted">(idle timeout {duration(session.idleTimeoutMs)})</span>
+        </dd>
+        <dt>{session.state === "running" ? "Why awake" : "Why asleep"}</dt>
+        <dd data-testid="reason">{reason ? `${reason.kind}: ${reason.detail} (${ago(reason.at, now)})` : "–"}</dd>
+        <dt>Storage</dt>
+        <dd>
+          {bytes(session.storage.logicalBytes)} of files · {bytes(session.storage.storedBytes)} uploaded over {session.storage.checkpoints} checkpoints
+        </dd>
+        {session.lease && (
+          <>
+            <dt>Lease</dt>
+            <dd>
+              {session.lease.operation} until {time(session.lease.expiresAt)}
+            </dd>
+          </>
+        )}
+        {session.lastError && (
+          <>
+            <dt>Last error</dt>
+            <dd className="error">{session.lastError}</dd>
+          </>
+        )}
+      </dl>
+
+      <div className="columns">
+        <div>
+          <h2>Checkpoints</h2>
+          <CheckpointTimeline
+            checkpoints={checkpoints}
+            latestId={session.latestCheckpointId}
+            busy={!client || busy || session.state === "deleted"}
+            onRestore={(checkpointId) => act("Restore", () => client!.checkpoints.restore.mutate({ sessionId, checkpointId }))}
+          />
+          <h2>Pending changes ({changes.length})</h2>
+          {changes.length === 0 ? (
+            <p className="muted">None: every change is in a checkpoint.</p>
+          ) : (
+            <ul className="changes" data-testid="changes">
+              {changes.map((c) => (
+                <li key={c.id}>
+                  <span className="tag">{c.operation}</span> <span className="mono">{c.path}</span>{" "}
+                  <span className="muted">
+                    {bytes(c.size)} · {ago(c.at, now)}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <div>
+          <h2>Runs</h2>
+          <RunsList runs={runs} />
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,5 @@
+import { SessionsTable } from "./_components/SessionsTable";
+
+export default function SessionsPage() {
+  return <SessionsTable />;
+}

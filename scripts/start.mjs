@@ -1,0 +1,55 @@
+// The README's start command (`npm start`). Builds what is missing or older than its sources
+// (dist/start.mjs with esbuild, .next with `next build`), then runs dist/start.mjs in a child
+// process started with --openssl-legacy-provider: the embedded S3 server (s3rver) encrypts listing
+// continuation tokens with DES, which OpenSSL 3 only offers through that provider, and the flag only
+// works at process start. Ctrl-C reaches the child through the terminal's process group; this
+// process waits for it to finish stopping and exits with its code.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+process.chdir(root);
+
+/** Newest modification time among files under these paths (ignoring dependencies and outputs). */
+function newest(paths) {
+  let latest = 0;
+  const walk = (p) => {
+    if (!existsSync(p)) return;
+    const stat = statSync(p);
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(p)) if (name !== "node_modules" && !name.startsWith(".")) walk(path.join(p, name));
+    } else latest = Math.max(latest, stat.mtimeMs);
+  };
+  paths.forEach(walk);
+  return latest;
+}
+
+function mtime(file) {
+  return existsSync(file) ? statSync(file).mtimeMs : 0;
+}
+
+function run(command, args) {
+  const result = spawnSync(command, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+const sources = newest(["src", "package.json"]);
+if (mtime("dist/start.mjs") < sources) run(process.execPath, ["scripts/build-node.mjs"]);
+const appSources = newest(["app", "src", "inngest", "next.config.ts", "package.json", "tsconfig.json"]);
+if (mtime(".next/BUILD_ID") < appSources) {
+  console.log("Building the Next.js app (first start or sources changed)…");
+  run(process.execPath, ["node_modules/next/dist/bin/next", "build"]);
+}
+
+const child = spawn(process.execPath, ["--openssl-legacy-provider", "--enable-source-maps", "dist/start.mjs"], {
+  stdio: "inherit",
+  env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production", NEXT_TELEMETRY_DISABLED: "1" },
+});
+// The child gets the terminal's Ctrl-C itself; a signal sent to this process alone is passed on.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    if (child.exitCode === null) child.kill(signal === "SIGHUP" ? "SIGTERM" : signal);
+  });
+}
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

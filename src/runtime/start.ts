@@ -1,0 +1,78 @@
+/**
+ * The start command (dist/start.mjs, run by `npm start` through scripts/start.mjs): builds the
+ * runtime from the settings (embedded default: SQLite, embedded S3, local sandboxes, in-process
+ * engine with its cron — all under TORPOR_DATA_DIR), publishes it for Next's route handlers on a
+ * globalThis key, and serves the built Next.js app from this same process with node:http. One
+ * process means Ctrl-C stops everything: no next-server child can be orphaned.
+ */
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import next from "next";
+import { getConfig } from "../core/config";
+import { describeError } from "../core/errors";
+import { signToken } from "../server/auth";
+import { publishAppHost } from "../server/host";
+import { resolveAuthSecret } from "../server/secret";
+import { createRuntime } from "./index";
+
+// dist/start.mjs sits one level below the project root, where .next/ and app/ are.
+const projectDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+async function main(): Promise<void> {
+  const config = getConfig();
+  const auth = resolveAuthSecret(config);
+  const runtime = await createRuntime(config, { startCron: true });
+  publishAppHost({ deps: runtime, authSecret: auth.secret });
+
+  const app = next({ dev: false, dir: projectDir, hostname: config.http.host, port: config.http.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error(`request ${req.url}: ${describeError(error)}`);
+      if (!res.headersSent) res.writeHead(500).end("Internal error");
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.http.port, config.http.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.http.port;
+  const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "localhost" : config.http.host;
+  const base = (config.http.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, "");
+
+  const token = await signToken(auth.secret, { userId: "operator", role: "operator" }, { expiresIn: "30d" });
+  const adapters = [
+    `store ${config.stateStore.kind}`,
+    `engine ${config.workflowEngine.kind}`,
+    `objects ${config.objectStore.kind}`,
+    `sandboxes ${config.sandbox.kind}`,
+  ].join(", ");
+  console.log(`Torpor is running at ${base} (${adapters}; data in ${config.dataDir})`);
+  if (auth.generated) console.log(`Generated an auth secret in ${auth.file}`);
+  console.log(`Operator token (30 days): ${token}`);
+  console.log(`Open the dashboard: ${base}/?token=${token}`);
+  console.log(`TORPOR_READY ${JSON.stringify({ url: base, port, token })}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping…`);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.close().catch((e: unknown) => console.error(`next: ${describeError(e)}`));
+    await runtime.close().catch((e: unknown) => console.error(`runtime: ${describeError(e)}`));
+    console.log("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  console.error(`torpor start failed: ${describeError(error)}`);
+  process.exit(1);
+});
