@@ -20,6 +20,9 @@ import {
 import type { ActivityKind, Operation, Session } from "../core/types";
 import type { NewSession, SessionPatch } from "./types";
 
+/** Change rows one Convex mutation marks flushed (Convex caps writes per mutation). */
+export const FLUSH_BATCH = 4000;
+
 export const DEFAULT_RETENTION = { keepLast: 10, keepDailyDays: 7 } as const;
 
 export function idleAt(session: Pick<Session, "lastActivityAt" | "idleTimeoutMs">): number {

@@ -1,0 +1,76 @@
+/**
+ * Change rows: one path that may differ from the latest checkpoint. Pending while checkpointId is
+ * null; the hibernate workflow marks those recorded up to a time as flushed by its checkpoint.
+ * The by_session_pending index (sessionId, checkpointId, at) reads only a session's pending rows.
+ */
+import { v } from "convex/values";
+import type { ChangeRecord } from "../src/core/types";
+import type { Doc } from "./_generated/dataModel";
+import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { guarded } from "./auth";
+import { loadSessionDoc } from "./model";
+import { FLUSH_BATCH } from "../src/store/rules";
+import { changeOperation } from "./validators";
+
+const secret = v.string();
+
+function fromDoc(doc: Doc<"changes">): ChangeRecord {
+  const { _id, _creationTime, changeId, ...rest } = doc;
+  return { id: changeId, ...rest };
+}
+
+const newChange = v.object({
+  changeId: v.string(),
+  path: v.string(),
+  operation: changeOperation,
+  size: v.nullable(v.number()),
+  at: v.number(),
+});
+
+export async function recordHandler(
+  ctx: MutationCtx,
+  args: { sessionId: string; changes: { changeId: string; path: string; operation: ChangeRecord["operation"]; size: number | null; at: number }[] },
+): Promise<number> {
+  await loadSessionDoc(ctx, args.sessionId);
+  for (const change of args.changes) {
+    await ctx.db.insert("changes", { ...change, sessionId: args.sessionId, checkpointId: null });
+  }
+  return args.changes.length;
+}
+export const record = mutation({
+  args: { secret, sessionId: v.string(), changes: v.array(newChange) },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => recordHandler(ctx, args)),
+});
+
+export async function listPendingHandler(ctx: QueryCtx, args: { sessionId: string; limit?: number }): Promise<ChangeRecord[]> {
+  const docs = await ctx.db
+    .query("changes")
+    .withIndex("by_session_pending", (q) => q.eq("sessionId", args.sessionId).eq("checkpointId", null))
+    .take(args.limit ?? 10_000);
+  return docs.map(fromDoc);
+}
+export const listPending = query({
+  args: { secret, sessionId: v.string(), limit: v.optional(v.number()) },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => listPendingHandler(ctx, args)),
+});
+
+/**
+ * Marks pending rows recorded at or before `upTo`. Convex limits the writes of one mutation, so
+ * a very large backlog is marked in batches: the adapter calls again while a full batch came back.
+ */
+export async function markFlushedHandler(
+  ctx: MutationCtx,
+  args: { sessionId: string; checkpointId: string; upTo: number },
+): Promise<number> {
+  await loadSessionDoc(ctx, args.sessionId);
+  const docs = await ctx.db
+    .query("changes")
+    .withIndex("by_session_pending", (q) => q.eq("sessionId", args.sessionId).eq("checkpointId", null).lte("at", args.upTo))
+    .take(FLUSH_BATCH);
+  for (const doc of docs) await ctx.db.patch(doc._id, { checkpointId: args.checkpointId });
+  return docs.length;
+}
+export const markFlushed = mutation({
+  args: { secret, sessionId: v.string(), checkpointId: v.string(), upTo: v.number() },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => markFlushedHandler(ctx, args)),
+});

@@ -1,0 +1,132 @@
+/**
+ * Runs of the lifecycle workflows (hibernate, resume, restore, sweep…) and their steps: what the
+ * dashboard shows. Steps live in runSteps, one row per step name, upserted by recordStep and
+ * listed in the order they were first recorded.
+ */
+import { v } from "convex/values";
+import { NotFoundError } from "../src/core/errors";
+import type { RunRecord, RunStatus, StepRecord } from "../src/core/types";
+import type { Doc } from "./_generated/dataModel";
+import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { guarded } from "./auth";
+import { finishedRunStatus, runStatus, step } from "./validators";
+
+const secret = v.string();
+
+async function steps(ctx: QueryCtx, runId: string): Promise<StepRecord[]> {
+  const docs = await ctx.db.query("runSteps").withIndex("by_run_position", (q) => q.eq("runId", runId)).collect();
+  return docs.map(({ _id, _creationTime, runId: _run, position: _position, ...rest }) => rest);
+}
+
+async function fromDoc(ctx: QueryCtx, doc: Doc<"runs">): Promise<RunRecord> {
+  const { _id, _creationTime, runId, ...rest } = doc;
+  return { id: runId, ...rest, steps: await steps(ctx, runId) };
+}
+
+async function findDoc(ctx: QueryCtx, runId: string) {
+  return ctx.db.query("runs").withIndex("by_runId", (q) => q.eq("runId", runId)).unique();
+}
+
+async function loadDoc(ctx: QueryCtx, runId: string) {
+  const doc = await findDoc(ctx, runId);
+  if (!doc) throw new NotFoundError(`No run '${runId}'`, { details: { runId } });
+  return doc;
+}
+
+export const create = mutation({
+  args: {
+    secret, runId: v.string(), workflow: v.string(), sessionId: v.nullable(v.string()), input: v.string(),
+    externalId: v.nullable(v.string()), now: v.optional(v.number()),
+  },
+  handler: (ctx, { secret, now, ...args }) =>
+    guarded(secret, async () => {
+      const existing = await findDoc(ctx, args.runId);
+      if (existing) return fromDoc(ctx, existing); // the engine re-creating a run it journaled
+      const at = now ?? Date.now();
+      const id = await ctx.db.insert("runs", {
+        ...args, status: "running", result: null, error: null, startedAt: at, endedAt: null, updatedAt: at,
+      });
+      return fromDoc(ctx, (await ctx.db.get(id))!);
+    }),
+});
+
+export const get = query({
+  args: { secret, runId: v.string() },
+  handler: (ctx, { secret, runId }) =>
+    guarded(secret, async () => {
+      const doc = await findDoc(ctx, runId);
+      return doc ? fromDoc(ctx, doc) : null;
+    }),
+});
+
+export async function listHandler(
+  ctx: QueryCtx,
+  args: { sessionId?: string; status?: RunStatus; workflow?: string; limit?: number },
+): Promise<RunRecord[]> {
+  const { sessionId, status, workflow } = args;
+  const runs = ctx.db.query("runs");
+  // The most selective filter picks the index; the others filter the rows read from it.
+  const ordered =
+    sessionId !== undefined
+      ? runs.withIndex("by_session", (q) => q.eq("sessionId", sessionId))
+      : workflow !== undefined
+        ? runs.withIndex("by_workflow", (q) => q.eq("workflow", workflow))
+        : status !== undefined
+          ? runs.withIndex("by_status", (q) => q.eq("status", status))
+          : runs.withIndex("by_startedAt");
+  const docs = await ordered
+    .order("desc")
+    .filter((q) =>
+      q.and(
+        status === undefined ? true : q.eq(q.field("status"), status),
+        workflow === undefined ? true : q.eq(q.field("workflow"), workflow),
+      ),
+    )
+    .take(args.limit ?? 100);
+  return Promise.all(docs.map((doc) => fromDoc(ctx, doc)));
+}
+export const list = query({
+  args: { secret, sessionId: v.optional(v.string()), status: v.optional(runStatus), workflow: v.optional(v.string()), limit: v.optional(v.number()) },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => listHandler(ctx, args)),
+});
+
+export async function recordStepHandler(ctx: MutationCtx, args: { runId: string; step: StepRecord }): Promise<null> {
+  const run = await loadDoc(ctx, args.runId);
+  const existing = await ctx.db
+    .query("runSteps")
+    .withIndex("by_run_name", (q) => q.eq("runId", args.runId).eq("name", args.step.name))
+    .unique();
+  if (existing) {
+    await ctx.db.patch(existing._id, args.step);
+  } else {
+    const count = (await ctx.db.query("runSteps").withIndex("by_run_position", (q) => q.eq("runId", args.runId)).collect()).length;
+    await ctx.db.insert("runSteps", { runId: args.runId, position: count, ...args.step });
+  }
+  await ctx.db.patch(run._id, { updatedAt: Date.now() });
+  return null;
+}
+export const recordStep = mutation({
+  args: { secret, runId: v.string(), step },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => recordStepHandler(ctx, args)),
+});
+
+export const finish = mutation({
+  args: { secret, runId: v.string(), status: finishedRunStatus, result: v.nullable(v.string()), error: v.nullable(v.string()), now: v.optional(v.number()) },
+  handler: (ctx, { secret, runId, now, ...outcome }) =>
+    guarded(secret, async () => {
+      const doc = await loadDoc(ctx, runId);
+      const at = now ?? Date.now();
+      await ctx.db.patch(doc._id, { ...outcome, endedAt: at, updatedAt: at });
+      return fromDoc(ctx, (await ctx.db.get(doc._id))!);
+    }),
+});
+
+export const setStatus = mutation({
+  args: { secret, runId: v.string(), status: runStatus, now: v.optional(v.number()) },
+  handler: (ctx, { secret, runId, status, now }) =>
+    guarded(secret, async () => {
+      const doc = await loadDoc(ctx, runId);
+      await ctx.db.patch(doc._id, { status, updatedAt: now ?? Date.now() });
+      return null;
+    }),
+});

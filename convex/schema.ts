@@ -1,0 +1,53 @@
+/**
+ * Torpor's Convex schema: the same data as the embedded SQLite file (src/store/sqlite-schema.ts).
+ * Fields come from validators.ts. Only the Torpor server writes or reads these tables, through the
+ * secret-checked functions in this folder; browsers never call Convex directly.
+ */
+import { defineSchema, defineTable } from "convex/server";
+import { changeFields, checkpointFields, runFields, sessionFields, stepFields } from "./validators";
+
+export default defineSchema({
+  // Writes: sessions.ts (create; transitions, leases and coalesced activity, each one mutation
+  // applying src/core/lifecycle), checkpoints.ts (latest-checkpoint pointer on commit).
+  // Reads: the server's tRPC API, the workflows, the idle sweep (by_state_idleAt: only rows that
+  // are running and past their idle deadline) and the archive policy (by_state_pausedAt).
+  // Deletes: never; a deleted session stays as a row in state "deleted".
+  sessions: defineTable(sessionFields)
+    .index("by_sessionId", ["sessionId"])
+    .index("by_owner", ["ownerId", "createdAt"])
+    .index("by_state_idleAt", ["state", "idleAt"])
+    .index("by_state_pausedAt", ["state", "pausedAt"])
+    .index("by_state_createdAt", ["state", "createdAt"])
+    .index("by_createdAt", ["createdAt"])
+    .index("by_sandbox", ["sandboxId"]),
+
+  // Writes: the hibernate/snapshot workflows (create pending, commit once the manifest is
+  // durable) and retention (mark deleted, pin). Reads: restore, retention, the dashboard.
+  // Deletes: never; retention marks rows deleted once their objects may be collected.
+  checkpoints: defineTable(checkpointFields)
+    .index("by_checkpointId", ["checkpointId"])
+    .index("by_session", ["sessionId", "createdAt"]),
+
+  // Writes: the activity API (file changes seen in the sandbox) and the hibernate workflow (marks
+  // rows flushed by a checkpoint). Reads: the flush step (by_session_pending, pending rows only).
+  // Deletes: never by these functions; flushed rows are history.
+  changes: defineTable(changeFields)
+    .index("by_changeId", ["changeId"])
+    .index("by_session_pending", ["sessionId", "checkpointId", "at"]),
+
+  // Writes: the workflows (one row per hibernate, resume, restore, sweep… run). Reads: the
+  // dashboard's runs pages. Deletes: never.
+  runs: defineTable(runFields)
+    .index("by_runId", ["runId"])
+    .index("by_startedAt", ["startedAt"])
+    .index("by_session", ["sessionId", "startedAt"])
+    .index("by_status", ["status", "startedAt"])
+    .index("by_workflow", ["workflow", "startedAt"]),
+
+  // Steps of a run, one row per step name (upserted by recordStep), in a table of their own so that
+  // a step's output never makes the run document grow toward Convex's document size limit.
+  // Writes: the workflows, per step. Reads: the dashboard, with the run. Deletes: never.
+  runSteps: defineTable(stepFields)
+    .index("by_run_name", ["runId", "name"])
+    .index("by_run_position", ["runId", "position"]),
+});

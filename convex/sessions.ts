@@ -1,0 +1,173 @@
+/**
+ * Session functions: create, find, list, the idle query, coalesced activity, leases and
+ * lifecycle transitions. Each state change is one mutation that applies the shared rules of
+ * src/store/rules (src/core/lifecycle) to the row it just read, so Convex's serializable
+ * transactions give the same guarantees as the SQLite adapter's BEGIN IMMEDIATE.
+ *
+ * Every function takes `secret` (see auth.ts). Handlers are exported plain functions for tests.
+ */
+import { v } from "convex/values";
+import type { Session } from "../src/core/types";
+import {
+  applyAcquire,
+  applyActivity,
+  applyRelease,
+  applyRenew,
+  applyTransition,
+  applyUpdate,
+  newSessionRecord,
+} from "../src/store/rules";
+import type { NewSession, SessionPatch } from "../src/store/types";
+import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { guarded } from "./auth";
+import { findSessionDoc, mutateSession, sessionFromDoc, sessionToFields } from "./model";
+import { activityKind, hooks, lifecycleEvent, operation, provider, sessionPatch, sessionState } from "./validators";
+
+const DEFAULT_LIST_LIMIT = 1000;
+const secret = v.string();
+const now = v.optional(v.number());
+
+export async function createHandler(ctx: MutationCtx, args: NewSession & { sessionId: string }): Promise<Session> {
+  const session = newSessionRecord(args.sessionId, args, args.now ?? Date.now());
+  await ctx.db.insert("sessions", sessionToFields(session));
+  return session;
+}
+export const create = mutation({
+  args: {
+    secret, sessionId: v.string(), ownerId: v.string(), provider, template: v.string(), idleTimeoutMs: v.number(),
+    hooks: v.optional(v.object({ beforeCheckpoint: v.optional(hooks.fields.beforeCheckpoint), afterResume: v.optional(hooks.fields.afterResume) })),
+    retention: v.optional(v.object({ keepLast: v.optional(v.number()), keepDailyDays: v.optional(v.number()) })),
+    sandboxId: v.optional(v.nullable(v.string())), now,
+  },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => createHandler(ctx, args)),
+});
+
+export async function getHandler(ctx: QueryCtx, args: { sessionId: string }): Promise<Session | null> {
+  const doc = await findSessionDoc(ctx, args.sessionId);
+  return doc ? sessionFromDoc(doc) : null;
+}
+export const get = query({
+  args: { secret, sessionId: v.string() },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => getHandler(ctx, args)),
+});
+
+export async function bySandboxHandler(ctx: QueryCtx, args: { sandboxId: string }): Promise<Session | null> {
+  const docs = await ctx.db.query("sessions").withIndex("by_sandbox", (q) => q.eq("sandboxId", args.sandboxId)).collect();
+  // Prefer a live session over a deleted one that once had this sandbox; then the newest.
+  docs.sort((a, b) => Number(a.state === "deleted") - Number(b.state === "deleted") || b.createdAt - a.createdAt);
+  return docs[0] ? sessionFromDoc(docs[0]) : null;
+}
+export const bySandbox = query({
+  args: { secret, sandboxId: v.string() },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => bySandboxHandler(ctx, args)),
+});
+
+export async function listHandler(
+  ctx: QueryCtx,
+  args: { ownerId?: string; state?: Session["state"]; limit?: number },
+): Promise<Session[]> {
+  const limit = args.limit ?? DEFAULT_LIST_LIMIT;
+  const { ownerId, state } = args;
+  const sessions = ctx.db.query("sessions");
+  const ordered =
+    ownerId !== undefined
+      ? sessions.withIndex("by_owner", (q) => q.eq("ownerId", ownerId)).order("desc")
+      : state !== undefined
+        ? sessions.withIndex("by_state_createdAt", (q) => q.eq("state", state)).order("desc")
+        : sessions.withIndex("by_createdAt").order("desc");
+  const filtered = ownerId !== undefined && state !== undefined ? ordered.filter((q) => q.eq(q.field("state"), state)) : ordered;
+  return (await filtered.take(limit)).map(sessionFromDoc);
+}
+export const list = query({
+  args: { secret, ownerId: v.optional(v.string()), state: v.optional(sessionState), limit: v.optional(v.number()) },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => listHandler(ctx, args)),
+});
+
+/** Reads only the idle rows: running, and idle deadline at or before `now`, via by_state_idleAt. */
+export async function listIdleHandler(ctx: QueryCtx, args: { now: number; limit?: number }): Promise<Session[]> {
+  const docs = await ctx.db
+    .query("sessions")
+    .withIndex("by_state_idleAt", (q) => q.eq("state", "running").lte("idleAt", args.now))
+    .take(args.limit ?? DEFAULT_LIST_LIMIT);
+  return docs.map(sessionFromDoc);
+}
+export const listIdle = query({
+  args: { secret, now: v.number(), limit: v.optional(v.number()) },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => listIdleHandler(ctx, args)),
+});
+
+export async function listPausedBeforeHandler(ctx: QueryCtx, args: { before: number; limit?: number }): Promise<Session[]> {
+  const docs = await ctx.db
+    .query("sessions")
+    .withIndex("by_state_pausedAt", (q) => q.eq("state", "paused").lte("pausedAt", args.before))
+    .take(args.limit ?? DEFAULT_LIST_LIMIT);
+  return docs.map(sessionFromDoc);
+}
+export const listPausedBefore = query({
+  args: { secret, before: v.number(), limit: v.optional(v.number()) },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => listPausedBeforeHandler(ctx, args)),
+});
+
+/** Coalesced: the mutation writes only when the rules say so; otherwise it only read the row. */
+export const recordActivity = mutation({
+  args: { secret, sessionId: v.string(), at: v.number(), kind: activityKind, coalesceMs: v.number() },
+  handler: (ctx, { secret, sessionId, ...input }) =>
+    guarded(secret, () =>
+      mutateSession(ctx, sessionId, (session) => {
+        const outcome = applyActivity(session, input);
+        return { write: outcome.write, result: { session: outcome.session, written: outcome.write !== null, wake: outcome.wake } };
+      }),
+    ),
+});
+
+export const acquireLease = mutation({
+  args: { secret, sessionId: v.string(), holder: v.string(), operation, ttlMs: v.number(), now },
+  handler: (ctx, { secret, sessionId, now, ...request }) =>
+    guarded(secret, () =>
+      mutateSession(ctx, sessionId, (session) => {
+        const outcome = applyAcquire(session, { ...request, now: now ?? Date.now() });
+        return { write: outcome.ok ? outcome.session : null, result: outcome };
+      }),
+    ),
+});
+
+export const renewLease = mutation({
+  args: { secret, sessionId: v.string(), holder: v.string(), ttlMs: v.number(), now },
+  handler: (ctx, { secret, sessionId, holder, ttlMs, now }) =>
+    guarded(secret, () =>
+      mutateSession(ctx, sessionId, (session) => {
+        const next = applyRenew(session, holder, ttlMs, now ?? Date.now());
+        return { write: next, result: next };
+      }),
+    ),
+});
+
+export const releaseLease = mutation({
+  args: { secret, sessionId: v.string(), holder: v.string() },
+  handler: (ctx, { secret, sessionId, holder }) =>
+    guarded(secret, () =>
+      mutateSession(ctx, sessionId, (session) => ({ write: applyRelease(session, holder, Date.now()), result: null })),
+    ),
+});
+
+export const transition = mutation({
+  args: { secret, sessionId: v.string(), event: lifecycleEvent, holder: v.optional(v.string()), patch: v.optional(sessionPatch), now },
+  handler: (ctx, { secret, sessionId, event, holder, patch, now }) =>
+    guarded(secret, () =>
+      mutateSession(ctx, sessionId, (session) => {
+        const next = applyTransition(session, event, { holder, patch: patch as SessionPatch | undefined, now: now ?? Date.now() });
+        return { write: next, result: next };
+      }),
+    ),
+});
+
+export const update = mutation({
+  args: { secret, sessionId: v.string(), patch: sessionPatch, holder: v.optional(v.string()), now },
+  handler: (ctx, { secret, sessionId, patch, holder, now }) =>
+    guarded(secret, () =>
+      mutateSession(ctx, sessionId, (session) => {
+        const next = applyUpdate(session, patch as SessionPatch, { holder, now: now ?? Date.now() });
+        return { write: next, result: next };
+      }),
+    ),
+});

@@ -1,0 +1,59 @@
+/// <reference types="vite/client" />
+/**
+ * The StateStore contract on the Convex adapter, run against convex-test: the real functions in
+ * convex/, with schema validation, argument validators and declared indexes enforced. The same
+ * adapter code that production runs over ConvexHttpClient talks to the convex-test instance.
+ */
+import { convexTest } from "convex-test";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api } from "../../convex/_generated/api";
+import schema from "../../convex/schema";
+import { isTorporError } from "../../src/core/errors";
+import { createConvexStore, type ConvexClientLike } from "../../src/store/convex";
+import { storeContract, T0 } from "./contract";
+
+const modules = import.meta.glob("../../convex/**/*.*s");
+const SECRET = "test-secret-0123456789abcdef";
+let previous: string | undefined;
+beforeAll(() => {
+  previous = process.env.TORPOR_CONVEX_SECRET;
+  process.env.TORPOR_CONVEX_SECRET = SECRET;
+});
+afterAll(() => {
+  if (previous === undefined) delete process.env.TORPOR_CONVEX_SECRET;
+  else process.env.TORPOR_CONVEX_SECRET = previous;
+});
+
+const makeClient = () => convexTest(schema, modules) as unknown as ConvexClientLike;
+
+storeContract("convex (convex-test)", () => createConvexStore({ url: "https://unused.convex.cloud", secret: SECRET, client: makeClient() }));
+
+describe("convex functions refuse callers without the secret", () => {
+  it("answers UNAUTHORIZED to a wrong secret, for queries and mutations", async () => {
+    const client = makeClient();
+    const good = createConvexStore({ url: "https://unused.convex.cloud", secret: SECRET, client });
+    const bad = createConvexStore({ url: "https://unused.convex.cloud", secret: "wrong-secret-0123456789", client });
+    const s = await good.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x", now: T0 });
+    for (const call of [
+      () => bad.findSession(s.id),
+      () => bad.transition(s.id, "hibernate.start"),
+      () => bad.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000 }),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(isTorporError(error, "UNAUTHORIZED")).toBe(true);
+    }
+    expect((await good.getSession(s.id)).state).toBe("running");
+  });
+
+  it("enforces argument validators (a bad state or event never reaches the handler)", async () => {
+    const client = makeClient();
+    const store = createConvexStore({ url: "https://unused.convex.cloud", secret: SECRET, client });
+    const s = await store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x" });
+    const error = await store.transition(s.id, "explode" as never).catch((e: unknown) => e);
+    expect(isTorporError(error, "VALIDATION")).toBe(true);
+    const raw = await client
+      .mutation(api.sessions.recordActivity, { secret: SECRET, sessionId: s.id, at: 1, kind: "telepathy", coalesceMs: 0 })
+      .catch((e: unknown) => e);
+    expect(String(raw)).toMatch(/validator|Validator/);
+  });
+});
