@@ -43,6 +43,12 @@ export type TorporEvent =
 
 export type EventName = TorporEvent["name"];
 
+/** The event a cron-triggered workflow receives: which schedule fired, and for which minute. */
+export interface CronTick {
+  name: "torpor/cron.tick";
+  data: { workflow: string; scheduledAt: number };
+}
+
 export interface WorkflowContext<E> {
   event: E;
   step: Step;

@@ -1,0 +1,98 @@
+/**
+ * The two checkpoint steps every workflow that saves files uses.
+ *
+ * - flushAndSnapshot: reads the pending change rows up to a cut-off time, then takes an
+ *   incremental checkpoint on the session's latest one with a full stat scan, so that a change
+ *   nobody reported is still caught. Content addressing makes a retry cheap and harmless: objects
+ *   already uploaded are not uploaded again, and a half-written checkpoint is never committed.
+ * - commitSnapshot: checkpoint row created and committed (this points the session's latest
+ *   checkpoint at it), then the change rows up to the cut-off marked flushed. Idempotent.
+ */
+import type { CheckpointKind } from "../core/types";
+import { sandboxWorkspace } from "../sandbox";
+import type { WorkflowDeps } from "./types";
+
+export interface TakenSnapshot {
+  checkpointId: string;
+  parentId: string | null;
+  /** Change rows recorded at or before this time are covered by the checkpoint. */
+  upTo: number;
+  files: number;
+  bytes: number;
+  uploadedBytes: number;
+  reusedFiles: number;
+  skipped: number;
+}
+
+export async function flushAndSnapshot(
+  deps: WorkflowDeps,
+  input: { sessionId: string; sandboxId: string; parentId: string | null; runId: string; kind: CheckpointKind },
+): Promise<TakenSnapshot> {
+  const upTo = deps.now();
+  const pending = await deps.store.listPendingChanges(input.sessionId);
+  const changedPaths = [...new Set(pending.filter((c) => c.at <= upTo).map((c) => c.path))];
+  const result = await deps.checkpoints.snapshot(sandboxWorkspace(deps.sandboxes, input.sandboxId), {
+    parent: input.parentId ?? undefined,
+    changedPaths: input.parentId ? changedPaths : undefined,
+    fullScan: true,
+    meta: { sessionId: input.sessionId, runId: input.runId, kind: input.kind },
+  });
+  return {
+    checkpointId: result.checkpoint,
+    parentId: result.parent,
+    upTo,
+    files: result.files,
+    bytes: result.bytes,
+    uploadedBytes: result.uploadedBytes,
+    reusedFiles: result.reusedFiles,
+    skipped: result.skipped.length,
+  };
+}
+
+export async function commitSnapshot(
+  deps: WorkflowDeps,
+  sessionId: string,
+  taken: TakenSnapshot,
+  kind: CheckpointKind,
+  label: string | null = null,
+): Promise<{ checkpointId: string; flushedChanges: number }> {
+  const { store } = deps;
+  const existing = await store.getCheckpoint(taken.checkpointId);
+  if (!existing) {
+    await store.createCheckpoint({
+      id: taken.checkpointId,
+      sessionId,
+      parentId: taken.parentId,
+      kind,
+      label,
+      now: deps.now(),
+    });
+  }
+  if (existing?.status !== "committed") {
+    await store.commitCheckpoint(
+      taken.checkpointId,
+      { files: taken.files, bytes: taken.bytes, uploadedBytes: taken.uploadedBytes },
+      deps.now(),
+    );
+  }
+  const flushedChanges = await store.markChangesFlushed(sessionId, taken.checkpointId, taken.upTo);
+  return { checkpointId: taken.checkpointId, flushedChanges };
+}
+
+/** Whether anything happened on the session after `since`: a ping, or a change row not yet flushed. */
+export async function activitySince(
+  deps: WorkflowDeps,
+  sessionId: string,
+  since: number,
+): Promise<{ active: boolean; detail: string }> {
+  const session = await deps.store.getSession(sessionId);
+  if (session.lastActivityAt > since) {
+    return {
+      active: true,
+      detail: `${session.lastActivityKind} activity at ${new Date(session.lastActivityAt).toISOString()}`,
+    };
+  }
+  const pending = await deps.store.listPendingChanges(sessionId, 1);
+  if (pending.length > 0) return { active: true, detail: `file change to '${pending[0]!.path}' not yet checkpointed` };
+  return { active: false, detail: "no activity" };
+}

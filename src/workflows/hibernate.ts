@@ -1,0 +1,110 @@
+/**
+ * Hibernate: save a session's files and put its sandbox to sleep.
+ *
+ *   Take the lease (running → hibernating) → before-checkpoint hooks → Flush pending changes and
+ *   take a checkpoint → Commit the checkpoint → Check for activity since the start → Pause the
+ *   sandbox (→ paused) → Release the lease → Check for activity during the pause.
+ *
+ * Activity wins: activity seen before the pause aborts the run (→ running, sandbox untouched);
+ * activity that slips in while the pause happens sends a resume request, so the session ends up
+ * running either way. Providers that cannot pause archive at once (verify, then kill), which is
+ * safe because the checkpoint just committed is newer than the last change (invariant 1).
+ * A failure before the pause leaves the session running with its sandbox (never half-paused).
+ */
+import { describeError } from "../core/errors";
+import { archiveSteps } from "./archive";
+import { activitySince, commitSnapshot, flushAndSnapshot } from "./checkpointing";
+import { runHooks, type HookReport } from "./hooks";
+import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import type { TorporEvent, WorkflowDefinition } from "./types";
+
+type HibernateEvent = Extract<TorporEvent, { name: "torpor/session.hibernate.requested" }>;
+
+export interface HibernateResult {
+  status: "paused" | "archived" | "aborted" | "skipped";
+  reason: string;
+  checkpointId: string | null;
+  hooks: HookReport[];
+  resumeRequested: boolean;
+}
+
+export const hibernateWorkflow: WorkflowDefinition<HibernateEvent, HibernateResult> = {
+  id: "hibernate-session",
+  name: "Hibernate a session",
+  trigger: { event: "torpor/session.hibernate.requested" },
+  retries: 4,
+  concurrencyKey: (event) => event.data.sessionId,
+  idempotencyKey: (event) => event.data.requestId,
+  async handler({ event, step, runId, deps }) {
+    const { sessionId, reason } = event.data;
+    const lease = await step.run("Take the lease", () =>
+      takeLease(deps, {
+        sessionId,
+        holder: runId,
+        operation: "hibernate",
+        start: "hibernate.start",
+        onBusy: "skip",
+        patch: { sleepReason: { at: deps.now(), kind: "idle", detail: reason } },
+      }),
+    );
+    const result = (status: HibernateResult["status"], why: string, extra: Partial<HibernateResult> = {}) => ({
+      status,
+      reason: why,
+      checkpointId: null,
+      hooks: [],
+      resumeRequested: false,
+      ...extra,
+    });
+    if (!lease.ok) return result("skipped", lease.reason);
+    const sandboxId = requireSandbox(lease, sessionId);
+    const startedAt = lease.lastActivityAt;
+    try {
+      const hooks = await runHooks(step, deps, "before-checkpoint", sandboxId, lease.hooks.beforeCheckpoint);
+      const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
+        await guardLease(deps, sessionId, runId);
+        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "hibernate" });
+      });
+      await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "hibernate"));
+      const activity = await step.run("Check for activity since the start", () => activitySince(deps, sessionId, startedAt));
+      const done = { checkpointId: taken.checkpointId, hooks };
+      if (activity.active) {
+        await step.run("Leave the session running", () =>
+          settle(deps, { sessionId, holder: runId, events: ["hibernate.aborted"], patch: { sleepReason: null } }),
+        );
+        return result("aborted", `activity since the start: ${activity.detail}`, done);
+      }
+      if (!deps.sandboxes.supportsPause) {
+        await archiveSteps(step, deps, { sessionId, runId, sandboxId });
+        await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
+        return result("archived", `${reason}; the provider cannot pause, so the sandbox was archived`, done);
+      }
+      await step.run("Pause the sandbox", async () => {
+        await guardLease(deps, sessionId, runId);
+        const session = await deps.store.getSession(sessionId);
+        if (session.state === "paused") return null;
+        await deps.sandboxes.pause(sandboxId);
+        await deps.store.transition(sessionId, "hibernate.paused", { holder: runId, now: deps.now() });
+        return null;
+      });
+      await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
+      const late = await step.run("Check for activity during the pause", () => activitySince(deps, sessionId, startedAt));
+      if (late.active) {
+        await step.sendEvent("Request a resume for late activity", {
+          name: "torpor/session.resume.requested",
+          data: { sessionId, reason: `activity during hibernation: ${late.detail}`, requestId: `late-${runId}` },
+        });
+      }
+      return result("paused", reason, { ...done, resumeRequested: late.active });
+    } catch (error) {
+      await step.run("Leave the session in a resting state after a failure", () =>
+        settle(deps, {
+          sessionId,
+          holder: runId,
+          events: ["hibernate.aborted", "archive.aborted"],
+          patch: { lastError: `hibernate failed: ${describeError(error)}` },
+        }),
+      );
+      throw error;
+    }
+  },
+};

@@ -1,0 +1,87 @@
+/**
+ * Idle sweep (cron, every minute by default): find running sessions idle past their timeout and
+ * paused sessions past the archive period, and request hibernation / archiving for each.
+ *
+ *   Find idle sessions → Request hibernation for <session> … → Find sessions paused past the
+ *   archive period → Request archiving for <session> …
+ *
+ * Each request records why (idle for how long, the last ping / file change / command), which
+ * becomes the session's sleep reason. With a one-minute cron a session sleeps within its timeout
+ * plus one minute. Request ids name the session and the sweep's scheduled minute: a replayed sweep
+ * sends nothing twice, and a request that was skipped (session busy) is made again next minute.
+ */
+import type { Session } from "../core/types";
+import type { CronTick, WorkflowDefinition, WorkflowDeps } from "./types";
+
+/** At most this many sessions per sweep; the next sweep takes the rest. */
+export const SWEEP_BATCH = 200;
+
+export interface SweepResult {
+  hibernate: { sessionId: string; reason: string }[];
+  archive: { sessionId: string; reason: string }[];
+}
+
+const iso = (at: number) => new Date(at).toISOString();
+
+/** The recorded answer to "why did it sleep?". */
+export async function idleReason(deps: WorkflowDeps, session: Session, now: number): Promise<string> {
+  const idleFor = Math.round((now - session.lastActivityAt) / 1000);
+  const pending = await deps.store.listPendingChanges(session.id);
+  const lastChange = pending.reduce((latest, c) => Math.max(latest, c.at), 0);
+  const parts = [
+    `idle for ${idleFor}s (timeout ${Math.round(session.idleTimeoutMs / 1000)}s)`,
+    `last activity: ${session.lastActivityKind} at ${iso(session.lastActivityAt)}`,
+    lastChange > 0 ? `last unsaved file change at ${iso(lastChange)}` : "no unsaved file change",
+  ];
+  if (session.lastActivityKind !== "command") parts.push("no command since");
+  return parts.join("; ");
+}
+
+export function createIdleSweepWorkflow(cron: string): WorkflowDefinition<CronTick, SweepResult> {
+  return {
+    id: "idle-sweep",
+    name: "Sweep idle and long-paused sessions",
+    trigger: { cron },
+    retries: 2,
+    async handler({ event, step, deps }) {
+      const tick = event.data.scheduledAt;
+      const idle = await step.run("Find idle sessions", async () => {
+        const now = deps.now();
+        const sessions = await deps.store.listIdleSessions(now, SWEEP_BATCH);
+        return Promise.all(
+          sessions.map(async (s) => ({
+            sessionId: s.id,
+            reason: await idleReason(deps, s, now),
+            requestId: `idle-${s.id}-${tick}`,
+          })),
+        );
+      });
+      for (const item of idle) {
+        await step.sendEvent(`Request hibernation for ${item.sessionId}`, {
+          name: "torpor/session.hibernate.requested",
+          data: item,
+        });
+      }
+      const paused = await step.run("Find sessions paused past the archive period", async () => {
+        const now = deps.now();
+        const archiveAfterMs = deps.config.lifecycle.archiveAfterMs;
+        const sessions = await deps.store.listPausedBefore(now - archiveAfterMs, SWEEP_BATCH);
+        return sessions.map((s) => ({
+          sessionId: s.id,
+          reason: `paused since ${iso(s.pausedAt ?? now)}, longer than the archive period of ${Math.round(archiveAfterMs / 1000)}s`,
+          requestId: `archive-${s.id}-${tick}`,
+        }));
+      });
+      for (const item of paused) {
+        await step.sendEvent(`Request archiving for ${item.sessionId}`, {
+          name: "torpor/session.archive.requested",
+          data: item,
+        });
+      }
+      return {
+        hibernate: idle.map(({ sessionId, reason }) => ({ sessionId, reason })),
+        archive: paused.map(({ sessionId, reason }) => ({ sessionId, reason })),
+      };
+    },
+  };
+}

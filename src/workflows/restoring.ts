@@ -1,0 +1,79 @@
+/**
+ * Restoring a checkpoint into a new sandbox, as steps shared by resume (the fallback rung) and
+ * restore-to-checkpoint:
+ *
+ *   Create a new sandbox from the template → Restore the checkpoint into the new sandbox →
+ *   Verify every restored file
+ *
+ * Verification reads the checkpoint's manifest and compares every file's SHA-256, as computed
+ * inside the new sandbox, with the manifest: a restore is only accepted when every hash matches.
+ * A sandbox created by a run is tagged with the session and run, so a leaked one can be found.
+ */
+import { IntegrityError } from "../core/errors";
+import { sandboxWorkspace } from "../sandbox";
+import type { Step, WorkflowDeps } from "./types";
+
+export interface RestoredSandbox {
+  sandboxId: string;
+  checkpointId: string;
+  files: number;
+  verifiedFiles: number;
+  bytes: number;
+}
+
+export async function createSandboxStep(
+  step: Step,
+  deps: WorkflowDeps,
+  input: { sessionId: string; runId: string; template: string; label: string },
+): Promise<string> {
+  const info = await step.run(input.label, () =>
+    deps.sandboxes.create({
+      template: input.template,
+      metadata: { torporSession: input.sessionId, torporRun: input.runId },
+    }),
+  );
+  return info.id;
+}
+
+/** Compares every file of the manifest with its hash inside the sandbox. */
+export async function verifyRestoredFiles(
+  deps: WorkflowDeps,
+  sandboxId: string,
+  checkpointId: string,
+): Promise<{ files: number; bytes: number }> {
+  const { entries } = await deps.checkpoints.readManifest(checkpointId);
+  const files = entries.filter((e) => e.type === "file");
+  const hashes = await deps.sandboxes.hashFiles(sandboxId, files.map((e) => e.path));
+  const wrong = files.filter((e) => hashes[e.path] !== e.hash);
+  if (wrong.length > 0) {
+    throw new IntegrityError("INTEGRITY", `${wrong.length} restored file(s) differ from checkpoint '${checkpointId}', first '${wrong[0]!.path}'`, {
+      retriable: true,
+      details: { checkpointId, sandboxId, paths: wrong.slice(0, 20).map((e) => e.path) },
+    });
+  }
+  return { files: files.length, bytes: files.reduce((sum, e) => sum + e.size, 0) };
+}
+
+export async function restoreIntoNewSandbox(
+  step: Step,
+  deps: WorkflowDeps,
+  input: { sessionId: string; runId: string; template: string; checkpointId: string; onCreated(id: string): void },
+): Promise<RestoredSandbox> {
+  const sandboxId = await createSandboxStep(step, deps, { ...input, label: "Create a new sandbox from the template" });
+  input.onCreated(sandboxId);
+  const restored = await step.run("Restore the checkpoint into the new sandbox", async () => {
+    // A retry finds the files of the failed attempt: restoring over them is what we want.
+    const result = await deps.checkpoints.restore(input.checkpointId, sandboxWorkspace(deps.sandboxes, sandboxId), {
+      allowNonEmpty: true,
+    });
+    return { files: result.files, bytes: result.bytes, verifiedFiles: result.verifiedFiles };
+  });
+  const verified = await step.run("Verify every restored file", () => verifyRestoredFiles(deps, sandboxId, input.checkpointId));
+  return {
+    sandboxId,
+    checkpointId: input.checkpointId,
+    files: restored.files,
+    verifiedFiles: verified.files,
+    bytes: verified.bytes,
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Resume: bring a sleeping session back, down a recorded fallback ladder.
+ *
+ *   rung "connected": the session is paused and the provider still has the sandbox → connect.
+ *   rung "restored":  the provider lost it (gone, expired, connect fails as gone), or the session
+ *                     is archived → new sandbox from the template, restore the latest committed
+ *                     checkpoint, verify every hash, point the session at the new sandbox.
+ *   rung "fresh":     no checkpoint at all → a fresh sandbox and a clear warning.
+ *
+ * Then the after-resume hooks, each its own step. The run result records the rung and why. On a
+ * failure the session goes back to the resting state it came from (paused or archived); the
+ * checkpoint is untouched and a sandbox this run created is removed.
+ */
+import { describeError, isTorporError } from "../core/errors";
+import { runHooks, type HookReport } from "./hooks";
+import { releaseLease, settle, takeLease } from "./lease";
+import { createSandboxStep, restoreIntoNewSandbox } from "./restoring";
+import type { TorporEvent, WorkflowDefinition } from "./types";
+
+type ResumeEvent = Extract<TorporEvent, { name: "torpor/session.resume.requested" }>;
+
+export type ResumeRung = "connected" | "restored" | "fresh" | "already-running" | "skipped";
+
+export interface ResumeResult {
+  rung: ResumeRung;
+  why: string;
+  sandboxId: string | null;
+  checkpointId: string | null;
+  warnings: string[];
+  hooks: HookReport[];
+}
+
+export const resumeWorkflow: WorkflowDefinition<ResumeEvent, ResumeResult> = {
+  id: "resume-session",
+  name: "Resume a session",
+  trigger: { event: "torpor/session.resume.requested" },
+  retries: 6,
+  concurrencyKey: (event) => event.data.sessionId,
+  idempotencyKey: (event) => event.data.requestId,
+  async handler({ event, step, runId, deps }) {
+    const { sessionId, reason } = event.data;
+    const wakeReason = { at: deps.now(), kind: "request", detail: reason };
+    const lease = await step.run("Take the lease", () =>
+      takeLease(deps, {
+        sessionId,
+        holder: runId,
+        operation: "resume",
+        start: "resume.start",
+        onBusy: "wait",
+        doneStates: ["running"],
+        patch: { wakeReason },
+      }),
+    );
+    const base = { sandboxId: null, checkpointId: null, warnings: [] as string[], hooks: [] as HookReport[] };
+    if (!lease.ok) {
+      const rung = lease.state === "running" ? "already-running" : "skipped";
+      return { ...base, rung, why: lease.reason, sandboxId: null };
+    }
+    let created: string | null = null;
+    try {
+      let why = lease.state === "resuming" ? "" : `the session was ${lease.state === "restoring" ? "archived" : lease.state}`;
+      if (lease.state === "resuming") {
+        const connected = await step.run("Reconnect to the paused sandbox", async () => {
+          if (!lease.sandboxId) return { ok: false, why: "the session has no sandbox id" };
+          try {
+            await deps.sandboxes.connect(lease.sandboxId);
+            return { ok: true, why: "the provider still had the paused sandbox" };
+          } catch (error) {
+            if (isTorporError(error, "SANDBOX_GONE") || isTorporError(error, "SANDBOX_NOT_FOUND")) {
+              return { ok: false, why: `the provider lost the sandbox: ${describeError(error)}` };
+            }
+            throw error;
+          }
+        });
+        why = connected.why;
+        if (connected.ok) {
+          await step.run("Mark the session running", () =>
+            deps.store.transition(sessionId, "resume.done", {
+              holder: runId,
+              patch: { wakeReason: { ...wakeReason, detail: `${reason} (connected)` }, lastError: null },
+              now: deps.now(),
+            }).then(() => null),
+          );
+          return await finish(lease.sandboxId!, lease.latestCheckpointId, "connected", why, []);
+        }
+        await step.run("Fall back to a restore", () =>
+          deps.store.transition(sessionId, "resume.fallback", { holder: runId, now: deps.now() }).then(() => null),
+        );
+      }
+      const checkpointId = lease.latestCheckpointId;
+      const warnings: string[] = [];
+      let sandboxId: string;
+      if (checkpointId) {
+        const restored = await restoreIntoNewSandbox(step, deps, {
+          sessionId,
+          runId,
+          template: lease.template,
+          checkpointId,
+          onCreated: (id) => (created = id),
+        });
+        sandboxId = restored.sandboxId;
+      } else {
+        warnings.push(`No checkpoint exists for session '${sessionId}': it starts from a fresh '${lease.template}' sandbox without its earlier files`);
+        sandboxId = await createSandboxStep(step, deps, { sessionId, runId, template: lease.template, label: "Create a fresh sandbox" });
+        created = sandboxId;
+      }
+      const rung = checkpointId ? "restored" : "fresh";
+      await step.run("Point the session at the new sandbox", () =>
+        deps.store.transition(sessionId, "resume.done", {
+          holder: runId,
+          patch: {
+            sandboxId,
+            wakeReason: { ...wakeReason, detail: `${reason} (${rung}: ${why})` },
+            lastError: warnings[0] ?? null,
+          },
+          now: deps.now(),
+        }).then(() => null),
+      );
+      return await finish(sandboxId, checkpointId, rung, why, warnings);
+    } catch (error) {
+      await step.run("Put the session back to sleep after a failure", async () => {
+        const session = await deps.store.getSession(sessionId);
+        // Never remove the sandbox the session already points at.
+        if (created && session.sandboxId !== created) await deps.sandboxes.kill(created);
+        return settle(deps, {
+          sessionId,
+          holder: runId,
+          events: ["resume.failed"],
+          patch: { lastError: `resume failed: ${describeError(error)}` },
+        });
+      });
+      throw error;
+    }
+
+    async function finish(sandboxId: string, checkpointId: string | null, rung: ResumeRung, why: string, warnings: string[]) {
+      const hooks = await runHooks(step, deps, "after-resume", sandboxId, lease.ok ? lease.hooks.afterResume : []);
+      await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
+      for (const hook of hooks) if (!hook.ok) warnings.push(`after-resume hook '${hook.command}' failed: ${hook.error}`);
+      return { rung, why, sandboxId, checkpointId, warnings, hooks };
+    }
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * Manual snapshot: a checkpoint of a running session on request, with an optional label.
+ *
+ *   Take the lease (the session stays running) → Flush pending changes and take a checkpoint →
+ *   Commit the checkpoint → Release the lease.
+ *
+ * The lease keeps hibernate and restore away while the snapshot reads the files; the sandbox keeps
+ * running and the user keeps working. A busy session makes the step retry until the lease frees.
+ */
+import { describeError } from "../core/errors";
+import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
+import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import type { TorporEvent, WorkflowDefinition } from "./types";
+
+type SnapshotEvent = Extract<TorporEvent, { name: "torpor/session.snapshot.requested" }>;
+
+export interface SnapshotWorkflowResult {
+  status: "committed" | "skipped";
+  reason: string;
+  checkpointId: string | null;
+  files: number;
+  bytes: number;
+  uploadedBytes: number;
+}
+
+export const snapshotWorkflow: WorkflowDefinition<SnapshotEvent, SnapshotWorkflowResult> = {
+  id: "snapshot-session",
+  name: "Take a manual snapshot",
+  trigger: { event: "torpor/session.snapshot.requested" },
+  retries: 4,
+  concurrencyKey: (event) => event.data.sessionId,
+  idempotencyKey: (event) => event.data.requestId,
+  async handler({ event, step, runId, deps }) {
+    const { sessionId, label } = event.data;
+    const lease = await step.run("Take the lease", () =>
+      takeLease(deps, { sessionId, holder: runId, operation: "snapshot", onBusy: "wait" }),
+    );
+    if (!lease.ok) {
+      return { status: "skipped", reason: lease.reason, checkpointId: null, files: 0, bytes: 0, uploadedBytes: 0 };
+    }
+    try {
+      const sandboxId = requireSandbox(lease, sessionId);
+      const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
+        await guardLease(deps, sessionId, runId);
+        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual" });
+      });
+      await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "manual", label));
+      await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
+      return {
+        status: "committed",
+        reason: label ? `manual snapshot '${label}'` : "manual snapshot",
+        checkpointId: taken.checkpointId,
+        files: taken.files,
+        bytes: taken.bytes,
+        uploadedBytes: taken.uploadedBytes,
+      };
+    } catch (error) {
+      await step.run("Release the lease after a failure", () =>
+        settle(deps, { sessionId, holder: runId, events: [], patch: { lastError: `snapshot failed: ${describeError(error)}` } }),
+      );
+      throw error;
+    }
+  },
+};
