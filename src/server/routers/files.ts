@@ -3,7 +3,9 @@
  * provider and are recorded as change rows (what the next checkpoint must re-read) and as activity.
  * The session must be running: file access never wakes a sandbox behind the caller's back.
  */
+import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { torporErrorCode } from "../errors";
 import { ownedSession, requireRunning } from "../access";
 import { fileEncoding, MAX_WRITE_BYTES, sessionId, workspacePath } from "../inputs";
 import { authedProcedure, router } from "../trpc";
@@ -23,7 +25,13 @@ export const filesRouter = router({
     .query(async ({ ctx, input }) => {
       const session = await ownedSession(ctx, input.sessionId);
       requireRunning(session, `read '${input.path}'`);
-      const content = await ctx.deps.sandboxes.readFile(session.sandboxId!, input.path);
+      const content = await ctx.deps.sandboxes.readFile(session.sandboxId!, input.path).catch((error: unknown) => {
+        // SandboxError has no NOT_FOUND code; the providers say "No file '…'" for a missing path.
+        if (torporErrorCode(error) === "PROVIDER" && /^No file /.test((error as Error).message)) {
+          throw new TRPCError({ code: "NOT_FOUND", message: `No file '${input.path}' in session '${session.id}'`, cause: error });
+        }
+        throw error;
+      });
       return { path: input.path, size: content.length, encoding: input.encoding, content: content.toString(input.encoding) };
     }),
 
