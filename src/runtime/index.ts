@@ -1,0 +1,118 @@
+/**
+ * The composition root: builds every adapter from a validated Config and wires the workflows to
+ * an engine. The embedded default is SQLite + the embedded S3 server + local sandboxes + the
+ * in-process engine; each cloud adapter is chosen by its settings (see src/core/config).
+ *
+ * With the embedded engine, `createRuntime` continues runs a crash interrupted and (startCron)
+ * starts the idle sweep and retention schedules. With Inngest, the dispatcher sends events to
+ * Inngest and the runtime's deps are what the functions served at /api/inngest run against.
+ */
+import { createCheckpointEngine } from "../checkpoint";
+import type { CheckpointEngine } from "../checkpoint/types";
+import type { Config } from "../core/config";
+import { describeError } from "../core/errors";
+import { createEmbeddedEngine, type EmbeddedEngine } from "../engine";
+import type { ObjectStore } from "../objectstore";
+import { openObjectStore } from "../objectstore/open";
+import { openSandboxProvider } from "../sandbox";
+import type { SandboxProvider } from "../sandbox/types";
+import { openStateStore } from "../store";
+import type { StateStore } from "../store/types";
+import { createWorkflows, type AnyWorkflow } from "../workflows";
+import type { WorkflowDeps, WorkflowDispatcher } from "../workflows/types";
+
+export interface Runtime {
+  config: Config;
+  store: StateStore;
+  objects: ObjectStore;
+  /** The object store's endpoint (the embedded server's loopback URL in embedded mode). */
+  objectStoreEndpoint: string;
+  checkpoints: CheckpointEngine;
+  sandboxes: SandboxProvider;
+  /** What workflows run against (the same ports as above). */
+  deps: WorkflowDeps;
+  dispatcher: WorkflowDispatcher;
+  /** Present when the workflow engine is the embedded one. */
+  engine?: EmbeddedEngine;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Start the cron schedules (idle sweep, retention) of the embedded engine. Default false. */
+  startCron?: boolean;
+  /** Tests: wrap the object store (fault injection) before the checkpoint engine uses it. */
+  wrapObjects?: (objects: ObjectStore) => ObjectStore;
+  /** Tests: wrap the sandbox provider (a provider that loses sandboxes). */
+  wrapSandboxes?: (sandboxes: SandboxProvider) => SandboxProvider;
+  /** Step retry backoff of the embedded engine. */
+  retry?: { baseMs?: number; maxMs?: number };
+  /** Default: the definitions of src/workflows for this config. */
+  workflows?: AnyWorkflow[];
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const log = options.log ?? ((message: string) => console.error(`[torpor] ${message}`));
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((error: unknown) => log(`close: ${describeError(error)}`));
+    }
+  };
+  try {
+    const store = openStateStore(config.stateStore);
+    closers.push(() => store.close());
+    const opened = await openObjectStore(config.objectStore);
+    closers.push(() => opened.close());
+    const objects = options.wrapObjects ? options.wrapObjects(opened.objects) : opened.objects;
+    const checkpoints = createCheckpointEngine({
+      objects,
+      concurrency: config.checkpoint.concurrency,
+      packTargetBytes: config.checkpoint.packTargetBytes,
+      smallFileBytes: config.checkpoint.smallFileBytes,
+      ignore: config.checkpoint.ignore,
+      gcGraceMs: config.checkpoint.gcGraceMs,
+    });
+    const provider = openSandboxProvider(config.sandbox, log);
+    const sandboxes = options.wrapSandboxes ? options.wrapSandboxes(provider) : provider;
+    const now = options.now ?? (() => Date.now());
+    const deps: WorkflowDeps = { config, store, checkpoints, sandboxes, now };
+
+    let engine: EmbeddedEngine | undefined;
+    let dispatcher: WorkflowDispatcher;
+    if (config.workflowEngine.kind === "embedded") {
+      const embedded = createEmbeddedEngine({
+        store,
+        deps,
+        workflows: options.workflows ?? createWorkflows(config),
+        retry: options.retry,
+        now,
+        onRunFailed: (run) => log(`run ${run.id} (${run.workflow}) failed: ${run.error}`),
+      });
+      closers.push(() => embedded.stop());
+      await embedded.start({ cron: options.startCron ?? false });
+      engine = embedded;
+      dispatcher = embedded;
+    } else {
+      const { createInngestClient } = await import("../../inngest/client");
+      const { createInngestDispatcher } = await import("../../inngest/dispatcher");
+      dispatcher = createInngestDispatcher(createInngestClient(config));
+    }
+    return {
+      config,
+      store,
+      objects,
+      objectStoreEndpoint: opened.endpoint,
+      checkpoints,
+      sandboxes,
+      deps,
+      dispatcher,
+      engine,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
