@@ -87,13 +87,18 @@ export function nextState(state: SessionState, event: LifecycleEvent): Transitio
   return { ok: true, from: state, to };
 }
 
-/** The states from which an operation may take the lease. */
-const OPERATION_STATES: Record<Operation, readonly SessionState[]> = {
+/**
+ * The states from which an operation may take the lease. An operation's own transient state is
+ * included (hibernating for hibernate, archiving for archive, resuming/restoring for resume and
+ * restore): a workflow that crashed there leaves the session in it, and the retry or the next
+ * run must be able to take over once the crashed lease expires, or the session is stuck.
+ */
+export const OPERATION_STATES: Record<Operation, readonly SessionState[]> = {
   create: ["creating"],
-  hibernate: ["running"],
-  archive: ["paused", "hibernating"],
+  hibernate: ["running", "hibernating"],
+  archive: ["paused", "hibernating", "archiving"],
   resume: ["paused", "archived", "failed", "resuming", "restoring"],
-  restore: ["running", "paused", "archived", "failed"],
+  restore: ["running", "paused", "archived", "failed", "restoring"],
   snapshot: ["running"],
   delete: ["creating", "running", "hibernating", "paused", "archiving", "archived", "resuming", "restoring", "failed"],
 };
