@@ -54,6 +54,8 @@ export interface WorkspaceSource {
   readFiles(paths: string[]): AsyncIterable<{ path: string; size: number; stream: Readable }>;
   /** Optional fast path: hash in place (inside the sandbox) instead of streaming the bytes out. */
   hashFiles?(paths: string[]): Promise<Record<string, string>>;
+  /** Optional: what the last scan left out (sockets, fifos, devices), with the reason. */
+  skipped?(): { path: string; reason: string }[];
 }
 
 /** Where a restore writes a workspace to: an empty local folder, or a sandbox (one tar stream in). */

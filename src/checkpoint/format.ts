@@ -1,0 +1,143 @@
+/**
+ * The checkpoint format in the object store (all keys under the store's prefix):
+ * - `packs/<sha256 of the pack>`: small blobs, each deflate-raw compressed, concatenated.
+ * - `index/<same id>`: gzip JSON `{ v, blobs: [[hash, offset, length, size], …] }`, written after
+ *   its pack, so that other snapshots (other workspaces) can find and reuse those blobs.
+ * - `blobs/<sha256 of the content>`: one large file, gzip compressed, streamed.
+ * - `manifests/<checkpoint id>`: a magic line, a JSON summary line, then gzip JSON of the entries
+ *   and the location of every blob they name. The id ends in a prefix of the SHA-256 of the whole
+ *   object, so a corrupt, truncated or tampered manifest is refused on read.
+ * A location is `[pack id, offset, length, size]`; pack id "" means a standalone blob.
+ */
+import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { IntegrityError, NotFoundError } from "../core/errors";
+import type { CheckpointSummary, ManifestEntry } from "./types";
+
+export const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const MAGIC = "TORPOR-MANIFEST 1\n";
+const ID_HASH_CHARS = 31;
+const HASH = /^[0-9a-f]{64}$/;
+const CHECKPOINT_ID = /^cp_[0-9a-z]{9}[0-9a-f]{31}$/;
+
+export type BlobLocation = [pack: string, offset: number, length: number, size: number];
+
+export const keys = {
+  pack: (id: string) => `packs/${id}`,
+  index: (id: string) => `index/${id}`,
+  blob: (hash: string) => `blobs/${hash}`,
+  manifest: (id: string) => `manifests/${id}`,
+};
+
+export const sha256 = (data: Buffer | Uint8Array | string) => createHash("sha256").update(data).digest("hex");
+export const isHash = (value: unknown): value is string => typeof value === "string" && HASH.test(value);
+export const isCheckpointId = (value: string) => CHECKPOINT_ID.test(value);
+
+export interface ManifestHeader {
+  parent: string | null;
+  createdAt: number;
+  /** When the scan started: files modified at or after it may have changed unseen (racy stat). */
+  scannedAt?: number;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  meta: Record<string, string>;
+}
+
+export interface Manifest {
+  header: ManifestHeader;
+  entries: ManifestEntry[];
+  locations: Map<string, BlobLocation>;
+}
+
+type WireEntry = [path: string, type: "f" | "d" | "l", mode: number, size: number, mtimeMs: number, extra: string];
+
+/** Serializes a manifest; returns its bytes and the checkpoint id that names (and checks) them. */
+export function encodeManifest(manifest: Manifest): { id: string; body: Buffer } {
+  const wire: WireEntry[] = manifest.entries.map((e) => [
+    e.path,
+    e.type === "file" ? "f" : e.type === "dir" ? "d" : "l",
+    e.mode,
+    e.size,
+    e.mtimeMs,
+    e.type === "file" ? (e.hash ?? "") : e.type === "symlink" ? (e.target ?? "") : "",
+  ]);
+  const payload = gzipSync(JSON.stringify({ entries: wire, locations: Object.fromEntries(manifest.locations) }), { level: 6 });
+  const body = Buffer.concat([Buffer.from(MAGIC + JSON.stringify(manifest.header) + "\n"), payload]);
+  const time = manifest.header.createdAt.toString(36).padStart(9, "0").slice(-9);
+  return { id: `cp_${time}${sha256(body).slice(0, ID_HASH_CHARS)}`, body };
+}
+
+/** Reads the summary line alone (from the first bytes of a manifest): for listings, unverified. */
+export function decodeHeader(id: string, head: Buffer): ManifestHeader | null {
+  const text = head.toString("latin1");
+  if (!text.startsWith(MAGIC)) return null;
+  const end = text.indexOf("\n", MAGIC.length);
+  if (end < 0) return null;
+  try {
+    return JSON.parse(head.subarray(MAGIC.length, end).toString("utf8")) as ManifestHeader;
+  } catch {
+    throw new IntegrityError("INTEGRITY", `Checkpoint ${id}: unreadable manifest header`);
+  }
+}
+
+function corrupt(id: string, what: string): never {
+  throw new IntegrityError("INTEGRITY", `Checkpoint ${id}: manifest refused (${what})`, { details: { checkpoint: id } });
+}
+
+/** Parses and checks a manifest: its hash must match the id, and every field must be well-formed. */
+export function decodeManifest(id: string, body: Buffer): Manifest {
+  if (!isCheckpointId(id)) throw new NotFoundError(`No checkpoint '${id}' (not a checkpoint id)`);
+  if (sha256(body).slice(0, ID_HASH_CHARS) !== id.slice(-ID_HASH_CHARS)) corrupt(id, "hash mismatch: corrupt, truncated or tampered");
+  const header = decodeHeader(id, body);
+  if (!header) corrupt(id, "bad header");
+  const headerEnd = body.indexOf(0x0a, MAGIC.length) + 1;
+  let parsed: { entries: WireEntry[]; locations: Record<string, BlobLocation> };
+  try {
+    parsed = JSON.parse(gunzipSync(body.subarray(headerEnd)).toString("utf8"));
+  } catch (error) {
+    corrupt(id, `unreadable body: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed.entries) || typeof parsed.locations !== "object" || parsed.locations === null) corrupt(id, "bad body");
+  const entries = parsed.entries.map((w): ManifestEntry => {
+    if (!Array.isArray(w) || typeof w[0] !== "string" || typeof w[2] !== "number" || typeof w[3] !== "number") {
+      corrupt(id, "bad entry");
+    }
+    const [path, t, mode, size, mtimeMs, extra] = w;
+    if (t === "f") {
+      if (!isHash(extra)) corrupt(id, `bad hash for ${path}`);
+      return { path, type: "file", mode, size, mtimeMs, hash: extra };
+    }
+    if (t === "d") return { path, type: "dir", mode, size, mtimeMs };
+    if (t === "l" && typeof extra === "string") return { path, type: "symlink", mode, size, mtimeMs, target: extra };
+    return corrupt(id, `bad entry type for ${path}`);
+  });
+  const locations = new Map<string, BlobLocation>();
+  for (const [hash, loc] of Object.entries(parsed.locations)) {
+    if (!isHash(hash) || !Array.isArray(loc) || loc.length !== 4 || (loc[0] !== "" && !isHash(loc[0]))) {
+      corrupt(id, "bad blob location");
+    }
+    locations.set(hash, loc);
+  }
+  return { header, entries, locations };
+}
+
+export function summaryOf(id: string, header: ManifestHeader): CheckpointSummary {
+  return { id, parent: header.parent, createdAt: header.createdAt, files: header.files, bytes: header.bytes, meta: header.meta ?? {} };
+}
+
+/** A pack index: which blob sits where in a pack. */
+export function encodeIndex(blobs: [hash: string, offset: number, length: number, size: number][]): Buffer {
+  return gzipSync(JSON.stringify({ v: 1, blobs }));
+}
+
+export function decodeIndex(packId: string, body: Buffer): [string, number, number, number][] {
+  try {
+    const parsed = JSON.parse(gunzipSync(body).toString("utf8")) as { blobs: [string, number, number, number][] };
+    if (!Array.isArray(parsed.blobs)) throw new Error("no blobs");
+    return parsed.blobs.filter((b) => Array.isArray(b) && isHash(b[0]));
+  } catch (error) {
+    throw new IntegrityError("INTEGRITY", `Pack index ${packId} is unreadable`, { cause: error });
+  }
+}

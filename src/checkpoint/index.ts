@@ -1,0 +1,13 @@
+/** The checkpoint engine's public surface: the types (types.ts) and the engine with its local source and target. */
+export * from "./types";
+export {
+  createCheckpointEngine,
+  localDirSource,
+  localDirTarget,
+  type CheckpointEngineOptions,
+  type LocalDirSource,
+  type LocalDirSourceOptions,
+  type LocalDirTarget,
+} from "./engine";
+export { unsafePathReason, assertRestorable } from "./paths";
+export { isCheckpointId } from "./format";

@@ -1,0 +1,73 @@
+/**
+ * Which blobs the bucket already holds, and where: the dedup table of a snapshot. It starts from
+ * the parent manifest's locations; the first time a snapshot meets content the parent does not
+ * have, it loads every pack index in the bucket (so that a second workspace with the same
+ * node_modules reuses the first one's packs). Large blobs are looked up one HEAD at a time.
+ */
+import { StorageError } from "../core/errors";
+import type { ObjectStore } from "../objectstore/index";
+import { Gate } from "./channel";
+import { type BlobLocation, decodeIndex, EMPTY_HASH, keys } from "./format";
+
+export class KnownBlobs {
+  private readonly locations = new Map<string, BlobLocation>();
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly concurrency: number,
+    seed?: Map<string, BlobLocation>,
+  ) {
+    if (seed) for (const [hash, loc] of seed) this.locations.set(hash, loc);
+  }
+
+  get(hash: string): BlobLocation | undefined {
+    return this.locations.get(hash);
+  }
+
+  set(hash: string, location: BlobLocation): void {
+    this.locations.set(hash, location);
+  }
+
+  /** Whether a small blob exists in some pack (after loading every pack index once). */
+  async hasSmall(hash: string): Promise<boolean> {
+    if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
+    await this.loadIndexes();
+    return this.locations.has(hash);
+  }
+
+  /** Whether a large blob exists as its own object; records its location if so. */
+  async hasLarge(hash: string, size: number): Promise<boolean> {
+    if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
+    const info = await this.objects.head(keys.blob(hash));
+    if (!info) return false;
+    this.locations.set(hash, ["", 0, info.size, size]);
+    return true;
+  }
+
+  private loadIndexes(): Promise<void> {
+    this.loading ??= (async () => {
+      const ids: string[] = [];
+      for await (const item of this.objects.list("index/")) ids.push(item.key.slice("index/".length));
+      const gate = new Gate(this.concurrency);
+      await Promise.all(
+        ids.map((id) =>
+          gate.run(async () => {
+            let body: Buffer;
+            try {
+              body = await this.objects.getBuffer(keys.index(id));
+            } catch (error) {
+              // Deleted by a gc since the listing: its blobs are simply not reusable.
+              if (error instanceof StorageError && error.code === "NOT_FOUND") return;
+              throw error;
+            }
+            for (const [hash, offset, length, size] of decodeIndex(id, body)) {
+              if (!this.locations.has(hash)) this.locations.set(hash, [id, offset, length, size]);
+            }
+          }),
+        ),
+      );
+    })();
+    return this.loading;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * A WorkspaceTarget over a local folder. Entries arrive dirs first (parents before children),
+ * then files, then symlinks (see restore.ts); files are written up to WRITE_CONCURRENCY at a time.
+ * Dirs are created writable and get their own mode and mtime at the end, deepest first.
+ *
+ * In an empty target nothing pre-exists, so files are created exclusively ("wx"). With
+ * `allowNonEmpty`, an existing entry of another kind, or a symlink, at an entry's path is removed
+ * first, so that no write ever follows a link that was already in the folder.
+ */
+import { createWriteStream } from "node:fs";
+import { chmod, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { TorporError, ValidationError } from "../core/errors";
+import { Gate } from "./channel";
+import { hashLocalFiles } from "./hash-file";
+import type { ManifestEntry, WorkspaceTarget } from "./types";
+
+const WRITE_CONCURRENCY = 32;
+const BUFFERED_FILE_MAX = 1024 * 1024;
+
+export interface LocalDirTarget extends WorkspaceTarget {
+  readonly dir: string;
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+const seconds = (ms: number) => ms / 1000;
+
+export function localDirTarget(dir: string): LocalDirTarget {
+  const root = path.resolve(dir);
+  let overlay = false;
+
+  /** With an overlay, clears whatever sits at `abs` unless it is already of the wanted kind. */
+  async function clearFor(abs: string, kind: "dir" | "file" | "symlink"): Promise<void> {
+    if (!overlay) return;
+    const stats = await lstat(abs).catch(() => null);
+    if (!stats) return;
+    if (kind === "dir" && stats.isDirectory()) return;
+    await rm(abs, { recursive: true, force: true });
+  }
+
+  async function writeFile(entry: ManifestEntry, abs: string, content: Readable | undefined): Promise<void> {
+    await clearFor(abs, "file");
+    const flags = overlay ? "w" : "wx";
+    if (!content || entry.size <= BUFFERED_FILE_MAX) {
+      const data = content ? await collect(content) : Buffer.alloc(0);
+      const handle = await open(abs, flags, entry.mode);
+      try {
+        await handle.writeFile(data);
+        await handle.chmod(entry.mode);
+        await handle.utimes(seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    await pipeline(content, createWriteStream(abs, { flags, mode: entry.mode }));
+    await chmod(abs, entry.mode);
+    await utimes(abs, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+  }
+
+  return {
+    dir: root,
+
+    async prepare({ allowNonEmpty }) {
+      await mkdir(root, { recursive: true });
+      const stats = await lstat(root);
+      if (!stats.isDirectory()) throw new ValidationError(`Restore target ${root} is not a folder`);
+      const existing = await readdir(root);
+      if (existing.length > 0 && !allowNonEmpty) {
+        throw new ValidationError(`Restore target ${root} is not empty (${existing.length} entries); pass --force to restore over it`);
+      }
+      overlay = existing.length > 0;
+    },
+
+    async write(entries) {
+      const dirs: ManifestEntry[] = [];
+      const gate = new Gate(WRITE_CONCURRENCY);
+      const running = new Set<Promise<void>>();
+      let failure: unknown;
+      for await (const { entry, content } of entries) {
+        if (failure !== undefined) {
+          content?.destroy();
+          break;
+        }
+        const abs = path.join(root, entry.path);
+        if (entry.type === "dir") {
+          await clearFor(abs, "dir");
+          await mkdir(abs, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== "EEXIST") throw error;
+          });
+          dirs.push(entry);
+          continue;
+        }
+        await gate.acquire();
+        const task = (entry.type === "file" ? writeFile(entry, abs, content) : writeSymlink(entry, abs))
+          .catch((error: unknown) => {
+            content?.destroy();
+            failure ??= error;
+          })
+          .finally(() => {
+            gate.release();
+            running.delete(task);
+          });
+        running.add(task);
+      }
+      await Promise.all([...running]);
+      if (failure !== undefined) {
+        throw failure instanceof TorporError ? failure : new TorporError("INTERNAL", `Writing into ${root} failed`, { cause: failure });
+      }
+      for (const d of dirs.reverse()) {
+        const abs = path.join(root, d.path);
+        await chmod(abs, d.mode);
+        await utimes(abs, seconds(d.mtimeMs), seconds(d.mtimeMs));
+      }
+    },
+
+    hashFiles: (paths) => hashLocalFiles(root, paths, 4),
+  };
+
+  async function writeSymlink(entry: ManifestEntry, abs: string): Promise<void> {
+    await clearFor(abs, "symlink");
+    await symlink(entry.target ?? "", abs);
+    await lutimes(abs, seconds(entry.mtimeMs), seconds(entry.mtimeMs)).catch(() => {});
+  }
+}

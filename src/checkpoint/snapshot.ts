@@ -1,0 +1,210 @@
+/**
+ * Taking a snapshot: scan, reuse the parent's hashes for unchanged paths (same type, size, mtime
+ * and mode; or, with `changedPaths` and no `fullScan`, every path not listed), read and hash the
+ * rest, pack new small blobs, stream new large ones, then commit: every pack, index and blob is
+ * durable before the manifest is written, and the manifest is the commit.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import ignore from "ignore";
+import { TorporError } from "../core/errors";
+import type { ObjectStore } from "../objectstore/index";
+import { Gate } from "./channel";
+import { type BlobLocation, EMPTY_HASH, encodeManifest, keys, type Manifest } from "./format";
+import { KnownBlobs } from "./known-blobs";
+import { storeLargeBlob } from "./large-blobs";
+import { Packer, type PackerStats } from "./packer";
+import { assertScanSafe, byPath } from "./paths";
+import type { ManifestEntry, ScanEntry, SnapshotOptions, SnapshotResult, WorkspaceSource } from "./types";
+
+export interface SnapshotSettings {
+  objects: ObjectStore;
+  concurrency: number;
+  packTargetBytes: number;
+  smallFileBytes: number;
+  ignore: string[];
+  compressionLevel: number;
+  readManifest(id: string): Promise<Manifest>;
+}
+
+const MTIME_TOLERANCE_MS = 0.01;
+/** Filesystem timestamps can be coarse: a file modified this close to the parent's scan is re-read. */
+const RACY_WINDOW_MS = 2000;
+
+function unchanged(now: ScanEntry, before: ManifestEntry | undefined, racyAfter: number): before is ManifestEntry {
+  return (
+    before !== undefined &&
+    before.mtimeMs < racyAfter &&
+    before.type === "file" &&
+    before.hash !== undefined &&
+    before.size === now.size &&
+    before.mode === now.mode &&
+    Math.abs(before.mtimeMs - now.mtimeMs) < MTIME_TOLERANCE_MS
+  );
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOptions, s: SnapshotSettings): Promise<SnapshotResult> {
+  const started = performance.now();
+  const progress = { phase: "scan" as SnapshotProgressPhase, filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
+  const report = () => options.onProgress?.({ ...progress });
+  const checkAbort = () => {
+    if (options.signal?.aborted) throw new TorporError("INTERNAL", "Snapshot aborted", { cause: options.signal.reason });
+  };
+  report();
+
+  const scannedAt = Date.now();
+  const ig = ignore().add(s.ignore);
+  let scanned = (await source.scan()).filter((e) => s.ignore.length === 0 || !ig.ignores(e.type === "dir" ? `${e.path}/` : e.path));
+  scanned.sort(byPath);
+  assertScanSafe(scanned);
+  const skipped = [...(source.skipped?.() ?? [])];
+  checkAbort();
+
+  const parent = options.parent ? await s.readManifest(options.parent) : undefined;
+  const before = new Map(parent?.entries.map((e) => [e.path, e]));
+  const changed = options.changedPaths ? new Set(options.changedPaths) : undefined;
+  const racyAfter = (parent?.header.scannedAt ?? parent?.header.createdAt ?? 0) - RACY_WINDOW_MS;
+  const trustChangeList = changed !== undefined && parent !== undefined && !options.fullScan;
+  const known = new KnownBlobs(s.objects, s.concurrency, parent?.locations);
+
+  const entries: ManifestEntry[] = [];
+  const byPathIndex = new Map<string, ManifestEntry>();
+  const toRead: ManifestEntry[] = [];
+  let reusedFiles = 0;
+  for (const e of scanned) {
+    const entry: ManifestEntry = { ...e };
+    entries.push(entry);
+    if (e.type !== "file") continue;
+    byPathIndex.set(e.path, entry);
+    progress.filesTotal++;
+    progress.bytesTotal += e.size;
+    const old = before.get(e.path);
+    const reuse = trustChangeList
+      ? !changed.has(e.path) && old?.type === "file" && old.hash !== undefined
+      : !changed?.has(e.path) && unchanged(e, old, racyAfter);
+    if (reuse && old?.hash) {
+      entry.hash = old.hash;
+      if (trustChangeList) Object.assign(entry, { size: old.size, mtimeMs: old.mtimeMs, mode: old.mode });
+      reusedFiles++;
+    } else if (e.size === 0) {
+      entry.hash = EMPTY_HASH;
+    } else {
+      toRead.push(entry);
+    }
+  }
+  scanned = [];
+
+  const stats: PackerStats = { uploadedBytes: 0, uploadedObjects: 0 };
+  const uploadGate = new Gate(s.concurrency);
+  const packer = new Packer(s.objects, known, uploadGate, stats, s.packTargetBytes, s.compressionLevel, 4);
+  const tmpDir = await mkdtemp(path.join(tmpdir(), "torpor-snapshot-"));
+  const largeUploads: Promise<void>[] = [];
+  const largeCtx = { objects: s.objects, known, uploadGate, stats, tmpDir, level: s.compressionLevel, pending: new Map() };
+  progress.phase = "hash";
+  progress.filesDone = reusedFiles;
+  progress.bytesDone = progress.bytesTotal - toRead.reduce((n, e) => n + e.size, 0);
+  report();
+
+  try {
+    // Large files the source can hash in place need no reading when the bucket has their content.
+    let readList = toRead;
+    if (source.hashFiles) {
+      const large = toRead.filter((e) => e.size > s.smallFileBytes).map((e) => e.path);
+      if (large.length > 0) {
+        const hashes = await source.hashFiles(large);
+        const known2 = new Set<string>();
+        for (const p of large) {
+          const entry = byPathIndex.get(p)!;
+          const hash = hashes[p];
+          if (hash && (await known.hasLarge(hash, entry.size))) {
+            entry.hash = hash;
+            known2.add(p);
+          }
+        }
+        readList = toRead.filter((e) => !known2.has(e.path));
+      }
+    }
+
+    progress.phase = "upload";
+    for await (const item of source.readFiles(readList.map((e) => e.path))) {
+      checkAbort();
+      const entry = byPathIndex.get(item.path);
+      if (!entry || entry.hash !== undefined) {
+        item.stream.destroy();
+        throw new TorporError("INTERNAL", `Source returned an unexpected file '${item.path}'`);
+      }
+      const data = (item as { data?: Buffer }).data;
+      if (data || item.size <= s.smallFileBytes) {
+        const buf = data ?? (await collect(item.stream));
+        const hash = createHash("sha256").update(buf).digest("hex");
+        entry.hash = hash;
+        entry.size = buf.length;
+        if (!packer.has(hash) && !(await known.hasSmall(hash))) await packer.add(hash, buf);
+      } else {
+        const { hash, size, upload } = await storeLargeBlob(item.stream, largeCtx);
+        entry.hash = hash;
+        entry.size = size;
+        largeUploads.push(upload);
+      }
+      progress.filesDone++;
+      progress.bytesDone += entry.size;
+      report();
+    }
+    const missing = toRead.find((e) => e.hash === undefined);
+    if (missing) throw new TorporError("INTERNAL", `Source did not return '${missing.path}'`);
+    await packer.flush();
+    await Promise.all(largeUploads);
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+
+  progress.phase = "manifest";
+  report();
+  const locations = new Map<string, BlobLocation>();
+  let files = 0;
+  let dirs = 0;
+  let symlinks = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    if (e.type === "dir") dirs++;
+    else if (e.type === "symlink") symlinks++;
+    else {
+      files++;
+      bytes += e.size;
+      if (e.hash === EMPTY_HASH || locations.has(e.hash!)) continue;
+      const loc = known.get(e.hash!);
+      if (!loc) throw new TorporError("INTERNAL", `No stored location for '${e.path}'`);
+      locations.set(e.hash!, loc);
+    }
+  }
+  const header = { parent: options.parent ?? null, createdAt: Date.now(), scannedAt, files, dirs, symlinks, bytes, meta: options.meta ?? {} };
+  const { id, body } = encodeManifest({ header, entries, locations });
+  await s.objects.put(keys.manifest(id), body);
+  stats.uploadedBytes += body.length;
+  stats.uploadedObjects++;
+
+  return {
+    checkpoint: id,
+    parent: header.parent,
+    files,
+    dirs,
+    symlinks,
+    bytes,
+    uploadedBytes: stats.uploadedBytes,
+    uploadedObjects: stats.uploadedObjects,
+    reusedFiles,
+    skipped,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+type SnapshotProgressPhase = "scan" | "hash" | "upload" | "manifest";
