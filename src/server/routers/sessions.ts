@@ -53,6 +53,9 @@ export const sessionsRouter = router({
     if (session.state === "deleted") {
       throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Session '${session.id}' is deleted` });
     }
+    // An explicit resume is activity: without it the idle sweep would find the woken session idle
+    // (its last activity is from before it slept) and hibernate it again at once.
+    await ctx.deps.store.recordActivity(session.id, { at: ctx.now(), kind: "api", coalesceMs: 0 });
     const receipt = await requestWork(ctx.deps, "torpor/session.resume.requested", {
       sessionId: session.id,
       reason: `resume requested by ${ctx.principal.userId}`,

@@ -1,0 +1,132 @@
+/**
+ * End to end, in a real browser: `npm start`'s script brings the whole system up (temp data dir,
+ * short idle timeout, a sweep every second, a short archive delay); a user's editor writes files
+ * through the API; the session auto-hibernates; the dashboard (headless Chromium) shows it paused,
+ * then archived; "Resume" on the session page brings it back and every file reads back the same.
+ * A second start on the same data dir finds the session and its checkpoints again.
+ * Screenshots of every page go to test-output/e2e/.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTorporClient, type TorporClient } from "../../src/client";
+import { signToken } from "../../src/server/auth";
+import { startApp, waitFor, type RunningApp } from "../helpers/app";
+
+const SHOTS = path.resolve("test-output/e2e");
+const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const FILES: Record<string, string> = {
+  "README.md": "# my project\n",
+  "src/index.ts": "export const answer = 42;\n",
+  "src/lib/deep/nested.json": JSON.stringify({ a: [1, 2, 3] }),
+  "bin/blob.bin": Buffer.from([0, 255, 1, 254, 2, 253]).toString("base64"),
+};
+
+let dataDir: string;
+let app: RunningApp | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let editor: TorporClient;
+let sessionId: string;
+let presence: ReturnType<typeof setInterval> | undefined;
+
+const env = () => ({
+  TORPOR_DATA_DIR: dataDir,
+  TORPOR_SWEEP_CRON: "* * * * * *",
+  TORPOR_ARCHIVE_AFTER_MS: "6000",
+  TORPOR_ACTIVITY_COALESCE_MS: "0",
+  TORPOR_BWRAP: "auto",
+});
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "torpor-e2e-"));
+  mkdirSync(SHOTS, { recursive: true });
+  app = await startApp(env());
+  // The secret the start command generated in the data dir: the host app would share it.
+  const secret = readFileSync(path.join(dataDir, "auth-secret"), "utf8").trim();
+  editor = createTorporClient({ url: app.url, token: await signToken(secret, { userId: "alice", role: "user" }) });
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
+  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
+}, 900_000);
+
+afterAll(async () => {
+  clearInterval(presence);
+  await browser?.close();
+  await app?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const row = () => page.locator(`tr[data-session="${sessionId}"]`);
+
+describe("the app end to end", () => {
+  it("prints a working dashboard link and an operator token", () => {
+    expect(app!.output()).toContain(`Open the dashboard: ${app!.url}/?token=`);
+  });
+
+  it("a session hibernates on its own, the dashboard shows paused then archived, Resume brings every file back", async () => {
+    const session = await editor.sessions.create.mutate({ idleTimeoutMs: 2000 });
+    sessionId = session.id;
+    for (const [file, content] of Object.entries(FILES)) {
+      await editor.files.write.mutate({ sessionId, path: file, content, encoding: file.endsWith(".bin") ? "base64" : "utf8" });
+    }
+
+    await page.goto(`${app!.url}/?token=${app!.token}`);
+    await row().waitFor();
+    expect(page.url()).not.toContain("token=");
+    await expect(row().locator("td").nth(2).textContent()).resolves.toBe("alice");
+    await shot("1-sessions-running");
+
+    await page.locator(`tr[data-session="${sessionId}"][data-state="paused"]`).waitFor({ timeout: 60_000 });
+    await shot("2-sessions-paused");
+    await page.locator(`tr[data-session="${sessionId}"][data-state="archived"]`).waitFor({ timeout: 60_000 });
+    await shot("3-sessions-archived");
+
+    await row().locator("a").click();
+    await page.waitForURL(`**/sessions/${sessionId}`);
+    await page.locator('[data-testid="checkpoints"] li').first().waitFor();
+    await expect(page.locator('[data-testid="reason"]').textContent()).resolves.toMatch(/idle|archive/);
+    await shot("4-session-archived");
+
+    await page.getByRole("button", { name: "Resume" }).click();
+    // From here the editor is open again: it pings like usePresencePing does, which keeps the
+    // resumed session (idle timeout 2 s) awake while the test reads the files back.
+    presence = setInterval(() => void editor.activity.ping.mutate({ sessionId }).catch(() => {}), 250);
+    await page.locator('[data-testid="action-progress"]').waitFor();
+    await shot("5-session-resuming");
+    await page.locator('h1 .badge[data-state="running"]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="action-progress"][data-status="completed"]').waitFor({ timeout: 60_000 });
+    await shot("6-session-resumed");
+
+    for (const [file, content] of Object.entries(FILES)) {
+      const read = await editor.files.read.query({ sessionId, path: file, encoding: file.endsWith(".bin") ? "base64" : "utf8" });
+      expect(read.content, file).toBe(content);
+    }
+  });
+
+  it("the overview counts the session and its latencies", async () => {
+    await page.goto(`${app!.url}/overview`);
+    await page.locator('[data-testid="states"] li').first().waitFor();
+    await expect(page.locator("main").textContent()).resolves.toContain("Saved by hibernation");
+    await shot("7-overview");
+  });
+
+  it("a second start on the same data dir finds the session and its checkpoints", async () => {
+    // Let the session settle (the resume released its lease) before stopping.
+    await waitFor("lease released", () => editor.sessions.get.query({ sessionId }), (s) => s.lease === null);
+    clearInterval(presence);
+    const before = await editor.checkpoints.list.query({ sessionId });
+    expect(await app!.stop()).toBe(0);
+    app = await startApp(env());
+    const secret = readFileSync(path.join(dataDir, "auth-secret"), "utf8").trim();
+    const again = createTorporClient({ url: app.url, token: await signToken(secret, { userId: "alice", role: "user" }) });
+    expect((await again.sessions.list.query()).map((s) => s.id)).toContain(sessionId);
+    expect((await again.checkpoints.list.query({ sessionId })).map((c) => c.id)).toEqual(before.map((c) => c.id));
+    // A new port is a new origin for localStorage: the link carries the token again.
+    await page.goto(`${app.url}/sessions/${sessionId}?token=${app.token}`);
+    await page.locator('[data-testid="checkpoints"] li').first().waitFor();
+    await shot("8-session-after-restart");
+  });
+});
