@@ -36,6 +36,8 @@ export interface SandboxInfo {
   isolated: boolean;
   startedAt: number;
   metadata: Record<string, string>;
+  /** Problems a caller must see: not isolated (no bubblewrap), the start command exited… */
+  warnings?: string[];
 }
 
 export interface ExecOptions {

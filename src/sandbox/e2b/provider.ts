@@ -1,0 +1,221 @@
+/**
+ * The E2B SandboxProvider, on the e2b SDK v2. The workspace is /workspace in the sandbox
+ * (created at create time, owned by the template's default user).
+ *
+ * - pause → Sandbox.pause (memory and processes kept); connect → Sandbox.connect, which resumes a
+ *   paused sandbox. File and command methods reuse a connected handle, or connect first — so on
+ *   E2B they resume a paused sandbox (the local provider reads files of a paused one in place).
+ * - Batched transfer: tar runs inside the sandbox and ONE archive moves (files.read as a stream,
+ *   files.write of a stream); lists of paths go up as one NUL-separated file.
+ * - Change feed: files.watchDir(recursive, no timeout), debounced.
+ * - Errors: see ./errors (not found → SANDBOX_GONE, timeouts → TIMEOUT, else PROVIDER).
+ */
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { CommandExitError, Sandbox } from "e2b";
+import { SandboxError } from "../../core/errors";
+import { shellQuote, workspacePath } from "../paths";
+import type { CreateSandboxOptions, ExecResult, SandboxInfo, SandboxProvider, SandboxStatus } from "../types";
+import { checkedTar } from "./checked-tar";
+import { guard } from "./errors";
+import * as sh from "./scripts";
+import { watchSandbox } from "./watch";
+
+export interface E2BProviderOptions {
+  apiKey: string;
+  domain?: string;
+  template: string;
+  /** How long a start command must keep running for create() to succeed. Default 1000 ms. */
+  startGraceMs?: number;
+  watchDebounceMs?: number;
+}
+
+type Info = Awaited<ReturnType<typeof Sandbox.getInfo>>;
+
+export function createE2BProvider(options: E2BProviderOptions): SandboxProvider {
+  const conn = { apiKey: options.apiKey, ...(options.domain ? { domain: options.domain } : {}) };
+  const handles = new Map<string, Sandbox>();
+
+  const toInfo = (info: Info): SandboxInfo => ({
+    id: info.sandboxId,
+    provider: "e2b",
+    template: info.name ?? info.templateId,
+    status: info.state === "paused" ? "paused" : "running",
+    isolated: true,
+    startedAt: new Date(info.startedAt).getTime(),
+    metadata: { ...(info.metadata ?? {}) },
+  });
+
+  async function sandbox(id: string): Promise<Sandbox> {
+    const known = handles.get(id);
+    if (known) return known;
+    const sbx = await guard("connect", id, () => Sandbox.connect(id, conn));
+    handles.set(id, sbx);
+    return sbx;
+  }
+
+  const tmpName = (what: string): string => `/tmp/torpor-${what}-${randomBytes(6).toString("hex")}`;
+
+  async function run(id: string, what: string, command: string, user?: string): Promise<string> {
+    const sbx = await sandbox(id);
+    const result = await guard(what, id, () => sbx.commands.run(command, user ? { user } : {}));
+    return result.stdout;
+  }
+
+  async function uploadList(id: string, paths: string[]): Promise<string> {
+    const sbx = await sandbox(id);
+    const file = tmpName("list");
+    await guard("upload path list", id, () => sbx.files.write(file, paths.join("\0")));
+    return file;
+  }
+
+  async function startCommand(sbx: Sandbox, command: string, env: Record<string, string> | undefined): Promise<void> {
+    const handle = await guard("start command", sbx.sandboxId, () =>
+      sbx.commands.run(command, { background: true, cwd: sh.absolute(""), envs: env ?? {} }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const exited = handle.wait().then(
+      (r) => ({ code: r.exitCode, output: r.stdout + r.stderr }),
+      (e: unknown) => (e instanceof CommandExitError ? { code: e.exitCode, output: e.stdout + e.stderr } : { code: -1, output: String(e) }),
+    );
+    const outcome = await Promise.race([exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), options.startGraceMs ?? 1000)))]);
+    clearTimeout(timer);
+    if (outcome === null) return;
+    throw new SandboxError("PROVIDER", `The start command exited at once (code ${outcome.code}): ${command}\n${outcome.output.slice(-4096)}`, {
+      details: { sandboxId: sbx.sandboxId, exitCode: outcome.code, output: outcome.output.slice(-4096) },
+    });
+  }
+
+  const provider: SandboxProvider = {
+    kind: "e2b",
+    supportsPause: true,
+
+    async create(opts: CreateSandboxOptions): Promise<SandboxInfo> {
+      const sbx = await guard("create", undefined, () =>
+        Sandbox.create(opts.template || options.template, {
+          ...conn,
+          ...(opts.env ? { envs: opts.env } : {}),
+          ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+          ...(opts.metadata ? { metadata: opts.metadata } : {}),
+          ...(opts.network !== undefined ? { allowInternetAccess: opts.network } : {}),
+        }),
+      );
+      handles.set(sbx.sandboxId, sbx);
+      try {
+        await guard("prepare /workspace", sbx.sandboxId, () => sbx.commands.run(sh.PREPARE_WORKSPACE, { user: "root" }));
+        if (opts.startCommand) await startCommand(sbx, opts.startCommand, opts.env);
+        return toInfo(await guard("getInfo", sbx.sandboxId, () => sbx.getInfo()));
+      } catch (error) {
+        await provider.kill(sbx.sandboxId).catch(() => undefined);
+        throw error;
+      }
+    },
+
+    async connect(id) {
+      const sbx = await guard("connect", id, () => Sandbox.connect(id, conn));
+      handles.set(id, sbx);
+      return toInfo(await guard("getInfo", id, () => sbx.getInfo()));
+    },
+
+    async pause(id) {
+      handles.delete(id);
+      await guard("pause", id, () => Sandbox.pause(id, conn));
+    },
+
+    async kill(id) {
+      handles.delete(id);
+      await guard("kill", id, () => Sandbox.kill(id, conn)); // false (not found) is fine: already gone
+    },
+
+    async status(id): Promise<SandboxStatus> {
+      try {
+        const info = await guard("getInfo", id, () => Sandbox.getInfo(id, conn));
+        return info.state === "paused" ? "paused" : "running";
+      } catch (error) {
+        if (error instanceof SandboxError && error.code === "SANDBOX_GONE") return "gone";
+        throw error;
+      }
+    },
+
+    async exec(id, command, opts = {}): Promise<ExecResult> {
+      const cwd = sh.absolute(workspacePath(opts.cwd ?? "", "cwd"));
+      const sbx = await sandbox(id);
+      const runOpts = { cwd, envs: opts.env ?? {}, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+      if (opts.background) {
+        await guard("exec", id, () => sbx.commands.run(command, { ...runOpts, background: true }));
+        return { exitCode: null, stdout: "", stderr: "" };
+      }
+      try {
+        const r = await sbx.commands.run(command, runOpts);
+        return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+      } catch (error) {
+        if (error instanceof CommandExitError) return { exitCode: error.exitCode, stdout: error.stdout, stderr: error.stderr };
+        return guard("exec", id, () => Promise.reject(error));
+      }
+    },
+
+    async scan(id, dir = "") {
+      const rel = workspacePath(dir, "folder");
+      return sh.parseScan(await run(id, "scan", sh.scanCommand(rel)), rel);
+    },
+
+    async hashFiles(id, paths) {
+      const wanted = new Set(paths.map((p) => workspacePath(p)));
+      if (wanted.size === 0) return {};
+      const list = await uploadList(id, [...wanted]);
+      return sh.parseHashes(await run(id, "hash files", sh.hashCommand(list)), wanted);
+    },
+
+    async exportTar(id, paths) {
+      const names = [...new Set(paths.map((p) => workspacePath(p)))].filter((p) => p !== "");
+      const archive = tmpName("export.tar");
+      const command =
+        names.length > 0 ? sh.exportCommand(await uploadList(id, names), archive) : `tar -c -f ${shellQuote(archive)} -T /dev/null`;
+      await run(id, "tar export", command);
+      const sbx = await sandbox(id);
+      const web = await guard("download archive", id, () => sbx.files.read(archive, { format: "stream" }));
+      const stream = Readable.fromWeb(web as unknown as WebReadableStream<Uint8Array>);
+      stream.once("close", () => void sbx.files.remove(archive).catch(() => undefined));
+      return stream;
+    },
+
+    async importTar(id, tar) {
+      const links = (await run(id, "list symlinks", sh.LIST_SYMLINKS)).split("\0").filter(Boolean);
+      const checked = checkedTar(tar, links);
+      let failure: unknown;
+      checked.once("error", (error) => (failure = error));
+      const archive = tmpName("import.tar");
+      const sbx = await sandbox(id);
+      try {
+        await sbx.files.write(archive, Readable.toWeb(checked) as unknown as ReadableStream);
+      } catch (error) {
+        throw failure ?? (await guard("upload archive", id, () => Promise.reject(error)));
+      }
+      if (failure) throw failure;
+      await run(id, "tar import", sh.importCommand(archive));
+    },
+
+    async readFile(id, p) {
+      const rel = workspacePath(p);
+      const sbx = await sandbox(id);
+      const bytes = await guard(`read '${rel}'`, id, () => sbx.files.read(sh.absolute(rel), { format: "bytes" }));
+      return Buffer.from(bytes);
+    },
+
+    async writeFile(id, p, content, mode) {
+      const rel = workspacePath(p);
+      if (rel === "") throw new SandboxError("UNSAFE_PATH", "Cannot write the workspace folder itself as a file");
+      const sbx = await sandbox(id);
+      const data = typeof content === "string" ? content : new Uint8Array(content).buffer;
+      await guard(`write '${rel}'`, id, () => sbx.files.write(sh.absolute(rel), data));
+      if (mode !== undefined) await run(id, "chmod", `chmod ${(mode & 0o7777).toString(8)} ${shellQuote(sh.absolute(rel))}`);
+    },
+
+    async watch(id, onEvents) {
+      const sbx = await sandbox(id);
+      return watchSandbox(sbx, id, onEvents, options.watchDebounceMs ?? 200);
+    },
+  };
+  return provider;
+}

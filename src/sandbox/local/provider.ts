@@ -1,0 +1,254 @@
+/**
+ * The local SandboxProvider (the embedded default): a sandbox is a folder under `root` plus the
+ * processes started in it, isolated with bubblewrap (see ./bwrap).
+ *
+ * - pause: SIGSTOP to every process of the sandbox; connect: SIGCONT. Files stay readable from
+ *   the host while paused (scan, transfer, hash work); exec is refused until connect.
+ * - kill: SIGKILL to every process, then the workspace, /tmp, home and logs are deleted; a
+ *   tombstone state file remains so that status says "gone" (not "not found").
+ * - Without bubblewrap (bubblewrap "off", or "auto" where it is missing or cannot run) sandboxes
+ *   run unisolated, and the log and SandboxInfo (isolated: false, warnings) say so; "required"
+ *   refuses to start. State lives on disk, so a restarted Torpor finds its sandboxes again.
+ * - A start command that exits within `startGraceMs` fails create() with its output (and the
+ *   half-made sandbox is removed); a later exit shows up as a warning in connect()'s info.
+ */
+import { openSync, closeSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { SandboxError } from "../../core/errors";
+import { workspacePath } from "../paths";
+import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
+import { probeBubblewrap } from "./bwrap";
+import { hashFolderFiles, hostPath, readWorkspaceFile, scanFolder, writeWorkspaceFile } from "./files";
+import { allGone, allStopped, isAlive, signalSandbox, type ProcessRecord } from "./processes";
+import { recordOf, runForeground, spawnInSandbox } from "./spawn";
+import { newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
+import { exportFolderTar, importFolderTar } from "./tar";
+import { watchFolder } from "./watch";
+
+export interface LocalProviderOptions {
+  root: string;
+  bubblewrap: "auto" | "required" | "off";
+  log?: (msg: string) => void;
+  /** How long a start command must keep running for create() to succeed. Default 1000 ms. */
+  startGraceMs?: number;
+  /** Debounce of the change feed. Default 200 ms. */
+  watchDebounceMs?: number;
+  /** Where bwrap is, when not in /usr/bin, /usr/local/bin or /bin. */
+  bwrapPath?: string;
+}
+
+const NOT_ISOLATED = "NOT ISOLATED: this sandbox runs without bubblewrap; its processes can see and change the host";
+
+export function createLocalProvider(options: LocalProviderOptions): SandboxProvider {
+  const root = path.resolve(options.root);
+  const log = options.log ?? ((msg: string) => console.warn(msg));
+  const grace = options.startGraceMs ?? 1000;
+  let bwrap: string | null = null;
+  let unisolatedReason = "bubblewrap is off (TORPOR_BWRAP=off)";
+  if (options.bubblewrap !== "off") {
+    const probe = probeBubblewrap(options.bwrapPath);
+    bwrap = probe.path;
+    unisolatedReason = probe.reason;
+    if (bwrap === null && options.bubblewrap === "required") {
+      throw new SandboxError("PROVIDER", `Bubblewrap is required (TORPOR_BWRAP=required) but unusable: ${probe.reason}`);
+    }
+  }
+  if (bwrap === null) log(`[torpor] WARNING: local sandboxes are ${NOT_ISOLATED.slice(0, 12)}: ${unisolatedReason}`);
+
+  const locks = new Map<string, Promise<unknown>>();
+  const execs = new Map<string, Set<ProcessRecord>>();
+  const watchers = new Map<string, Set<() => Promise<void>>>();
+
+  function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.then(() => undefined, () => undefined);
+    locks.set(id, settled);
+    void settled.then(() => locks.get(id) === settled && locks.delete(id));
+    return next;
+  }
+  const recordsOf = (state: LocalState): ProcessRecord[] => [...state.processes, ...(execs.get(state.id) ?? [])];
+
+  function describe(state: LocalState): SandboxInfo {
+    const info = toInfo(state);
+    const start = state.processes.find((p) => p.kind === "start");
+    if (state.status !== "gone" && start && !isAlive(start)) {
+      info.warnings = [...(info.warnings ?? []), `The start command is no longer running: ${start.command} (log: logs/start.log)`];
+    }
+    return info;
+  }
+
+  async function waitFor(done: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!done()) log(`[torpor] ${what} did not finish within 5 s`);
+  }
+
+  async function startCommand(state: LocalState, command: string): Promise<void> {
+    const dirs = sandboxDirs(root, state.id);
+    const logFile = path.join(dirs.logs, "start.log");
+    const fd = openSync(logFile, "a");
+    const child = spawnInSandbox({ bwrap, state, dirs, command, cwd: "", stdio: ["ignore", fd, fd] });
+    closeSync(fd);
+    const exited = new Promise<number | null>((resolve) => {
+      child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null)));
+      child.once("error", () => resolve(127));
+    });
+    state.processes.push(recordOf(child, command, "start"));
+    await writeState(root, state);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<"running">((r) => (timer = setTimeout(() => r("running"), grace)))]);
+    clearTimeout(timer);
+    child.unref();
+    if (code === "running") return;
+    const output = (await fs.readFile(logFile, "utf8").catch(() => "")).slice(-4096);
+    throw new SandboxError("PROVIDER", `The start command exited at once (code ${String(code)}): ${command}\n${output}`, {
+      details: { sandboxId: state.id, exitCode: code, output },
+    });
+  }
+
+  const provider: SandboxProvider = {
+    kind: "local",
+    supportsPause: true,
+
+    async create(opts: CreateSandboxOptions): Promise<SandboxInfo> {
+      const id = newSandboxId();
+      const dirs = sandboxDirs(root, id);
+      for (const dir of [dirs.workspace, dirs.tmp, dirs.home, dirs.logs]) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+      await fs.chmod(dirs.tmp, 0o1777);
+      const now = Date.now();
+      const state: LocalState = {
+        version: 1, id, template: opts.template, status: "running", isolated: bwrap !== null,
+        network: opts.network ?? false, env: { ...(opts.env ?? {}) }, metadata: { ...(opts.metadata ?? {}) },
+        startCommand: opts.startCommand ?? null, processes: [],
+        warnings: bwrap === null ? [`${NOT_ISOLATED} (${unisolatedReason})`] : [],
+        createdAt: now, updatedAt: now,
+      };
+      await writeState(root, state);
+      if (bwrap === null) log(`[torpor] WARNING: sandbox ${id} is ${NOT_ISOLATED.slice(0, 12)}: ${unisolatedReason}`);
+      if (opts.startCommand) {
+        try {
+          await startCommand(state, opts.startCommand);
+        } catch (error) {
+          await provider.kill(id).catch((e: unknown) => log(`[torpor] cleanup of ${id} failed: ${String(e)}`));
+          throw error;
+        }
+      }
+      return describe(state);
+    },
+
+    connect: (id) =>
+      serial(id, async () => {
+        const state = await readLiveState(root, id);
+        signalSandbox(recordsOf(state), "SIGCONT");
+        state.status = "running";
+        state.processes = state.processes.filter((p) => p.kind === "start" || isAlive(p));
+        await writeState(root, state);
+        return describe(state);
+      }),
+
+    pause: (id) =>
+      serial(id, async () => {
+        const state = await readLiveState(root, id);
+        const pids = signalSandbox(recordsOf(state), "SIGSTOP");
+        await waitFor(() => allStopped(pids), `pausing ${id}`);
+        state.status = "paused";
+        await writeState(root, state);
+      }),
+
+    kill: (id) =>
+      serial(id, async () => {
+        const state = await readState(root, id);
+        for (const stop of watchers.get(id) ?? []) await stop();
+        const pids = signalSandbox(recordsOf(state), "SIGKILL");
+        await waitFor(() => allGone(pids), `killing ${id}`);
+        const dirs = sandboxDirs(root, id);
+        for (const dir of [dirs.workspace, dirs.tmp, dirs.home, dirs.logs]) await fs.rm(dir, { recursive: true, force: true });
+        if (state.status === "gone" && state.processes.length === 0) return;
+        state.status = "gone";
+        state.processes = [];
+        await writeState(root, state);
+      }),
+
+    async status(id) {
+      return (await readState(root, id)).status;
+    },
+
+    async exec(id: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+      const state = await readLiveState(root, id);
+      if (state.status === "paused") {
+        throw new SandboxError("PROVIDER", `Sandbox '${id}' is paused: connect() before exec`, { details: { sandboxId: id } });
+      }
+      const dirs = sandboxDirs(root, id);
+      const cwd = workspacePath(opts.cwd ?? "", "cwd");
+      const cwdHost = await hostPath(dirs.workspace, cwd);
+      if (cwdHost === null || !(await fs.stat(cwdHost).then((s) => s.isDirectory(), () => false))) {
+        throw new SandboxError("PROVIDER", `No folder '${cwd}' in sandbox '${id}' for exec`, { details: { sandboxId: id, cwd } });
+      }
+      if (opts.background) {
+        return serial(id, async () => {
+          const fresh = await readLiveState(root, id);
+          const fd = openSync(path.join(dirs.logs, `bg-${Date.now()}-${fresh.processes.length}.log`), "a");
+          const child = spawnInSandbox({ bwrap, state: fresh, dirs, command, cwd, env: opts.env, stdio: ["ignore", fd, fd] });
+          closeSync(fd);
+          child.once("error", (e) => log(`[torpor] background command in ${id} failed: ${e.message}`));
+          fresh.processes.push(recordOf(child, command, "background"));
+          child.unref();
+          await writeState(root, fresh);
+          return { exitCode: null, stdout: "", stderr: "" };
+        });
+      }
+      return runForeground({ bwrap, state, dirs, command, cwd, env: opts.env }, opts.timeoutMs, (record) => {
+        const set = execs.get(id) ?? new Set<ProcessRecord>();
+        execs.set(id, set.add(record));
+        return () => set.delete(record);
+      });
+    },
+
+    async scan(id, dir) {
+      await readLiveState(root, id);
+      return scanFolder(sandboxDirs(root, id).workspace, dir ?? "");
+    },
+    async hashFiles(id, paths) {
+      await readLiveState(root, id);
+      return hashFolderFiles(sandboxDirs(root, id).workspace, paths);
+    },
+    async exportTar(id, paths): Promise<Readable> {
+      await readLiveState(root, id);
+      return exportFolderTar(sandboxDirs(root, id).workspace, paths);
+    },
+    async importTar(id, tar) {
+      await readLiveState(root, id).catch((error: unknown) => {
+        tar.destroy();
+        throw error;
+      });
+      await importFolderTar(sandboxDirs(root, id).workspace, tar);
+    },
+    async readFile(id, p) {
+      await readLiveState(root, id);
+      return readWorkspaceFile(sandboxDirs(root, id).workspace, p);
+    },
+    async writeFile(id, p, content, mode) {
+      await readLiveState(root, id);
+      await writeWorkspaceFile(sandboxDirs(root, id).workspace, p, content, mode);
+    },
+
+    async watch(id, onEvents) {
+      await readLiveState(root, id);
+      const set = watchers.get(id) ?? new Set<() => Promise<void>>();
+      watchers.set(id, set);
+      const stopWatching = watchFolder(sandboxDirs(root, id).workspace, onEvents, {
+        debounceMs: options.watchDebounceMs,
+        onError: (e) => log(`[torpor] change feed of ${id} ended: ${e.message}`),
+      });
+      const stop = async (): Promise<void> => {
+        set.delete(stop);
+        await stopWatching();
+      };
+      set.add(stop);
+      return stop;
+    },
+  };
+  return provider;
+}

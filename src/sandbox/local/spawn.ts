@@ -1,0 +1,103 @@
+/**
+ * Starting processes in a local sandbox: under bubblewrap when the provider has it, else as a
+ * plain process group in the workspace folder (NOT isolated; the provider says so loudly).
+ *
+ * Every process is spawned detached (its own process group) so that pause, resume and kill reach
+ * all its descendants and so that it survives a restart of Torpor. Foreground runs collect
+ * output and end with a TIMEOUT error (after killing the whole group) when they run too long.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { constants as os } from "node:os";
+import { SandboxError } from "../../core/errors";
+import { bwrapArgs, SANDBOX_HOME, sandboxEnv } from "./bwrap";
+import { procStat, signalSandbox, type ProcessRecord } from "./processes";
+import type { LocalState, SandboxDirs } from "./state";
+
+const OUTPUT_LIMIT = 16 * 1024 * 1024;
+
+export interface SpawnSpec {
+  bwrap: string | null;
+  state: LocalState;
+  dirs: SandboxDirs;
+  command: string;
+  /** Workspace-relative, already checked. */
+  cwd: string;
+  env?: Record<string, string>;
+  stdio: StdioOptions;
+}
+
+export function spawnInSandbox(spec: SpawnSpec): ChildProcess {
+  const { state, dirs } = spec;
+  if (spec.bwrap !== null && state.isolated) {
+    const args = bwrapArgs(dirs, spec.command, { network: state.network, cwd: spec.cwd });
+    return spawn(spec.bwrap, args, {
+      env: sandboxEnv(SANDBOX_HOME, state.env, spec.env) as NodeJS.ProcessEnv,
+      detached: true,
+      stdio: spec.stdio,
+    });
+  }
+  const cwd = spec.cwd === "" ? dirs.workspace : `${dirs.workspace}/${spec.cwd}`;
+  return spawn("/bin/sh", ["-c", spec.command], {
+    cwd,
+    env: sandboxEnv(dirs.home, { TMPDIR: dirs.tmp }, state.env, spec.env) as NodeJS.ProcessEnv,
+    detached: true,
+    stdio: spec.stdio,
+  });
+}
+
+/** The record of a just-spawned process (its pid and start time). */
+export function recordOf(child: ChildProcess, command: string, kind: ProcessRecord["kind"]): ProcessRecord {
+  if (child.pid === undefined) throw new SandboxError("PROVIDER", `Could not start '${command}' in the sandbox`);
+  return { pid: child.pid, startTime: procStat(child.pid)?.startTime ?? "", command, kind };
+}
+
+export interface ForegroundResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs to completion; `track` registers the running process (so pause can reach it) and returns its undo. */
+export async function runForeground(
+  spec: Omit<SpawnSpec, "stdio">,
+  timeoutMs: number | undefined,
+  track: (record: ProcessRecord) => () => void,
+): Promise<ForegroundResult> {
+  const child = spawnInSandbox({ ...spec, stdio: ["ignore", "pipe", "pipe"] });
+  const record = recordOf(child, spec.command, "exec");
+  const untrack = track(record);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let size = 0;
+  const collect = (into: Buffer[]) => (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= OUTPUT_LIMIT) into.push(chunk);
+  };
+  child.stdout!.on("data", collect(out));
+  child.stderr!.on("data", collect(err));
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          signalSandbox([record], "SIGKILL");
+        }, timeoutMs);
+  try {
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (code, signal) => resolve({ code, signal }));
+    });
+    const stdout = Buffer.concat(out).toString("utf8");
+    const stderr = Buffer.concat(err).toString("utf8");
+    if (timedOut) {
+      throw new SandboxError("TIMEOUT", `Command timed out after ${timeoutMs} ms: ${spec.command}`, {
+        details: { sandboxId: spec.state.id, command: spec.command, stdout: stdout.slice(-4096), stderr: stderr.slice(-4096) },
+      });
+    }
+    return { exitCode: code ?? 128 + (signal ? os.signals[signal] : 0), stdout, stderr };
+  } finally {
+    if (timer) clearTimeout(timer);
+    untrack();
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Batched transfer for host folders: one tar stream out (exportFolderTar) and one in
+ * (importFolderTar), in the format every provider speaks (ustar with pax records; sub-second
+ * mtimes travel in the pax "mtime" record).
+ *
+ * Export is not recursive: each listed path becomes exactly one entry (a file with its bytes, a
+ * folder, or a symlink with its target); paths that no longer exist are left out. Import refuses
+ * (UNSAFE_PATH) "..", absolute names and anything that would be written through a symlink, so
+ * nothing lands outside the workspace; folders get their mode and mtime after their content.
+ */
+import { createReadStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as tar from "tar-stream";
+import { SandboxError } from "../../core/errors";
+import { headerMtimeMs, paxMtime, workspacePath } from "../paths";
+import { hostPath, openRegular, writeWorkspaceFile } from "./files";
+
+export function exportFolderTar(root: string, paths: string[]): Readable {
+  const names = [...new Set(paths.map((p) => workspacePath(p)))].filter((p) => p !== "");
+  const pack = tar.pack();
+  const fill = async (): Promise<void> => {
+    for (const name of names) {
+      const abs = await hostPath(root, name);
+      if (abs === null) continue;
+      const st = await fs.lstat(abs).catch(() => null);
+      if (st === null) continue;
+      const base = { name, mode: st.mode & 0o7777, mtime: st.mtime, pax: { mtime: paxMtime(st.mtimeMs) } };
+      if (st.isSymbolicLink()) {
+        await addEntry(pack, { ...base, type: "symlink", linkname: await fs.readlink(abs) });
+      } else if (st.isDirectory()) {
+        await addEntry(pack, { ...base, type: "directory" });
+      } else if (st.isFile()) {
+        const handle = await openRegular(root, name);
+        if (handle === null) continue;
+        const size = (await handle.stat()).size;
+        if (size === 0) {
+          await handle.close();
+          await addEntry(pack, { ...base, type: "file", size }, "");
+          continue;
+        }
+        await new Promise<void>((resolve, reject) => {
+          const entry = pack.entry({ ...base, type: "file", size }, (error) => (error ? reject(error) : resolve()));
+          const source = createReadStream("", { fd: handle, start: 0, end: size - 1, autoClose: true });
+          source.once("error", (error) => {
+            entry.destroy(error);
+            reject(error);
+          });
+          source.pipe(entry as unknown as NodeJS.WritableStream);
+        });
+      }
+    }
+    pack.finalize();
+  };
+  fill().catch((error: unknown) => pack.destroy(error as Error));
+  return pack as unknown as Readable;
+}
+
+type EntryHeader = Parameters<tar.Pack["entry"]>[0];
+
+function addEntry(pack: tar.Pack, header: EntryHeader, content?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error | null): void => (error ? reject(error) : resolve());
+    if (content === undefined) pack.entry(header, done);
+    else pack.entry(header, content, done);
+  });
+}
+
+export async function importFolderTar(root: string, input: Readable): Promise<void> {
+  const extract = tar.extract();
+  const feeding = pipeline(input, extract);
+  feeding.catch(() => undefined); // awaited below; the loop may stop it early
+  const dirs: { abs: string; mode: number; mtimeMs: number }[] = [];
+  try {
+    for await (const entry of extract) {
+      const header = entry.header;
+      const name = workspacePath(header.name, "tar entry");
+      const mode = (header.mode ?? 0o644) & 0o7777;
+      const mtime = new Date(headerMtimeMs({ mtime: header.mtime, pax: header.pax as Record<string, string> | null }));
+      if (name === "") {
+        entry.resume();
+        continue;
+      }
+      if (header.type === "file" || header.type === "contiguous-file") {
+        const abs = await writeWorkspaceFile(root, name, entry as AsyncIterable<Uint8Array>, mode);
+        await fs.lutimes(abs, mtime, mtime);
+      } else if (header.type === "directory") {
+        entry.resume();
+        const abs = (await hostPath(root, name, true))!;
+        const st = await fs.lstat(abs).catch(() => null);
+        if (st?.isSymbolicLink() || (st && !st.isDirectory())) await fs.unlink(abs);
+        if (!st?.isDirectory()) await fs.mkdir(abs, { mode: 0o755 });
+        dirs.push({ abs, mode, mtimeMs: mtime.getTime() });
+      } else if (header.type === "symlink") {
+        entry.resume();
+        const abs = (await hostPath(root, name, true))!;
+        await removeNonDir(abs, name);
+        await fs.symlink(header.linkname ?? "", abs);
+        await fs.lutimes(abs, mtime, mtime);
+      } else if (header.type === "link") {
+        entry.resume();
+        const from = workspacePath(header.linkname ?? "", "hard link target");
+        const handle = await openRegular(root, from);
+        if (handle === null) throw new SandboxError("PROVIDER", `Hard link '${name}' points to missing '${from}'`);
+        const abs = await writeWorkspaceFile(root, name, handle.createReadStream(), mode);
+        await fs.lutimes(abs, mtime, mtime);
+      } else {
+        entry.resume();
+        throw new SandboxError("VALIDATION", `Unsupported tar entry type '${header.type}' for '${name}'`, {
+          details: { path: name },
+        });
+      }
+    }
+    await feeding;
+  } catch (error) {
+    extract.destroy();
+    input.destroy();
+    throw error;
+  }
+  // Deepest first, so that a read-only folder does not stop its children's updates.
+  dirs.sort((a, b) => b.abs.split(path.sep).length - a.abs.split(path.sep).length);
+  for (const dir of dirs) {
+    await fs.chmod(dir.abs, dir.mode);
+    await fs.lutimes(dir.abs, new Date(dir.mtimeMs), new Date(dir.mtimeMs));
+  }
+}
+
+async function removeNonDir(abs: string, name: string): Promise<void> {
+  const st = await fs.lstat(abs).catch(() => null);
+  if (st === null) return;
+  if (st.isDirectory()) throw new SandboxError("PROVIDER", `Cannot replace folder '${name}' with a symlink`, { details: { path: name } });
+  await fs.unlink(abs);
+}
