@@ -64,7 +64,7 @@ describe("sessions", () => {
     expect((error as Error).message).toBe(`Session '${id}' is deleted`);
   });
 
-  it("hibernateNow refuses a session that is not running, naming its state", async () => {
+  it("hibernateNow on a failed (resting) session is a no-op", async () => {
     const { id } = await t.caller(alice).sessions.create({});
     await t.runtime.store.transition(id, "fail", { patch: { lastError: "test" } });
     const error = await t.caller(alice).sessions.hibernateNow({ sessionId: id }).catch((e: unknown) => e);
