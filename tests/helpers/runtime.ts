@@ -1,0 +1,113 @@
+/**
+ * Helpers for the workflow, engine and fault tests: a real runtime (SQLite file, embedded S3 on
+ * port 0, local sandboxes, embedded engine) in a temp data dir, sessions with files in real local
+ * sandboxes, and file fingerprints to compare a workspace with what it should hold.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, type Config } from "../../src/core/config";
+import type { Session } from "../../src/core/types";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime";
+import type { SandboxProvider } from "../../src/sandbox/types";
+
+export type { Runtime };
+
+/** Settings for tests: fast retries, no bubblewrap requirement, short hook limit. */
+export function testEnv(dir: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    TORPOR_DATA_DIR: dir,
+    TORPOR_ACTIVITY_COALESCE_MS: "0",
+    TORPOR_LOG_LEVEL: "warn",
+    TORPOR_BWRAP: "off",
+    TORPOR_HOOK_TIMEOUT_MS: "5000",
+    TORPOR_GC_GRACE_MS: "0",
+    ...env,
+  };
+}
+
+export interface WorkflowRuntime {
+  dir: string;
+  config: Config;
+  runtime: Runtime;
+  close(): Promise<void>;
+}
+
+export async function startWorkflowRuntime(
+  options: RuntimeOptions & { env?: Record<string, string>; dir?: string } = {},
+): Promise<WorkflowRuntime> {
+  const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), "torpor-wf-"));
+  const config = loadConfig(testEnv(dir, options.env));
+  const runtime = await createRuntime(config, { retry: { baseMs: 5, maxMs: 50 }, log: () => {}, ...options });
+  return {
+    dir,
+    config,
+    runtime,
+    async close() {
+      await runtime.close();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type FileSet = Record<string, string | Buffer>;
+
+/** A few files of each kind: small text, nested folders, a binary file, an empty file. */
+export function sampleFiles(seed = "a", count = 6): FileSet {
+  const files: FileSet = {
+    "README.md": `# project ${seed}\n`,
+    "src/index.ts": `export const seed = "${seed}";\n`,
+    "src/lib/util.ts": `export const twice = (n: number) => n * 2; // ${seed}\n`,
+    "empty.txt": "",
+    "assets/blob.bin": randomBytes(40_000),
+  };
+  for (let i = 0; i < count; i++) files[`notes/note-${i}.txt`] = `note ${i} of ${seed}\n`.repeat(i + 1);
+  return files;
+}
+
+export async function writeFiles(sandboxes: SandboxProvider, sandboxId: string, files: FileSet): Promise<void> {
+  for (const [file, content] of Object.entries(files)) await sandboxes.writeFile(sandboxId, file, content);
+}
+
+/** A running session whose local sandbox holds `files`. */
+export async function createSessionWithFiles(
+  runtime: Runtime,
+  files: FileSet,
+  input: { idleTimeoutMs?: number; createdAt?: number; hooks?: Partial<Session["hooks"]>; retention?: Partial<Session["retention"]> } = {},
+): Promise<Session> {
+  const info = await runtime.sandboxes.create({ template: "base" });
+  await writeFiles(runtime.sandboxes, info.id, files);
+  return runtime.store.createSession({
+    ownerId: "alice",
+    provider: runtime.sandboxes.kind,
+    template: "base",
+    idleTimeoutMs: input.idleTimeoutMs ?? runtime.config.lifecycle.idleTimeoutMs,
+    hooks: input.hooks,
+    retention: input.retention,
+    sandboxId: info.id,
+    now: input.createdAt,
+  });
+}
+
+export const sha256 = (content: string | Buffer) => createHash("sha256").update(content).digest("hex");
+
+/** Expected hashes of a file set. */
+export function fingerprint(files: FileSet): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).map(([file, content]) => [file, sha256(content)]));
+}
+
+/** path → SHA-256 of every file in a sandbox's workspace. */
+export async function sandboxFingerprint(sandboxes: SandboxProvider, sandboxId: string): Promise<Record<string, string>> {
+  const entries = await sandboxes.scan(sandboxId);
+  const files = entries.filter((e) => e.type === "file").map((e) => e.path);
+  return sandboxes.hashFiles(sandboxId, files);
+}
+
+/** Files of `expected` missing or different in `actual` (an empty list means nothing was lost). */
+export function lostFiles(expected: Record<string, string>, actual: Record<string, string>): string[] {
+  return Object.keys(expected).filter((file) => actual[file] !== expected[file]);
+}
+
+let requestCounter = 0;
+export const requestId = (prefix = "req") => `${prefix}-${process.pid}-${++requestCounter}-${Date.now()}`;
