@@ -143,7 +143,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
         throw new TorporError("INTERNAL", `Source returned an unexpected file '${item.path}'`);
       }
       const data = (item as { data?: Buffer }).data;
-      if (data || item.size <= s.smallFileBytes) {
+      if (item.size <= s.smallFileBytes) {
         const buf = data ?? (await collect(item.stream));
         const hash = createHash("sha256").update(buf).digest("hex");
         entry.hash = hash;

@@ -1,0 +1,114 @@
+/**
+ * gc deletes only what no manifest references and only after the grace period; transient storage
+ * failures (one request in ten) are retried so snapshot and restore still succeed.
+ */
+import { rm } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
+import { StorageError } from "../../src/core/errors";
+import type { ObjectStore } from "../../src/objectstore/index";
+import { startTestS3, type TestS3 } from "../helpers/s3";
+import { noise, readTree, tempDir, writeTree } from "./tree";
+
+let s3: TestS3;
+const cleanup: string[] = [];
+async function dir(label: string): Promise<string> {
+  const d = await tempDir(label);
+  cleanup.push(d);
+  return d;
+}
+async function count(prefix: string): Promise<number> {
+  let n = 0;
+  for await (const _ of s3.objects.list(prefix)) n++;
+  return n;
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+});
+afterAll(async () => {
+  await s3.close();
+  for (const d of cleanup) await rm(d, { recursive: true, force: true });
+});
+
+describe("gc", () => {
+  it("keeps referenced and young objects, deletes the rest after the grace period", async () => {
+    const engine = createCheckpointEngine({ objects: s3.objects, smallFileBytes: 1024 });
+    const keep = await dir("gc-keep");
+    const drop = await dir("gc-drop");
+    await writeTree(keep, { "shared.txt": "shared", "keep.txt": "keep", "keep.bin": noise(5000, 1) });
+    await writeTree(drop, { "shared.txt": "shared", "drop.txt": "drop only", "drop.bin": noise(5000, 2) });
+    const kept = await engine.snapshot(localDirSource(keep));
+    const dropped = await engine.snapshot(localDirSource(drop));
+    const before = { packs: await count("packs/"), blobs: await count("blobs/") };
+    expect(before).toEqual({ packs: 2, blobs: 2 });
+
+    await engine.remove(dropped.checkpoint);
+    expect((await engine.list()).map((c) => c.id)).toEqual([kept.checkpoint]);
+    const young = await engine.gc({ graceMs: 60 * 60 * 1000 });
+    expect(young.deletedObjects).toBe(0);
+    expect(young.inGrace).toBe(3); // drop's pack, its index, drop.bin
+
+    const old = await engine.gc({ graceMs: 0, now: Date.now() + 1000 });
+    expect(old.deletedObjects).toBe(3);
+    expect({ packs: await count("packs/"), blobs: await count("blobs/"), index: await count("index/") }).toEqual({ packs: 1, blobs: 1, index: 1 });
+    expect((await engine.verify(kept.checkpoint)).ok).toBe(true);
+    const out = await dir("gc-out");
+    await engine.restore(kept.checkpoint, localDirTarget(out));
+    expect(await readTree(out)).toEqual(await readTree(keep));
+  });
+});
+
+/** Fails about one call in ten with a transient error, deterministically. */
+function flaky(inner: ObjectStore): { store: ObjectStore; state: { failures: number } } {
+  let seed = 42;
+  const state = { failures: 0 };
+  const maybeFail = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    if ((seed >>> 16) % 10 === 0) {
+      state.failures++;
+      throw new StorageError("STORAGE_TRANSIENT", "injected fault");
+    }
+  };
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      maybeFail();
+      return fn(...args);
+    };
+  return {
+    state,
+    store: {
+      description: inner.description,
+      put: wrap(inner.put.bind(inner)),
+      getBuffer: wrap(inner.getBuffer.bind(inner)),
+      getStream: wrap(inner.getStream.bind(inner)),
+      head: wrap(inner.head.bind(inner)),
+      async *list(prefix: string) {
+        maybeFail();
+        yield* inner.list(prefix);
+      },
+      delete: wrap(inner.delete.bind(inner)),
+      check: wrap(inner.check.bind(inner)),
+    },
+  };
+}
+
+describe("transient storage faults", () => {
+  it("snapshot, verify and restore succeed when one request in ten fails transiently", async () => {
+    const { store, state } = flaky(s3.objects);
+    const engine = createCheckpointEngine({ objects: store, smallFileBytes: 2048, packTargetBytes: 16 * 1024 });
+    const src = await dir("faults");
+    await writeTree(src, {
+      ...Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`f/${i}.txt`, `${i} `.repeat(300)])),
+      "a.bin": noise(20_000, 9),
+      "b.bin": noise(30_000, 10),
+    });
+    const snap = await engine.snapshot(localDirSource(src));
+    expect((await engine.verify(snap.checkpoint)).ok).toBe(true);
+    const out = await dir("faults-out");
+    await engine.restore(snap.checkpoint, localDirTarget(out));
+    expect(await readTree(out)).toEqual(await readTree(src));
+    expect(state.failures).toBeGreaterThan(0);
+  });
+});
