@@ -61,7 +61,7 @@ describe("tampered or damaged objects", () => {
   it("refuses a tampered, truncated or corrupt manifest", async () => {
     const body = await s3.objects.getBuffer(keys.manifest(checkpoint));
     const tampered = Buffer.from(body);
-    tampered[tampered.length - 5] ^= 0xff;
+    tampered[tampered.length - 5] = tampered[tampered.length - 5]! ^ 0xff;
     await s3.objects.put(keys.manifest(checkpoint), tampered);
     expect(await codeOf(engine.restore(checkpoint, localDirTarget(await dir("t1"))))).toBe("INTEGRITY");
     await s3.objects.put(keys.manifest(checkpoint), body.subarray(0, body.length - 10));
@@ -76,7 +76,7 @@ describe("tampered or damaged objects", () => {
     const [packKey] = await keysUnder("packs/");
     const pack = await s3.objects.getBuffer(packKey!);
     const corrupt = Buffer.from(pack);
-    corrupt[Math.floor(corrupt.length / 2)] ^= 0x01;
+    corrupt[Math.floor(corrupt.length / 2)] = corrupt[Math.floor(corrupt.length / 2)]! ^ 0x01;
     await s3.objects.put(packKey!, corrupt);
     expect(await codeOf(engine.restore(checkpoint, localDirTarget(await dir("p1"))))).toBe("INTEGRITY");
     const report = await engine.verify(checkpoint);
