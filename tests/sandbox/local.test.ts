@@ -1,0 +1,170 @@
+/**
+ * What only the local provider promises, beyond the contract: bubblewrap isolation (another
+ * sandbox's folder, the host, the network), processes really stopped while paused, sandboxes that
+ * outlive the Torpor process, loud warnings without bubblewrap, and no reads through symlinks.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalProvider, type SandboxProvider } from "../../src/sandbox";
+import { procStat } from "../../src/sandbox/local/processes";
+import type { LocalState } from "../../src/sandbox/local/state";
+import { eventually, expectCode, readTar } from "./helpers";
+
+const root = mkdtempSync(path.join(tmpdir(), "torpor-local-"));
+const created: { provider: SandboxProvider; id: string }[] = [];
+let provider: SandboxProvider;
+
+async function create(p: SandboxProvider, opts: { network?: boolean; startCommand?: string } = {}): Promise<string> {
+  const info = await p.create({ template: "base", ...opts });
+  created.push({ provider: p, id: info.id });
+  return info.id;
+}
+const hostWorkspace = (id: string, base = root): string => path.join(base, id, "workspace");
+const state = (id: string, base = root): LocalState => JSON.parse(readFileSync(path.join(base, id, "state.json"), "utf8")) as LocalState;
+
+beforeAll(() => {
+  provider = createLocalProvider({ root, bubblewrap: "required" });
+});
+afterAll(async () => {
+  for (const { provider: p, id } of created) await p.kill(id).catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("local provider isolation (bubblewrap)", () => {
+  it("a sandbox can neither see nor write another sandbox's folder, nor the host's", async () => {
+    const a = await create(provider);
+    const b = await create(provider);
+    await provider.writeFile(b, "secret.txt", "b's secret");
+    const bHost = hostWorkspace(b);
+    const look = await provider.exec(a, `cat ${bHost}/secret.txt; ls ${root}; echo pwned > ${bHost}/pwned.txt; ls /workspace`);
+    expect(look.stdout).not.toContain("b's secret");
+    expect(look.stderr).toMatch(/No such file|not found|cannot/i);
+    expect(existsSync(path.join(bHost, "pwned.txt"))).toBe(false);
+    expect((await provider.exec(a, "test -e /etc/shadow || test -e /etc/ssh")).exitCode).not.toBe(0);
+    expect((await provider.exec(a, "touch /usr/torpor-evil")).exitCode).not.toBe(0);
+    expect(existsSync("/usr/torpor-evil")).toBe(false);
+    const info = await provider.connect(a);
+    expect(info.isolated).toBe(true);
+    expect(info.warnings).toBeUndefined();
+  });
+
+  it("has no network unless asked for, and its own pid namespace", async () => {
+    const offline = await create(provider);
+    const interfaces = (await provider.exec(offline, "cat /proc/net/dev")).stdout;
+    expect(interfaces).toContain("lo:");
+    expect(interfaces.split("\n").filter((l) => l.includes(":") && !l.includes("lo:") && !l.includes("|"))).toEqual([]);
+    const hostInterfaces = readFileSync("/proc/net/dev", "utf8").split("\n").filter((l) => /^\s*\w+:/.test(l) && !l.includes("lo:"));
+    if (hostInterfaces.length > 0) {
+      const online = await create(provider, { network: true });
+      expect((await provider.exec(online, "cat /proc/net/dev")).stdout.split("\n").filter((l) => /^\s*\w+:/.test(l)).length).toBeGreaterThan(1);
+    }
+    const ps = await provider.exec(offline, "ls /proc | grep -E '^[0-9]+$' | wc -l");
+    expect(Number(ps.stdout.trim())).toBeLessThan(10);
+    expect((await provider.exec(offline, "env")).stdout).not.toMatch(/AWS_|E2B_|TORPOR_/);
+  });
+
+  it("pause stops every process of the sandbox (state T) and connect continues them", async () => {
+    const id = await create(provider, { startCommand: "setsid sleep 1000 & sleep 1000 & wait" });
+    const leader = state(id).processes[0]!;
+    // The whole tree under the recorded leader, from the host's /proc (parent links).
+    const members = (): number[] => {
+      const parents = new Map<number, number>();
+      for (const name of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+        try {
+          const text = readFileSync(`/proc/${name}/stat`, "utf8");
+          parents.set(Number(name), Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]));
+        } catch {
+          // exited meanwhile
+        }
+      }
+      const tree = [leader.pid];
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [pid, ppid] of parents) if (tree.includes(ppid) && !tree.includes(pid)) (tree.push(pid), (grew = true));
+      }
+      return tree;
+    };
+    await eventually(() => members().length >= 5, "bwrap, its init, sh and two sleeps (one in its own session) are up");
+    await provider.pause(id);
+    for (const pid of members()) expect(procStat(pid)?.state).toBe("T");
+    await provider.connect(id);
+    for (const pid of members()) expect(procStat(pid)?.state).not.toBe("T");
+    await expectCode(provider.pause(id).then(() => provider.exec(id, "true")), "PROVIDER");
+    await provider.connect(id);
+  });
+
+  it("kill ends the processes and deletes the workspace folder", async () => {
+    const id = await create(provider, { startCommand: "sleep 1000" });
+    const { pid, startTime } = state(id).processes[0]!;
+    expect(procStat(pid)?.startTime).toBe(startTime);
+    await provider.writeFile(id, "f.txt", "x");
+    await provider.kill(id);
+    expect(existsSync(hostWorkspace(id))).toBe(false);
+    const after = procStat(pid);
+    expect(after === null || after.state === "Z" || after.startTime !== startTime).toBe(true);
+    expect(await provider.status(id)).toBe("gone");
+  });
+});
+
+describe("local provider lifetime", () => {
+  it("sandboxes survive the Torpor process that made them, and a new one finds them again", async () => {
+    const fixture = path.join(import.meta.dirname, "fixtures", "start-sandbox.ts");
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", fixture, root], { env: { PATH: "/usr/bin:/bin" } });
+    const id = stdout.trim();
+    const again = createLocalProvider({ root, bubblewrap: "required" });
+    created.push({ provider: again, id });
+    expect(await again.status(id)).toBe("running");
+    const before = await eventually(async () => Number((await again.readFile(id, "counter")).toString()) || null, "counter runs");
+    await eventually(async () => Number((await again.readFile(id, "counter")).toString()) > before, "counter moves after the creator exited");
+    await again.pause(id);
+    expect(await again.status(id)).toBe("paused");
+    const info = await again.connect(id);
+    expect(info.warnings).toBeUndefined(); // the start command is still running
+    await again.kill(id);
+    expect(await again.status(id)).toBe("gone");
+  });
+
+  it("unknown and malformed ids are SANDBOX_NOT_FOUND", async () => {
+    await expectCode(provider.status("sbx_000000000aaaaaaaaaaaaaaaaaaaa"), "SANDBOX_NOT_FOUND");
+    await expectCode(provider.scan("../etc"), "SANDBOX_NOT_FOUND");
+    await expectCode(provider.kill("nope"), "SANDBOX_NOT_FOUND");
+  });
+});
+
+describe("local provider without bubblewrap", () => {
+  it("runs, but the log and the sandbox info say loudly that it is not isolated", async () => {
+    const lines: string[] = [];
+    const off = createLocalProvider({ root: path.join(root, "off"), bubblewrap: "off", log: (m) => lines.push(m) });
+    const info = await off.create({ template: "base" });
+    created.push({ provider: off, id: info.id });
+    expect(info.isolated).toBe(false);
+    expect(info.warnings?.join(" ")).toContain("NOT ISOLATED");
+    expect(lines.join("\n")).toContain("NOT ISOLATED");
+    expect((await off.exec(info.id, "echo ok")).stdout).toBe("ok\n");
+  });
+
+  it("'required' refuses to start when bubblewrap cannot be used", () => {
+    expect(() => createLocalProvider({ root, bubblewrap: "required", bwrapPath: "/nonexistent/bwrap" })).toThrow(/required/);
+  });
+});
+
+describe("local provider host-side file access never follows the sandbox's symlinks", () => {
+  it("refuses reads, writes and exports through a link to the host", async () => {
+    const id = await create(provider);
+    await provider.exec(id, "ln -s /etc etc-link && ln -s /etc/passwd passwd-link");
+    await expectCode(provider.readFile(id, "etc-link/passwd"), "UNSAFE_PATH");
+    await expectCode(provider.readFile(id, "passwd-link"), "PROVIDER");
+    await expectCode(provider.writeFile(id, "etc-link/evil", "x"), "UNSAFE_PATH");
+    expect(existsSync("/etc/evil")).toBe(false);
+    await expectCode(provider.hashFiles(id, ["etc-link/passwd"]), "UNSAFE_PATH");
+    const out = await readTar(await provider.exportTar(id, ["passwd-link"]));
+    expect(out.get("passwd-link")).toMatchObject({ type: "symlink", linkname: "/etc/passwd", content: "" });
+    await provider.writeFile(id, "passwd-link", "replaced");
+    expect(readFileSync("/etc/passwd", "utf8")).not.toBe("replaced");
+    expect((await provider.scan(id)).find((e) => e.path === "passwd-link")?.type).toBe("file");
+  });
+});
