@@ -25,6 +25,12 @@ import type { AcquireResult, StateStore } from "./types";
 
 const DEFAULT_LIST_LIMIT = 1000;
 
+/** The sweep's queries; tests check that SQLite answers them from the (state, …) indexes. */
+export const SWEEP_QUERIES = {
+  idle: "SELECT * FROM sessions WHERE state = 'running' AND idle_at <= ? ORDER BY idle_at LIMIT ?",
+  pausedBefore: "SELECT * FROM sessions WHERE state = 'paused' AND paused_at <= ? ORDER BY paused_at LIMIT ?",
+} as const;
+
 export function openSqliteStore(options: { file: string }): StateStore {
   const sql = openSqliteDb(options.file);
   const { db } = sql;
@@ -36,12 +42,8 @@ export function openSqliteStore(options: { file: string }): StateStore {
   const selectBySandbox = db.prepare(
     "SELECT * FROM sessions WHERE sandbox_id = ? ORDER BY state = 'deleted', created_at DESC LIMIT 1",
   );
-  const selectIdle = db.prepare(
-    "SELECT * FROM sessions WHERE state = 'running' AND idle_at <= ? ORDER BY idle_at LIMIT ?",
-  );
-  const selectPausedBefore = db.prepare(
-    "SELECT * FROM sessions WHERE state = 'paused' AND paused_at <= ? ORDER BY paused_at LIMIT ?",
-  );
+  const selectIdle = db.prepare(SWEEP_QUERIES.idle);
+  const selectPausedBefore = db.prepare(SWEEP_QUERIES.pausedBefore);
 
   const find = (id: string): Session | null => {
     const row = selectSession.get(id) as SessionRow | undefined;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
 import { openSqliteStore } from "../../src/store/sqlite";
 import { SCHEMA_VERSION } from "../../src/store/sqlite-schema";
-import { runHammer, type HammerCounts } from "./fixtures/hammer-loop";
+import { runHammer, type HammerCounts } from "./fixtures/hammer";
 
 const dir = mkdtempSync(path.join(tmpdir(), "torpor-procs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

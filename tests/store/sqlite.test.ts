@@ -1,11 +1,13 @@
 /**
- * The StateStore contract on the embedded SQLite adapter, each test on a fresh file in a temp dir.
+ * The StateStore contract on the embedded SQLite adapter, each test on a fresh file in a temp dir,
+ * plus the query plans that keep the hot queries on their indexes.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll } from "vitest";
-import { openSqliteStore } from "../../src/store/sqlite";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { openSqliteStore, SWEEP_QUERIES } from "../../src/store/sqlite";
 import { storeContract } from "./contract";
 
 const dir = mkdtempSync(path.join(tmpdir(), "torpor-store-"));
@@ -13,3 +15,24 @@ let n = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 storeContract("sqlite", () => openSqliteStore({ file: path.join(dir, `nested/${n++}/torpor.sqlite`) }));
+
+describe("sqlite query plans", () => {
+  const plan = (db: Database.Database, sql: string) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.includes("?") ? [5, 10] : [])) as { detail: string }[]).map((r) => r.detail).join("; ");
+
+  it("reads idle sessions, paused sessions and pending changes through their indexes", async () => {
+    const file = path.join(dir, "plans", "torpor.sqlite");
+    await openSqliteStore({ file }).close();
+    const db = new Database(file, { readonly: true });
+    expect(plan(db, SWEEP_QUERIES.idle)).toContain(
+      "USING INDEX sessions_by_state_idle_at (state=? AND idle_at<?)",
+    );
+    expect(plan(db, SWEEP_QUERIES.pausedBefore)).toContain(
+      "USING INDEX sessions_by_state_paused_at",
+    );
+    expect(
+      plan(db, "SELECT * FROM changes WHERE session_id = 'x' AND checkpoint_id IS NULL ORDER BY at, id LIMIT 10"),
+    ).toContain("USING INDEX changes_pending");
+    db.close();
+  });
+});
