@@ -7,7 +7,6 @@
  */
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
-import S3rver from "s3rver";
 import { StorageError } from "../core/errors";
 
 export interface EmbeddedS3Options {
@@ -34,6 +33,8 @@ export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey:
 export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<EmbeddedS3> {
   const host = options.host ?? "127.0.0.1";
   await mkdir(options.dir, { recursive: true });
+  // Loaded on demand: s3rver and its web framework cost start-up time a remote-S3 CLI run does not need.
+  const { default: S3rver } = await import("s3rver");
   const server = new S3rver({
     address: host,
     port: options.port ?? 0,

@@ -73,7 +73,9 @@ export function classifyS3Error(error: unknown, what: string, where: { bucket: s
     );
   }
   if (name === "AccessDenied" || name === "Forbidden" || status === 403) {
-    return new StorageError("STORAGE_PERMANENT", `Access denied to bucket '${where.bucket}' at ${where.endpoint} (${what})`, {
+    // A HEAD has no error body, so bad credentials and missing permissions look alike here.
+    const hint = "check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the bucket's permissions";
+    return new StorageError("STORAGE_PERMANENT", `Access denied to bucket '${where.bucket}' at ${where.endpoint} during ${what}: ${hint}`, {
       cause: error,
       details,
     });

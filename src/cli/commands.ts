@@ -1,0 +1,110 @@
+/**
+ * The CLI's commands over the checkpoint engine. Each returns the JSON result (printed as the last
+ * line of stdout with --json) and the human lines printed otherwise.
+ */
+import { readFile } from "node:fs/promises";
+import { createCheckpointEngine, localDirSource, localDirTarget } from "../checkpoint/index";
+import type { Config } from "../core/config";
+import { ConfigError, TorporError } from "../core/errors";
+import type { ObjectStore } from "../objectstore/index";
+import type { Command } from "./args";
+import { createProgressBar } from "./progress";
+
+export interface CommandOutput {
+  json: object;
+  lines: string[];
+  warnings: string[];
+  exitCode: number;
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+async function ignoreRules(config: Config): Promise<string[]> {
+  const rules = [...config.checkpoint.ignore];
+  const file = config.checkpoint.ignoreFile;
+  if (file) {
+    const text = await readFile(file, "utf8").catch((error: unknown) => {
+      throw new ConfigError(`Invalid setting TORPOR_IGNORE_FILE: cannot read ${file}`, { cause: error });
+    });
+    rules.push(...text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#")));
+  }
+  return rules;
+}
+
+type EngineCommand = Exclude<Command, { name: "help" } | { name: "s3-server" }>;
+
+export async function runEngineCommand(command: EngineCommand, config: Config, objects: ObjectStore): Promise<CommandOutput> {
+  const ignore = await ignoreRules(config);
+  const engine = createCheckpointEngine({
+    objects,
+    concurrency: config.checkpoint.concurrency,
+    packTargetBytes: config.checkpoint.packTargetBytes,
+    smallFileBytes: config.checkpoint.smallFileBytes,
+    gcGraceMs: config.checkpoint.gcGraceMs,
+  });
+  const bar = createProgressBar(!command.json);
+  try {
+    switch (command.name) {
+      case "snapshot": {
+        const r = await engine.snapshot(localDirSource(command.dir, { ignore }), {
+          parent: command.parent,
+          onProgress: (p) => bar.update(p),
+        });
+        return {
+          json: r,
+          lines: [
+            `checkpoint ${r.checkpoint}`,
+            `${r.files} files, ${r.dirs} dirs, ${r.symlinks} symlinks, ${mb(r.bytes)}; uploaded ${mb(r.uploadedBytes)} in ${r.uploadedObjects} objects (${r.reusedFiles} files unchanged) in ${r.seconds.toFixed(2)} s`,
+          ],
+          warnings: r.skipped.map((s) => `warning: ${s.path}: ${s.reason}`),
+          exitCode: 0,
+        };
+      }
+      case "restore": {
+        const r = await engine.restore(command.id, localDirTarget(command.dir), {
+          allowNonEmpty: command.force,
+          onProgress: (p) => bar.update(p),
+        });
+        return {
+          json: r,
+          lines: [`restored ${r.checkpoint} into ${command.dir}: ${r.files} files (all verified), ${r.dirs} dirs, ${r.symlinks} symlinks, ${mb(r.bytes)} in ${r.seconds.toFixed(2)} s`],
+          warnings: [],
+          exitCode: 0,
+        };
+      }
+      case "verify": {
+        const r = await engine.verify(command.id, { onProgress: (p) => bar.update(p) });
+        const lines = r.ok
+          ? [`${r.checkpoint}: ok, ${r.files} files, ${mb(r.bytes)} checked in ${r.seconds.toFixed(2)} s`]
+          : [`${r.checkpoint}: ${r.problems.length} problems`, ...r.problems.map((p) => `  ${p.path}: ${p.problem}`)];
+        return { json: r, lines, warnings: [], exitCode: r.ok ? 0 : 1 };
+      }
+      case "ls": {
+        const list = await engine.list();
+        return {
+          json: { checkpoints: list },
+          lines: list.length === 0
+            ? ["no checkpoints"]
+            : list.map((c) => `${c.id}  ${new Date(c.createdAt).toISOString()}  ${String(c.files).padStart(7)} files  ${mb(c.bytes).padStart(10)}  parent ${c.parent ?? "-"}`),
+          warnings: [],
+          exitCode: 0,
+        };
+      }
+      case "gc": {
+        const r = await engine.gc({ graceMs: command.graceMs });
+        return {
+          json: r,
+          lines: [`deleted ${r.deletedObjects} objects (${mb(r.deletedBytes)}), kept ${r.keptObjects}, ${r.inGrace} unreferenced but within the grace period`],
+          warnings: [],
+          exitCode: 0,
+        };
+      }
+      default: {
+        const never: never = command;
+        throw new TorporError("INTERNAL", `Unknown command ${JSON.stringify(never)}`);
+      }
+    }
+  } finally {
+    bar.done();
+  }
+}
