@@ -33,21 +33,25 @@ async function loadDoc(ctx: QueryCtx, runId: string) {
   return doc;
 }
 
+export async function createHandler(
+  ctx: MutationCtx,
+  args: { runId: string; workflow: string; sessionId: string | null; input: string; externalId: string | null; now?: number },
+): Promise<RunRecord> {
+  const { now, ...fields } = args;
+  const existing = await findDoc(ctx, args.runId);
+  if (existing) return fromDoc(ctx, existing); // the engine re-creating a run it journaled
+  const at = now ?? Date.now();
+  const id = await ctx.db.insert("runs", {
+    ...fields, status: "running", result: null, error: null, startedAt: at, endedAt: null, updatedAt: at,
+  });
+  return fromDoc(ctx, (await ctx.db.get(id))!);
+}
 export const create = mutation({
   args: {
     secret, runId: v.string(), workflow: v.string(), sessionId: v.nullable(v.string()), input: v.string(),
     externalId: v.nullable(v.string()), now: v.optional(v.number()),
   },
-  handler: (ctx, { secret, now, ...args }) =>
-    guarded(secret, async () => {
-      const existing = await findDoc(ctx, args.runId);
-      if (existing) return fromDoc(ctx, existing); // the engine re-creating a run it journaled
-      const at = now ?? Date.now();
-      const id = await ctx.db.insert("runs", {
-        ...args, status: "running", result: null, error: null, startedAt: at, endedAt: null, updatedAt: at,
-      });
-      return fromDoc(ctx, (await ctx.db.get(id))!);
-    }),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => createHandler(ctx, args)),
 });
 
 export const get = query({
@@ -110,23 +114,27 @@ export const recordStep = mutation({
   handler: (ctx, { secret, ...args }) => guarded(secret, () => recordStepHandler(ctx, args)),
 });
 
+export async function finishHandler(
+  ctx: MutationCtx,
+  args: { runId: string; status: Exclude<RunStatus, "queued" | "running">; result: string | null; error: string | null; now?: number },
+): Promise<RunRecord> {
+  const { runId, now, ...outcome } = args;
+  const doc = await loadDoc(ctx, runId);
+  const at = now ?? Date.now();
+  await ctx.db.patch(doc._id, { ...outcome, endedAt: at, updatedAt: at });
+  return fromDoc(ctx, (await ctx.db.get(doc._id))!);
+}
 export const finish = mutation({
   args: { secret, runId: v.string(), status: finishedRunStatus, result: v.nullable(v.string()), error: v.nullable(v.string()), now: v.optional(v.number()) },
-  handler: (ctx, { secret, runId, now, ...outcome }) =>
-    guarded(secret, async () => {
-      const doc = await loadDoc(ctx, runId);
-      const at = now ?? Date.now();
-      await ctx.db.patch(doc._id, { ...outcome, endedAt: at, updatedAt: at });
-      return fromDoc(ctx, (await ctx.db.get(doc._id))!);
-    }),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => finishHandler(ctx, args)),
 });
 
+export async function setStatusHandler(ctx: MutationCtx, args: { runId: string; status: RunStatus; now?: number }): Promise<null> {
+  const doc = await loadDoc(ctx, args.runId);
+  await ctx.db.patch(doc._id, { status: args.status, updatedAt: args.now ?? Date.now() });
+  return null;
+}
 export const setStatus = mutation({
   args: { secret, runId: v.string(), status: runStatus, now: v.optional(v.number()) },
-  handler: (ctx, { secret, runId, status, now }) =>
-    guarded(secret, async () => {
-      const doc = await loadDoc(ctx, runId);
-      await ctx.db.patch(doc._id, { status, updatedAt: now ?? Date.now() });
-      return null;
-    }),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => setStatusHandler(ctx, args)),
 });

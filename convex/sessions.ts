@@ -7,7 +7,8 @@
  * Every function takes `secret` (see auth.ts). Handlers are exported plain functions for tests.
  */
 import { v } from "convex/values";
-import type { Session } from "../src/core/types";
+import type { LifecycleEvent } from "../src/core/lifecycle";
+import type { Operation, Session } from "../src/core/types";
 import {
   applyAcquire,
   applyActivity,
@@ -17,7 +18,7 @@ import {
   applyUpdate,
   newSessionRecord,
 } from "../src/store/rules";
-import type { NewSession, SessionPatch } from "../src/store/types";
+import type { AcquireResult, ActivityResult, NewSession, SessionPatch } from "../src/store/types";
 import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { guarded } from "./auth";
 import { findSessionDoc, mutateSession, sessionFromDoc, sessionToFields } from "./model";
@@ -109,65 +110,83 @@ export const listPausedBefore = query({
 });
 
 /** Coalesced: the mutation writes only when the rules say so; otherwise it only read the row. */
+export function recordActivityHandler(
+  ctx: MutationCtx,
+  args: { sessionId: string; at: number; kind: Session["lastActivityKind"]; coalesceMs: number },
+): Promise<ActivityResult> {
+  const { sessionId, ...input } = args;
+  return mutateSession(ctx, sessionId, (session) => {
+    const outcome = applyActivity(session, input);
+    return { write: outcome.write, result: { session: outcome.session, written: outcome.write !== null, wake: outcome.wake } };
+  });
+}
 export const recordActivity = mutation({
   args: { secret, sessionId: v.string(), at: v.number(), kind: activityKind, coalesceMs: v.number() },
-  handler: (ctx, { secret, sessionId, ...input }) =>
-    guarded(secret, () =>
-      mutateSession(ctx, sessionId, (session) => {
-        const outcome = applyActivity(session, input);
-        return { write: outcome.write, result: { session: outcome.session, written: outcome.write !== null, wake: outcome.wake } };
-      }),
-    ),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => recordActivityHandler(ctx, args)),
 });
 
+export function acquireLeaseHandler(
+  ctx: MutationCtx,
+  args: { sessionId: string; holder: string; operation: Operation; ttlMs: number; now?: number },
+): Promise<AcquireResult> {
+  const { sessionId, now, ...request } = args;
+  return mutateSession(ctx, sessionId, (session) => {
+    const outcome = applyAcquire(session, { ...request, now: now ?? Date.now() });
+    return { write: outcome.ok ? outcome.session : null, result: outcome };
+  });
+}
 export const acquireLease = mutation({
   args: { secret, sessionId: v.string(), holder: v.string(), operation, ttlMs: v.number(), now },
-  handler: (ctx, { secret, sessionId, now, ...request }) =>
-    guarded(secret, () =>
-      mutateSession(ctx, sessionId, (session) => {
-        const outcome = applyAcquire(session, { ...request, now: now ?? Date.now() });
-        return { write: outcome.ok ? outcome.session : null, result: outcome };
-      }),
-    ),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => acquireLeaseHandler(ctx, args)),
 });
 
+export function renewLeaseHandler(
+  ctx: MutationCtx,
+  args: { sessionId: string; holder: string; ttlMs: number; now?: number },
+): Promise<Session> {
+  return mutateSession(ctx, args.sessionId, (session) => {
+    const next = applyRenew(session, args.holder, args.ttlMs, args.now ?? Date.now());
+    return { write: next, result: next };
+  });
+}
 export const renewLease = mutation({
   args: { secret, sessionId: v.string(), holder: v.string(), ttlMs: v.number(), now },
-  handler: (ctx, { secret, sessionId, holder, ttlMs, now }) =>
-    guarded(secret, () =>
-      mutateSession(ctx, sessionId, (session) => {
-        const next = applyRenew(session, holder, ttlMs, now ?? Date.now());
-        return { write: next, result: next };
-      }),
-    ),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => renewLeaseHandler(ctx, args)),
 });
 
+/** Releasing a lease that is not ours (any more) writes nothing. */
+export function releaseLeaseHandler(ctx: MutationCtx, args: { sessionId: string; holder: string }): Promise<null> {
+  return mutateSession(ctx, args.sessionId, (session) => ({ write: applyRelease(session, args.holder, Date.now()), result: null }));
+}
 export const releaseLease = mutation({
   args: { secret, sessionId: v.string(), holder: v.string() },
-  handler: (ctx, { secret, sessionId, holder }) =>
-    guarded(secret, () =>
-      mutateSession(ctx, sessionId, (session) => ({ write: applyRelease(session, holder, Date.now()), result: null })),
-    ),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => releaseLeaseHandler(ctx, args)),
 });
 
+export function transitionHandler(
+  ctx: MutationCtx,
+  args: { sessionId: string; event: LifecycleEvent; holder?: string; patch?: SessionPatch; now?: number },
+): Promise<Session> {
+  return mutateSession(ctx, args.sessionId, (session) => {
+    const next = applyTransition(session, args.event, { holder: args.holder, patch: args.patch, now: args.now ?? Date.now() });
+    return { write: next, result: next };
+  });
+}
 export const transition = mutation({
   args: { secret, sessionId: v.string(), event: lifecycleEvent, holder: v.optional(v.string()), patch: v.optional(sessionPatch), now },
-  handler: (ctx, { secret, sessionId, event, holder, patch, now }) =>
-    guarded(secret, () =>
-      mutateSession(ctx, sessionId, (session) => {
-        const next = applyTransition(session, event, { holder, patch: patch as SessionPatch | undefined, now: now ?? Date.now() });
-        return { write: next, result: next };
-      }),
-    ),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => transitionHandler(ctx, args)),
 });
 
+export function updateHandler(
+  ctx: MutationCtx,
+  args: { sessionId: string; patch: SessionPatch; holder?: string; now?: number },
+): Promise<Session> {
+  return mutateSession(ctx, args.sessionId, (session) => {
+    const next = applyUpdate(session, args.patch, { holder: args.holder, now: args.now ?? Date.now() });
+    return { write: next, result: next };
+  });
+}
 export const update = mutation({
   args: { secret, sessionId: v.string(), patch: sessionPatch, holder: v.optional(v.string()), now },
-  handler: (ctx, { secret, sessionId, patch, holder, now }) =>
-    guarded(secret, () =>
-      mutateSession(ctx, sessionId, (session) => {
-        const next = applyUpdate(session, patch as SessionPatch, { holder, now: now ?? Date.now() });
-        return { write: next, result: next };
-      }),
-    ),
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => updateHandler(ctx, args)),
 });
