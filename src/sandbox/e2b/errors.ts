@@ -8,6 +8,7 @@
  */
 import {
   AuthenticationError,
+  CommandExitError,
   FileNotFoundError,
   NotFoundError,
   RateLimitError,
@@ -19,7 +20,8 @@ import { describeError, SandboxError, TorporError } from "../../core/errors";
 export function mapE2BError(error: unknown, what: string, sandboxId?: string): TorporError {
   if (error instanceof TorporError) return error;
   const details = sandboxId === undefined ? {} : { sandboxId };
-  const message = `E2B: ${what} failed: ${describeError(error)}`;
+  const output = error instanceof CommandExitError ? ` (exit ${error.exitCode}): ${(error.stderr || error.stdout).slice(-2048)}` : "";
+  const message = `E2B: ${what} failed: ${describeError(error)}${output}`;
   if (error instanceof FileNotFoundError) return new SandboxError("PROVIDER", message, { cause: error, details });
   if (error instanceof SandboxNotFoundError || error instanceof NotFoundError || statusOf(error) === 404) {
     return new SandboxError("SANDBOX_GONE", `E2B: sandbox ${sandboxId ?? ""} is gone (${what}): ${describeError(error)}`, {

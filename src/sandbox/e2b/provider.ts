@@ -182,17 +182,18 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
 
     async importTar(id, tar) {
       const links = (await run(id, "list symlinks", sh.LIST_SYMLINKS)).split("\0").filter(Boolean);
-      const checked = checkedTar(tar, links);
-      let failure: unknown;
-      checked.once("error", (error) => (failure = error));
+      const { body, verdict } = checkedTar(tar, links);
       const archive = tmpName("import.tar");
       const sbx = await sandbox(id);
+      const upload = guard("upload archive", id, () => sbx.files.write(archive, Readable.toWeb(body) as unknown as ReadableStream));
       try {
-        await sbx.files.write(archive, Readable.toWeb(checked) as unknown as ReadableStream);
+        await verdict; // a refused archive is never extracted
+        await upload;
       } catch (error) {
-        throw failure ?? (await guard("upload archive", id, () => Promise.reject(error)));
+        await upload.catch(() => undefined);
+        await sbx.files.remove(archive).catch(() => undefined);
+        throw error;
       }
-      if (failure) throw failure;
       await run(id, "tar import", sh.importCommand(archive));
     },
 
