@@ -173,9 +173,10 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   const e = parsed.data;
   const dataDir = path.resolve(e.TORPOR_DATA_DIR);
 
+  // INNGEST_DEV follows the Inngest SDK: "0" or "false" means not dev mode.
+  const inngestDev = e.INNGEST_DEV !== undefined && !["0", "false"].includes(e.INNGEST_DEV);
   const stateKind = e.TORPOR_STATE_STORE ?? (e.CONVEX_URL ? "convex" : "sqlite");
-  const engineKind =
-    e.TORPOR_WORKFLOW_ENGINE ?? (e.INNGEST_EVENT_KEY || e.INNGEST_DEV ? "inngest" : "embedded");
+  const engineKind = e.TORPOR_WORKFLOW_ENGINE ?? (e.INNGEST_EVENT_KEY || inngestDev ? "inngest" : "embedded");
   const objectKind = e.TORPOR_OBJECT_STORE ?? (e.S3_BUCKET ? "s3" : "embedded");
   const sandboxKind = e.TORPOR_SANDBOX_PROVIDER ?? (e.E2B_API_KEY ? "e2b" : "local");
 
@@ -190,7 +191,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
 
   let workflowEngine: Config["workflowEngine"];
   if (engineKind === "inngest") {
-    const dev = e.INNGEST_DEV !== undefined && e.INNGEST_DEV !== "0";
+    const dev = inngestDev;
     if (!dev && !e.INNGEST_EVENT_KEY) fail("INNGEST_EVENT_KEY", "required for Inngest Cloud (or set INNGEST_DEV=1)");
     if (!dev && !e.INNGEST_SIGNING_KEY) fail("INNGEST_SIGNING_KEY", "required for Inngest Cloud (or set INNGEST_DEV=1)");
     workflowEngine = {

@@ -94,6 +94,10 @@ describe("cloud adapters switch on from their settings", () => {
     expect(c.workflowEngine).toMatchObject({ kind: "inngest", eventKey: "ek", signingKey: "sk", dev: false });
     expect(loadConfig({ INNGEST_DEV: "1" }).workflowEngine).toMatchObject({ kind: "inngest", dev: true });
   });
+  it("INNGEST_DEV=0 or false means not dev mode, and alone keeps the embedded engine", () => {
+    expect(loadConfig({ INNGEST_DEV: "0" }).workflowEngine).toEqual({ kind: "embedded" });
+    expect(loadConfig({ INNGEST_DEV: "false" }).workflowEngine).toEqual({ kind: "embedded" });
+  });
 });
 
 describe("a chosen cloud adapter without its companion settings fails", () => {
