@@ -34,12 +34,13 @@ export function OverviewView() {
           <p className="big">{bytes(storage.storedBytes)}</p>
           <p className="muted">
             uploaded for {storage.checkpoints} checkpoints describing {bytes(storage.describedBytes)}
-            {dedup !== null && ` (${dedup.toFixed(1)}× deduplicated)`}; latest checkpoints hold {bytes(storage.logicalBytes)}
+            {dedup !== null && dedup > 1 && ` (${dedup.toFixed(1)}× saved by deduplication)`}; latest checkpoints hold{" "}
+            {bytes(storage.logicalBytes)}
           </p>
         </div>
         <div className="card">
           <h3>Saved by hibernation</h3>
-          <p className="big">{data.hoursSaved.toFixed(data.hoursSaved < 10 ? 2 : 0)} h</p>
+          <p className="big">{data.hoursSaved < 1 ? duration(data.hoursSaved * 3600_000) : `${data.hoursSaved.toFixed(1)} h`}</p>
           <p className="muted">
             of sandbox running time · ${data.moneySaved.toFixed(2)} at ${data.pricePerHour}/h
           </p>

@@ -7,7 +7,7 @@ import Link from "next/link";
 import { useEffect, useState } from "react";
 import { SESSION_STATES, type SessionState } from "../../src/core/types";
 import { usePoll, useNow } from "./api";
-import { ago, bytes, duration, shortId } from "./format";
+import { ago, bytes, duration } from "./format";
 import { StateBadge } from "./StateBadge";
 import type { SessionRow } from "./types";
 
@@ -71,7 +71,7 @@ export function SessionsTable() {
               <tr key={s.id} data-session={s.id} data-state={s.state}>
                 <td>
                   <Link href={`/sessions/${s.id}`} className="mono">
-                    {shortId(s.id)}
+                    {s.id}
                   </Link>
                 </td>
                 <td>

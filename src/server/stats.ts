@@ -11,12 +11,25 @@ import type { CheckpointRecord, RunRecord, Session, SessionState } from "../core
 
 export type LatencyKind = "pause" | "resume" | "restore";
 
-export function runKind(workflow: string): LatencyKind | "other" {
-  const w = workflow.toLowerCase();
+/**
+ * What a run measured: a hibernation (pause), a resume of a paused sandbox, or a restore (the
+ * restore workflow, or a resume whose result says it had to restore the checkpoint into a new
+ * sandbox). A resume that found nothing to do measured nothing.
+ */
+export function runKind(run: Pick<RunRecord, "workflow" | "result">): LatencyKind | "other" {
+  const w = run.workflow.toLowerCase();
   if (w.includes("hibernate")) return "pause";
   if (w.includes("restore")) return "restore";
-  if (w.includes("resume")) return "resume";
-  return "other";
+  if (!w.includes("resume")) return "other";
+  let rung: unknown;
+  try {
+    rung = run.result === null ? undefined : (JSON.parse(run.result) as { rung?: unknown }).rung;
+  } catch {
+    rung = undefined;
+  }
+  if (rung === "restored" || rung === "fresh") return "restore";
+  if (rung === "already-running" || rung === "skipped") return "other";
+  return "resume";
 }
 
 export function percentile(values: number[], p: number): number | null {
@@ -29,8 +42,8 @@ export function percentile(values: number[], p: number): number | null {
 /** Milliseconds a session spent asleep, from its runs (any order). */
 export function sleptMs(session: Pick<Session, "state" | "pausedAt" | "updatedAt">, runs: RunRecord[], now: number): number {
   const events = runs
-    .filter((r) => r.status === "completed" && r.endedAt !== null && runKind(r.workflow) !== "other")
-    .map((r) => ({ at: r.endedAt!, sleeps: runKind(r.workflow) === "pause" }))
+    .filter((r) => r.status === "completed" && r.endedAt !== null && runKind(r) !== "other")
+    .map((r) => ({ at: r.endedAt!, sleeps: runKind(r) === "pause" }))
     .sort((a, b) => a.at - b.at);
   let total = 0;
   let asleepSince: number | null = null;
@@ -118,7 +131,7 @@ export function computeOverview(
   }
   const durations: Record<LatencyKind, number[]> = { pause: [], resume: [], restore: [] };
   for (const run of runs) {
-    const kind = runKind(run.workflow);
+    const kind = runKind(run);
     if (kind !== "other" && run.status === "completed" && run.endedAt !== null) durations[kind].push(run.endedAt - run.startedAt);
   }
   const latency = (values: number[]) => ({ count: values.length, p50: percentile(values, 50), p95: percentile(values, 95) });

@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTorporClient, type TorporClient } from "../../src/client";
 import { signToken } from "../../src/server/auth";
-import { startApp, waitFor, type RunningApp } from "../helpers/app";
+import { ensureBuilt, startApp, waitFor, type RunningApp } from "../helpers/app";
 
 const SHOTS = path.resolve("test-output/e2e");
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -43,6 +43,7 @@ const env = () => ({
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "torpor-e2e-"));
   mkdirSync(SHOTS, { recursive: true });
+  ensureBuilt();
   app = await startApp(env());
   // The secret the start command generated in the data dir: the host app would share it.
   const secret = readFileSync(path.join(dataDir, "auth-secret"), "utf8").trim();

@@ -2,12 +2,14 @@
  * Helpers for the API and end-to-end tests:
  * - `startTestRuntime`: the real runtime (SQLite, embedded S3 on port 0, local sandboxes, embedded
  *   engine) in a temp data dir, with tRPC callers for any principal (no HTTP);
- * - `startApp`: the start command as a child process (scripts/start.mjs → dist/start.mjs), read
+ * - `startApp`: the start command's process (dist/start.mjs, as scripts/start.mjs runs it), read
  *   until it prints its TORPOR_READY line; `stop()` sends SIGTERM and waits for the exit.
+ *   `ensureBuilt` builds dist/ and .next only when missing: `npm test` builds both first, and a
+ *   rebuild inside a test would race with the sources changing under it.
  * - `waitFor`: polls a condition until it holds (or fails with what it last saw); never a sleep.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,9 +74,18 @@ export interface RunningApp {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Runs `npm start`'s script with these settings (a temp data dir, port 0 unless given). */
-export async function startApp(env: Record<string, string>, { timeoutMs = 600_000 } = {}): Promise<RunningApp> {
-  const child: ChildProcess = spawn(process.execPath, ["scripts/start.mjs"], {
+export function ensureBuilt(): void {
+  const run = (args: string[]) => {
+    const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+    if (result.status !== 0) throw new Error(`build failed: node ${args.join(" ")}`);
+  };
+  if (!existsSync(path.join(ROOT, "dist/start.mjs"))) run(["scripts/build-node.mjs"]);
+  if (!existsSync(path.join(ROOT, ".next/BUILD_ID"))) run(["node_modules/next/dist/bin/next", "build"]);
+}
+
+/** Runs the start command's process with these settings (a temp data dir, port 0 unless given). */
+export async function startApp(env: Record<string, string>, { timeoutMs = 120_000 } = {}): Promise<RunningApp> {
+  const child: ChildProcess = spawn(process.execPath, ["--openssl-legacy-provider", "dist/start.mjs"], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config";
 import type { CheckpointRecord, RunRecord, Session } from "../../src/core/types";
-import { computeOverview, percentile, sleptMs, warningsFor } from "../../src/server/stats";
+import { computeOverview, percentile, runKind, sleptMs, warningsFor } from "../../src/server/stats";
 
 const HOUR = 3600_000;
 const run = (workflow: string, startedAt: number, endedAt: number, status: RunRecord["status"] = "completed"): RunRecord => ({
@@ -22,6 +22,16 @@ describe("stats", () => {
     expect(percentile([5], 95)).toBe(5);
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50)).toBe(5);
     expect(percentile([10, 1, 9, 2, 8, 3, 7, 4, 6, 5], 95)).toBe(10);
+  });
+
+  it("classifies a resume that had to restore as a restore, and a no-op resume as nothing", () => {
+    const withRung = (rung: string) => ({ ...run("resume-session", 0, 1), result: JSON.stringify({ rung }) });
+    expect(runKind(withRung("connected"))).toBe("resume");
+    expect(runKind(withRung("restored"))).toBe("restore");
+    expect(runKind(withRung("already-running"))).toBe("other");
+    expect(runKind(run("restore-session", 0, 1))).toBe("restore");
+    expect(runKind(run("hibernate-session", 0, 1))).toBe("pause");
+    expect(runKind(run("archive-session", 0, 1))).toBe("other");
   });
 
   it("sleep time runs from a hibernation's end to the next resume's end, or to now", () => {
