@@ -55,7 +55,7 @@ function spawnIn(vm: Vm, cmd: string, opts: { cwd?: string; envs?: Record<string
     // Everything runs as one user here, and uid 1000 is not mapped in bwrap's namespace: chown is moot.
     opts.user === "root" ? `chown() { :; }; ${cmd}` : cmd,
   ];
-  return spawn("bwrap", args, { env: { PATH: "/usr/bin:/bin", ...vm.envs, ...(opts.envs ?? {}) }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn("bwrap", args, { env: { PATH: "/usr/bin:/bin", ...vm.envs, ...(opts.envs ?? {}) } as unknown as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 function collect(child: ChildProcess): Promise<{ exitCode: number; stdout: string; stderr: string }> {

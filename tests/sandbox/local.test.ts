@@ -113,7 +113,7 @@ describe("local provider isolation (bubblewrap)", () => {
 describe("local provider lifetime", () => {
   it("sandboxes survive the Torpor process that made them, and a new one finds them again", async () => {
     const fixture = path.join(import.meta.dirname, "fixtures", "start-sandbox.ts");
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", fixture, root], { env: { PATH: "/usr/bin:/bin" } });
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", fixture, root], { env: { PATH: "/usr/bin:/bin" } as unknown as NodeJS.ProcessEnv });
     const id = stdout.trim();
     const again = createLocalProvider({ root, bubblewrap: "required" });
     created.push({ provider: again, id });
