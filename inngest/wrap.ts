@@ -1,0 +1,100 @@
+/**
+ * Turns a workflow definition (src/workflows) into an Inngest function.
+ *
+ * - Step adapter: Step.run/sleep/sendEvent over Inngest's step tools (see inngestStep for how
+ *   errors that retrying cannot fix travel).
+ * - Options: the definition's retries; a concurrency limit of 1 keyed on the session id, and
+ *   idempotency on the request id, for every session workflow (their keys are exactly those
+ *   fields); cron workflows get their schedule and a limit of 1 on themselves.
+ * - A step error that reaches the handler's end already went through the step's retries and the
+ *   workflow's clean-up steps: it ends the run (NonRetriableError) instead of replaying it. Other
+ *   errors (deps that could not be built yet) are left to Inngest's function retries.
+ */
+import { cron, NonRetriableError, StepError, type Inngest } from "inngest";
+import { describeError, isTorporError, TorporError } from "../src/core/errors";
+import type { CronTick, EventName, Step, TorporEvent, WorkflowDefinition } from "../src/workflows/types";
+import { torporEvents } from "./client";
+import { getWorkflowDeps } from "./deps";
+
+/** The part of Inngest's step tools a workflow uses. */
+interface InngestSteps {
+  run(id: string, fn: () => Promise<unknown>): Promise<unknown>;
+  sleep(id: string, ms: number): Promise<unknown>;
+  sendEvent(id: string, payload: { name: string; data: Record<string, unknown>; id?: string }): Promise<unknown>;
+}
+
+type StepOutcome = { ok: true; value?: unknown } | { ok: false; error: ReturnType<TorporError["toJSON"]> };
+
+/**
+ * A step whose error retrying cannot fix returns the error as its (memoized) value and the adapter
+ * throws it right after: the workflow's catch and clean-up steps run in the same execution, on
+ * Inngest and under @inngest/test alike. Retriable errors are thrown inside the step, so Inngest
+ * retries the step with backoff; once its retries are spent the handler gets a StepError.
+ */
+export function inngestStep(step: InngestSteps): Step {
+  return {
+    async run<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
+      const outcome = (await step.run(id, async (): Promise<StepOutcome> => {
+        try {
+          return { ok: true, value: await fn() };
+        } catch (error) {
+          if (isTorporError(error) && !error.retriable) return { ok: false, error: error.toJSON() };
+          throw error;
+        }
+      })) as StepOutcome;
+      if (!outcome.ok) {
+        const { code, message, details } = outcome.error;
+        throw new TorporError(code, message, { details, retriable: false });
+      }
+      return outcome.value as T;
+    },
+    async sleep(id, ms) {
+      await step.sleep(id, ms);
+    },
+    async sendEvent(id, event) {
+      await step.sendEvent(id, { name: event.name, data: event.data, id: event.data.requestId });
+    },
+  };
+}
+
+const triggerByName = Object.fromEntries(Object.values(torporEvents).map((t) => [t.name, t])) as Record<
+  EventName,
+  (typeof torporEvents)[keyof typeof torporEvents]
+>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function workflowFunction(client: Inngest, def: WorkflowDefinition<any, any>) {
+  const isCron = "cron" in def.trigger;
+  const triggers = "cron" in def.trigger ? [cron(def.trigger.cron)] : [triggerByName[def.trigger.event]];
+  return client.createFunction(
+    {
+      id: def.id,
+      name: def.name,
+      triggers,
+      // Inngest types retries as the literals 0…20.
+      retries: Math.min(def.retries, 20) as 0,
+      concurrency: isCron ? { limit: 1 } : def.concurrencyKey ? { limit: 1, key: "event.data.sessionId" } : undefined,
+      idempotency: def.idempotencyKey ? "event.data.requestId" : undefined,
+    },
+    async ({ event, step, runId }) => {
+      const deps = await getWorkflowDeps();
+      const scheduledAt = Math.floor((event.ts ?? Date.now()) / 1000) * 1000;
+      const input: TorporEvent | CronTick = isCron
+        ? { name: "torpor/cron.tick", data: { workflow: def.id, scheduledAt } }
+        : ({ name: event.name, data: event.data } as unknown as TorporEvent);
+      const steps = inngestStep(step as unknown as InngestSteps);
+      // The run id is the workflow's lease holder: memoized, so every replay of the run uses the
+      // id of its first execution whatever the executor reports later.
+      const holder = await steps.run("Record the run id", () => runId);
+      try {
+        return await def.handler({ event: input, step: steps, runId: holder, deps });
+      } catch (error) {
+        if (error instanceof NonRetriableError) throw error;
+        if (error instanceof StepError || (isTorporError(error) && !error.retriable)) {
+          throw new NonRetriableError(`${def.name} failed: ${describeError(error)}`, { cause: error });
+        }
+        throw error;
+      }
+    },
+  );
+}
