@@ -15,7 +15,7 @@ export async function appHost(): Promise<AppHost> {
     const { createRuntime } = await import("../../src/runtime");
     // On a serverless host Inngest's cron drives the sweep; the embedded engine needs its own.
     const runtime = await createRuntime(config, { startCron: config.workflowEngine.kind === "embedded" });
-    return { deps: runtime, authSecret: resolveAuthSecret(config).secret };
+    return { deps: runtime, workflowDeps: runtime.deps, authSecret: resolveAuthSecret(config).secret };
   })();
   publishAppHost(pending);
   // A failed start must not be cached: the next request tries again and reports its own error.

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const config = getConfig();
   const auth = resolveAuthSecret(config);
   const runtime = await createRuntime(config, { startCron: true });
-  publishAppHost({ deps: runtime, authSecret: auth.secret });
+  publishAppHost({ deps: runtime, workflowDeps: runtime.deps, authSecret: auth.secret });
 
   const app = next({ dev: false, dir: projectDir, hostname: config.http.host, port: config.http.port });
   await app.prepare();

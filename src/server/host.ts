@@ -3,11 +3,14 @@
  * and publishes it under a globalThis key before Next serves a request: Next bundles its own copy
  * of every module, so a module-level variable would not be shared, but globalThis is.
  */
+import type { WorkflowDeps } from "../workflows/types";
 import type { ServerDeps } from "./context";
 
 export interface AppHost {
   deps: ServerDeps;
   authSecret: string;
+  /** What Inngest functions served at /api/inngest run against: the same runtime's ports. */
+  workflowDeps: WorkflowDeps;
 }
 
 const KEY = Symbol.for("torpor.app-host");
