@@ -40,6 +40,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Start the cron schedules (idle sweep, retention) of the embedded engine. Default false. */
   startCron?: boolean;
+  /** Tests: wrap the state store (fault injection: a crash right after a journal write). */
+  wrapStore?: (store: StateStore) => StateStore;
   /** Tests: wrap the object store (fault injection) before the checkpoint engine uses it. */
   wrapObjects?: (objects: ObjectStore) => ObjectStore;
   /** Tests: wrap the sandbox provider (a provider that loses sandboxes). */
@@ -53,7 +55,8 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const log = options.log ?? ((message: string) => console.error(`[torpor] ${message}`));
+  const log =
+    options.log ?? ((message: string) => console.error(message.startsWith("[torpor]") ? message : `[torpor] ${message}`));
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) {
@@ -61,8 +64,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     }
   };
   try {
-    const store = openStateStore(config.stateStore);
-    closers.push(() => store.close());
+    const baseStore = openStateStore(config.stateStore);
+    closers.push(() => baseStore.close());
+    const store = options.wrapStore ? options.wrapStore(baseStore) : baseStore;
     const opened = await openObjectStore(config.objectStore);
     closers.push(() => opened.close());
     const objects = options.wrapObjects ? options.wrapObjects(opened.objects) : opened.objects;
