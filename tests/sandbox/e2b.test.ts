@@ -44,8 +44,10 @@ describe("e2b adapter: lifecycle calls", () => {
       ...conn, envs: { A: "1" }, timeoutMs: 300_000, metadata: { session: "ses_1" }, allowInternetAccess: false,
     });
     const sbx = await instanceOf(info.id);
-    expect(sbx.commands.run).toHaveBeenNthCalledWith(1, PREPARE_WORKSPACE, { user: "root" });
-    expect(sbx.commands.run).toHaveBeenNthCalledWith(2, "sleep 1000", { background: true, cwd: "/workspace", envs: { A: "1" } });
+    expect(sbx.commands.run).toHaveBeenNthCalledWith(1, PREPARE_WORKSPACE, { user: "root", timeoutMs: 600_000, requestTimeoutMs: 600_000 });
+    expect(sbx.commands.run).toHaveBeenNthCalledWith(2, "sleep 1000", { background: true, cwd: "/workspace", envs: { A: "1" }, timeoutMs: 0 });
+    const startHandle = (await sbx.commands.run.mock.results[1]!.value) as { disconnect: ReturnType<typeof vi.fn> };
+    expect(startHandle.disconnect).toHaveBeenCalledTimes(1); // still running after the grace period: keep it, stop listening
     expect(info).toMatchObject({ id: info.id, provider: "e2b", template: "node-20", status: "running", isolated: true, metadata: { session: "ses_1" } });
     await provider.kill(info.id);
   });
@@ -84,7 +86,7 @@ describe("e2b adapter: lifecycle calls", () => {
     expect(sbx.commands.run).toHaveBeenLastCalledWith("pwd; echo $V; exit 4", { cwd: "/workspace/sub", envs: { V: "v" }, timeoutMs: 5000 });
     expect(result).toEqual({ exitCode: 4, stdout: "/workspace/sub\nv\n", stderr: "" });
     expect(await provider.exec(id, "sleep 1000", { background: true })).toEqual({ exitCode: null, stdout: "", stderr: "" });
-    expect(sbx.commands.run).toHaveBeenLastCalledWith("sleep 1000", { cwd: "/workspace", envs: {}, background: true });
+    expect(sbx.commands.run).toHaveBeenLastCalledWith("sleep 1000", { cwd: "/workspace", envs: {}, background: true, timeoutMs: 0 });
     await provider.kill(id);
   });
 
@@ -116,7 +118,8 @@ describe("e2b adapter: batched transfer", () => {
     expect(sbx.commands.run).toHaveBeenCalledTimes(1);
     expect(sbx.commands.run.mock.calls[0]![0]).toContain("tar -c");
     expect(sbx.files.read).toHaveBeenCalledTimes(1);
-    expect(sbx.files.read.mock.calls[0]![1]).toEqual({ format: "stream" });
+    expect(sbx.files.read.mock.calls[0]![1]).toEqual({ format: "stream", requestTimeoutMs: 600_000 });
+    expect(sbx.commands.run.mock.calls[0]![1]).toEqual({ timeoutMs: 600_000, requestTimeoutMs: 600_000 });
     await provider.kill(id);
   });
 

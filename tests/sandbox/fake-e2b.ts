@@ -139,6 +139,7 @@ export class FakeSandbox {
         vm.background.push(child);
         return {
           pid: child.pid,
+          disconnect: vi.fn(async () => undefined),
           wait: async () => {
             const r = await done;
             if (r.exitCode !== 0) throw new CommandExitError({ ...r, error: `exit status ${r.exitCode}` });

@@ -52,7 +52,7 @@ export function checkedTar(input: Readable, existingLinks: Iterable<string>): { 
       }
     } finally {
       body.end();
-      if (!extract.destroyed) extract.end();
+      if (!extract.destroyed) (extract as unknown as NodeJS.WritableStream).end();
     }
   };
   const verdict = forward().then(() => judged);

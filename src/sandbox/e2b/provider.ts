@@ -29,6 +29,8 @@ export interface E2BProviderOptions {
   /** How long a start command must keep running for create() to succeed. Default 1000 ms. */
   startGraceMs?: number;
   watchDebounceMs?: number;
+  /** Limit for the adapter's own commands and archive transfers (the SDK's default is 60 s). Default 10 min. */
+  transferTimeoutMs?: number;
 }
 
 type Info = Awaited<ReturnType<typeof Sandbox.getInfo>>;
@@ -36,6 +38,8 @@ type Info = Awaited<ReturnType<typeof Sandbox.getInfo>>;
 export function createE2BProvider(options: E2BProviderOptions): SandboxProvider {
   const conn = { apiKey: options.apiKey, ...(options.domain ? { domain: options.domain } : {}) };
   const handles = new Map<string, Sandbox>();
+  const limit = options.transferTimeoutMs ?? 10 * 60_000;
+  const long = { timeoutMs: limit, requestTimeoutMs: limit };
 
   const toInfo = (info: Info): SandboxInfo => ({
     id: info.sandboxId,
@@ -59,20 +63,21 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
 
   async function run(id: string, what: string, command: string, user?: string): Promise<string> {
     const sbx = await sandbox(id);
-    const result = await guard(what, id, () => sbx.commands.run(command, user ? { user } : {}));
+    const result = await guard(what, id, () => sbx.commands.run(command, user ? { ...long, user } : long));
     return result.stdout;
   }
 
   async function uploadList(id: string, paths: string[]): Promise<string> {
     const sbx = await sandbox(id);
     const file = tmpName("list");
-    await guard("upload path list", id, () => sbx.files.write(file, paths.join("\0")));
+    await guard("upload path list", id, () => sbx.files.write(file, paths.join("\0"), { requestTimeoutMs: limit }));
     return file;
   }
 
   async function startCommand(sbx: Sandbox, command: string, env: Record<string, string> | undefined): Promise<void> {
     const handle = await guard("start command", sbx.sandboxId, () =>
-      sbx.commands.run(command, { background: true, cwd: sh.absolute(""), envs: env ?? {} }),
+      // timeoutMs 0: the SDK's default (60 s) would end a long-running server's stream.
+      sbx.commands.run(command, { background: true, cwd: sh.absolute(""), envs: env ?? {}, timeoutMs: 0 }),
     );
     let timer: NodeJS.Timeout | undefined;
     const exited = handle.wait().then(
@@ -81,7 +86,7 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
     );
     const outcome = await Promise.race([exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), options.startGraceMs ?? 1000)))]);
     clearTimeout(timer);
-    if (outcome === null) return;
+    if (outcome === null) return void (await handle.disconnect()); // it keeps running; we stop listening
     throw new SandboxError("PROVIDER", `The start command exited at once (code ${outcome.code}): ${command}\n${outcome.output.slice(-4096)}`, {
       details: { sandboxId: sbx.sandboxId, exitCode: outcome.code, output: outcome.output.slice(-4096) },
     });
@@ -103,7 +108,7 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
       );
       handles.set(sbx.sandboxId, sbx);
       try {
-        await guard("prepare /workspace", sbx.sandboxId, () => sbx.commands.run(sh.PREPARE_WORKSPACE, { user: "root" }));
+        await guard("prepare /workspace", sbx.sandboxId, () => sbx.commands.run(sh.PREPARE_WORKSPACE, { ...long, user: "root" }));
         if (opts.startCommand) await startCommand(sbx, opts.startCommand, opts.env);
         return toInfo(await guard("getInfo", sbx.sandboxId, () => sbx.getInfo()));
       } catch (error) {
@@ -143,7 +148,10 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
       const sbx = await sandbox(id);
       const runOpts = { cwd, envs: opts.env ?? {}, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
       if (opts.background) {
-        await guard("exec", id, () => sbx.commands.run(command, { ...runOpts, background: true }));
+        const handle = await guard("exec", id, () =>
+          sbx.commands.run(command, { ...runOpts, background: true, timeoutMs: opts.timeoutMs ?? 0 }),
+        );
+        await handle.disconnect(); // the process stays; Torpor does not hold its output stream open
         return { exitCode: null, stdout: "", stderr: "" };
       }
       try {
@@ -174,7 +182,7 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
         names.length > 0 ? sh.exportCommand(await uploadList(id, names), archive) : `tar -c -f ${shellQuote(archive)} -T /dev/null`;
       await run(id, "tar export", command);
       const sbx = await sandbox(id);
-      const web = await guard("download archive", id, () => sbx.files.read(archive, { format: "stream" }));
+      const web = await guard("download archive", id, () => sbx.files.read(archive, { format: "stream", requestTimeoutMs: limit }));
       const stream = Readable.fromWeb(web as unknown as WebReadableStream<Uint8Array>);
       stream.once("close", () => void sbx.files.remove(archive).catch(() => undefined));
       return stream;
@@ -185,7 +193,7 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
       const { body, verdict } = checkedTar(tar, links);
       const archive = tmpName("import.tar");
       const sbx = await sandbox(id);
-      const upload = guard("upload archive", id, () => sbx.files.write(archive, Readable.toWeb(body) as unknown as ReadableStream));
+      const upload = guard("upload archive", id, () => sbx.files.write(archive, Readable.toWeb(body) as unknown as ReadableStream, { requestTimeoutMs: limit }));
       try {
         await verdict; // a refused archive is never extracted
         await upload;

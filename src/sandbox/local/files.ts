@@ -16,7 +16,7 @@ import type { ScanEntry } from "../../checkpoint/types";
 import { parentsOf, workspacePath } from "../paths";
 
 const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
-const NOFOLLOW_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -133,8 +133,9 @@ export async function readWorkspaceFile(root: string, rel: string): Promise<Buff
 }
 
 /**
- * Writes a regular file, creating parent folders; an existing symlink at the path is replaced,
- * never written through.
+ * Writes a regular file, creating parent folders. Whatever is at the path (a file, a symlink) is
+ * unlinked first and a new file made with O_EXCL: never written through a link, and never into a
+ * file that an unisolated sandbox hard-linked to a host file.
  */
 export async function writeWorkspaceFile(
   root: string,
@@ -146,9 +147,9 @@ export async function writeWorkspaceFile(
   if (p === "") throw new SandboxError("UNSAFE_PATH", "Cannot write the workspace folder itself as a file");
   const abs = (await hostPath(root, p, true))!;
   const st = await fs.lstat(abs).catch(() => null);
-  if (st?.isSymbolicLink()) await fs.unlink(abs);
-  else if (st?.isDirectory()) throw new SandboxError("PROVIDER", `'${p}' is a folder, not a file`, { details: { path: p } });
-  const handle = await fs.open(abs, NOFOLLOW_WRITE, mode & 0o7777);
+  if (st?.isDirectory()) throw new SandboxError("PROVIDER", `'${p}' is a folder, not a file`, { details: { path: p } });
+  if (st) await fs.unlink(abs);
+  const handle = await fs.open(abs, NEW_FILE, mode & 0o7777);
   try {
     if (typeof content === "string" || Buffer.isBuffer(content)) await handle.writeFile(content);
     else for await (const chunk of content) await handle.write(chunk);
