@@ -4,7 +4,7 @@
  * outlive the Torpor process, loud warnings without bubblewrap, and no reads through symlinks.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalProvider, type SandboxProvider } from "../../src/sandbox";
 import { procStat } from "../../src/sandbox/local/processes";
 import type { LocalState } from "../../src/sandbox/local/state";
-import { eventually, expectCode, readTar } from "./helpers";
+import { eventually, expectCode, makeTar, readTar } from "./helpers";
 
 const root = mkdtempSync(path.join(tmpdir(), "torpor-local-"));
 const created: { provider: SandboxProvider; id: string }[] = [];
@@ -147,6 +147,19 @@ describe("local provider without bubblewrap", () => {
     expect((await off.exec(info.id, "echo ok")).stdout).toBe("ok\n");
   });
 
+  it("never writes into a host file that an unisolated sandbox hard-linked into its workspace", async () => {
+    const off = createLocalProvider({ root: path.join(root, "off"), bubblewrap: "off", log: () => undefined });
+    const { id } = await off.create({ template: "base" });
+    created.push({ provider: off, id });
+    const hostFile = path.join(root, "host-file.txt");
+    writeFileSync(hostFile, "host content");
+    expect((await off.exec(id, `ln ${hostFile} linked.txt`)).exitCode).toBe(0);
+    await off.writeFile(id, "linked.txt", "written by torpor");
+    await off.importTar(id, makeTar([{ name: "linked.txt", content: "restored by torpor" }]));
+    expect(readFileSync(hostFile, "utf8")).toBe("host content");
+    expect((await off.readFile(id, "linked.txt")).toString()).toBe("restored by torpor");
+  });
+
   it("'required' refuses to start when bubblewrap cannot be used", () => {
     expect(() => createLocalProvider({ root, bubblewrap: "required", bwrapPath: "/nonexistent/bwrap" })).toThrow(/required/);
   });
@@ -161,6 +174,12 @@ describe("local provider host-side file access never follows the sandbox's symli
     await expectCode(provider.writeFile(id, "etc-link/evil", "x"), "UNSAFE_PATH");
     expect(existsSync("/etc/evil")).toBe(false);
     await expectCode(provider.hashFiles(id, ["etc-link/passwd"]), "UNSAFE_PATH");
+    const marker = `torpor-escape-${id}`;
+    await provider.exec(id, "ln -s /tmp tmp-link");
+    await expectCode(provider.importTar(id, makeTar([{ name: `tmp-link/${marker}`, content: "x" }])), "UNSAFE_PATH");
+    await expectCode(provider.importTar(id, makeTar([{ name: "l2", type: "symlink", linkname: tmpdir() }, { name: `l2/${marker}`, content: "x" }])), "UNSAFE_PATH");
+    expect(existsSync(path.join(tmpdir(), marker))).toBe(false);
+    expect(existsSync(path.join("/tmp", marker))).toBe(false);
     const out = await readTar(await provider.exportTar(id, ["passwd-link"]));
     expect(out.get("passwd-link")).toMatchObject({ type: "symlink", linkname: "/etc/passwd", content: "" });
     await provider.writeFile(id, "passwd-link", "replaced");
