@@ -25,8 +25,8 @@ interface Run {
 }
 
 async function torpor(args: string[], env: Record<string, string>): Promise<Run> {
-  const base = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" };
-  const result = await promisify(execFile)(BIN, args, { env: { ...base, ...env }, timeout: 60_000 }).then(
+  const base: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" };
+  const result = await promisify(execFile)(BIN, args, { env: { ...base, ...env } as unknown as NodeJS.ProcessEnv, encoding: "utf8", timeout: 60_000 }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" }),
   );

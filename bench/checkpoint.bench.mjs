@@ -1,0 +1,194 @@
+// Checkpoint benchmark (issue #2). One run, one S3 server (s3rver over HTTPS, one bucket per tool),
+// every command timed as a whole process with /usr/bin/time (wall seconds, peak RSS):
+//   A  tar + gzip of the folder as one object; download + untar
+//   B  one PUT per file, 16 at a time; one GET per file to restore
+//   C  restic (Debian package) on its S3 backend: full, after 1 changed file, after 1 % changed, restore
+//   T  torpor CLI: the same, plus a second workspace that shares node_modules
+// The workspace is a real node_modules (npm ci of bench/fixtures/next-app, cached in bench-output/)
+// plus a generated source tree. Results: a table on stdout and bench-output/checkpoint-results.json.
+import { execFileSync, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateSources, summarize, listFiles, touchFiles } from "./fixtures/workspace.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = path.join(ROOT, "bench-output", "checkpoint");
+const CACHE = path.join(ROOT, "bench-output", "cache", "next-app");
+const FIXTURE = path.join(ROOT, "bench", "fixtures", "next-app");
+const BASELINES = path.join(ROOT, "bench", "fixtures", "baselines");
+const TORPOR = path.join(ROOT, "bin", "torpor");
+const MB = 1024 * 1024;
+
+function sh(cmd, args, options = {}) {
+  return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "inherit"], ...options }).toString();
+}
+
+/** Runs one command as a whole process under /usr/bin/time; returns wall seconds, peak RSS, stdout. */
+function timed(label, cmd, args, env = {}) {
+  const timeFile = path.join(OUT, "time.txt");
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/time", ["-f", "%e %M", "-o", timeFile, cmd, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`${label} failed (${code}): ${stderr.slice(-2000)}`));
+      const [seconds, kb] = readFileSync(timeFile, "utf8").trim().split("\n").pop().split(" ").map(Number);
+      console.log(`  ${label.padEnd(34)} ${seconds.toFixed(2).padStart(7)} s  ${(kb / 1024).toFixed(0).padStart(5)} MB RSS`);
+      resolve({ seconds, rssMB: kb / 1024, stdout });
+    });
+  });
+}
+
+function ensureNodeModules() {
+  if (existsSync(path.join(CACHE, "node_modules", ".package-lock.json"))) return;
+  console.log("installing the fixture's node_modules (npm ci, cached in bench-output/cache)…");
+  rmSync(CACHE, { recursive: true, force: true });
+  mkdirSync(CACHE, { recursive: true });
+  cpSync(path.join(FIXTURE, "package.json"), path.join(CACHE, "package.json"));
+  cpSync(path.join(FIXTURE, "package-lock.json"), path.join(CACHE, "package-lock.json"));
+  sh("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: CACHE, stdio: "inherit" });
+}
+
+function makeWorkspace(dir, seed) {
+  rmSync(dir, { recursive: true, force: true });
+  sh("cp", ["-a", CACHE, dir]);
+  generateSources(path.join(dir, "src"), seed);
+}
+
+function duBytes(dir) {
+  return Number(sh("du", ["-sb", dir]).split("\t")[0]);
+}
+
+async function startServer() {
+  const { default: S3rver } = await import("s3rver");
+  const tls = path.join(OUT, "tls");
+  mkdirSync(tls, { recursive: true });
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${tls}/key.pem`, "-out", `${tls}/cert.pem`,
+    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+  const server = new S3rver({
+    address: "127.0.0.1", port: 0, silent: true, directory: path.join(OUT, "s3"),
+    key: readFileSync(`${tls}/key.pem`), cert: readFileSync(`${tls}/cert.pem`),
+    configureBuckets: ["tar", "perfile", "restic", "torpor"].map((name) => ({ name })),
+  });
+  const { port } = await server.run();
+  return { server, endpoint: `https://127.0.0.1:${port}`, cert: `${tls}/cert.pem` };
+}
+
+async function main() {
+  ensureNodeModules();
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  sh(process.execPath, [path.join(ROOT, "scripts", "build-node.mjs")]);
+  const wsA = path.join(OUT, "ws-a");
+  const wsB = path.join(OUT, "ws-b");
+  makeWorkspace(wsA, 1);
+  makeWorkspace(wsB, 2);
+  const shape = summarize(wsA);
+  console.log(`workspace: ${shape.files} files, ${(shape.bytes / MB).toFixed(0)} MB (${shape.dirs} dirs, ${shape.symlinks} symlinks)`);
+
+  const { server, endpoint, cert } = await startServer();
+  const s3 = (bucket) => path.join(OUT, "s3", bucket);
+  const baseEnv = { NODE_EXTRA_CA_CERTS: cert, BENCH_S3_ENDPOINT: endpoint };
+  const torporEnv = {
+    ...baseEnv, TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
+    AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", TORPOR_DATA_DIR: path.join(OUT, "torpor-data"),
+  };
+  const resticEnv = {
+    RESTIC_REPOSITORY: `s3:${endpoint}/restic`, RESTIC_PASSWORD: "bench", AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER", RESTIC_CACHE_DIR: path.join(OUT, "restic-cache"),
+  };
+  const resticArgs = ["--cacert", cert, "-o", "s3.bucket-lookup=path", "--quiet"];
+  const r = {};
+  const out = (name) => path.join(OUT, `restore-${name}`);
+
+  try {
+    console.log("full backups");
+    const tgz = path.join(OUT, "ws.tar.gz");
+    r.tarFull = await timed("A tar+gzip + PUT", "sh", ["-c", `tar -C "${wsA}" -czf "${tgz}" . && node "${BASELINES}/put-file.mjs" "${tgz}" ws.tar.gz`], { ...baseEnv, BENCH_S3_BUCKET: "tar" });
+    rmSync(tgz);
+    r.perFileFull = await timed("B one PUT per file", "node", [`${BASELINES}/per-file.mjs`, "put", wsA, "full"], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
+    sh("restic", [...resticArgs, "init"], { env: { ...process.env, ...resticEnv } });
+    r.resticFull = await timed("C restic backup", "restic", [...resticArgs, "backup", wsA], resticEnv);
+    r.torporFull = await timed("T torpor snapshot", TORPOR, ["snapshot", wsA, "--json"], torporEnv);
+    const full = JSON.parse(r.torporFull.stdout.trim().split("\n").pop());
+    r.storedAfterFull = { tar: duBytes(s3("tar")), perfile: duBytes(s3("perfile")), restic: duBytes(s3("restic")), torpor: duBytes(s3("torpor")) };
+
+    console.log("after changing 1 file");
+    const files = listFiles(wsA);
+    const oneChanged = touchFiles(wsA, [files.find((f) => f.startsWith("src/"))]);
+    r.resticOne = await timed("C restic backup (1 file)", "restic", [...resticArgs, "backup", wsA], resticEnv);
+    r.torporOne = await timed("T torpor snapshot (1 file)", TORPOR, ["snapshot", wsA, "--parent", full.checkpoint, "--json"], torporEnv);
+    const one = JSON.parse(r.torporOne.stdout.trim().split("\n").pop());
+    one.changedBytes = oneChanged;
+
+    console.log("after changing 1 % of files");
+    const onePercent = files.filter((_, i) => i % 100 === 37);
+    const pctChanged = touchFiles(wsA, onePercent);
+    r.resticPct = await timed(`C restic backup (${onePercent.length} files)`, "restic", [...resticArgs, "backup", wsA], resticEnv);
+    r.torporPct = await timed(`T torpor snapshot (${onePercent.length} files)`, TORPOR, ["snapshot", wsA, "--parent", one.checkpoint, "--json"], torporEnv);
+    const pct = JSON.parse(r.torporPct.stdout.trim().split("\n").pop());
+    pct.changedBytes = pctChanged;
+    r.storedAfterIncr = { restic: duBytes(s3("restic")), torpor: duBytes(s3("torpor")) };
+
+    console.log("full restores (of the full backup)");
+    r.tarRestore = await timed("A GET + gunzip + untar", "sh", ["-c", `mkdir -p "${out("tar")}" && node "${BASELINES}/get-object.mjs" ws.tar.gz | tar -C "${out("tar")}" -xzf -`], { ...baseEnv, BENCH_S3_BUCKET: "tar" });
+    rmSync(out("tar"), { recursive: true, force: true });
+    r.perFileRestore = await timed("B one GET per file", "node", [`${BASELINES}/per-file.mjs`, "get", "full", out("perfile")], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
+    rmSync(out("perfile"), { recursive: true, force: true });
+    const resticSnap = JSON.parse(sh("restic", [...resticArgs, "snapshots", "--json"], { env: { ...process.env, ...resticEnv } }))[0].short_id;
+    r.resticRestore = await timed("C restic restore", "restic", [...resticArgs, "restore", resticSnap, "--target", out("restic")], resticEnv);
+    rmSync(out("restic"), { recursive: true, force: true });
+    r.torporRestore = await timed("T torpor restore", TORPOR, ["restore", pct.checkpoint, out("torpor"), "--json"], torporEnv);
+    const restoredShape = summarize(out("torpor"));
+    const sourceShape = summarize(wsA);
+    if (restoredShape.files !== sourceShape.files || restoredShape.bytes !== sourceShape.bytes || restoredShape.symlinks !== sourceShape.symlinks) {
+      throw new Error(`torpor restore differs: ${JSON.stringify(restoredShape)} vs ${JSON.stringify(sourceShape)}`);
+    }
+    rmSync(out("torpor"), { recursive: true, force: true });
+
+    console.log("second workspace with the same node_modules");
+    r.torporSecond = await timed("T torpor snapshot (workspace B)", TORPOR, ["snapshot", wsB, "--json"], torporEnv);
+    const second = JSON.parse(r.torporSecond.stdout.trim().split("\n").pop());
+    report({ shape, r, full, one, pct, second });
+  } finally {
+    const closing = server.close();
+    server.httpServer?.closeAllConnections();
+    await closing;
+  }
+}
+
+function report({ shape, r, full, one, pct, second }) {
+  const s = (x) => x.seconds.toFixed(2);
+  const ratio = (a, b) => (a / b).toFixed(2) + "x";
+  const mb = (b) => (b / MB).toFixed(1);
+  const rows = [
+    ["full backup (s)", s(r.tarFull), s(r.perFileFull), s(r.resticFull), s(r.torporFull), ratio(r.torporFull.seconds, r.resticFull.seconds), "≤ 1.00x"],
+    ["full restore (s)", s(r.tarRestore), s(r.perFileRestore), s(r.resticRestore), s(r.torporRestore), ratio(r.torporRestore.seconds, r.resticRestore.seconds), "≤ 0.70x"],
+    ["backup after 1 changed file (s)", "", "", s(r.resticOne), s(r.torporOne), ratio(r.torporOne.seconds, r.resticOne.seconds), "≤ 0.50x"],
+    [`backup after 1 % changed (s)`, "", "", s(r.resticPct), s(r.torporPct), ratio(r.torporPct.seconds, r.resticPct.seconds), ""],
+    ["stored after full (MB)", mb(r.storedAfterFull.tar), mb(r.storedAfterFull.perfile), mb(r.storedAfterFull.restic), mb(r.storedAfterFull.torpor), ratio(r.storedAfterFull.torpor, r.storedAfterFull.restic), "≤ 1.00x"],
+    ["stored after incrementals (MB)", "", "", mb(r.storedAfterIncr.restic), mb(r.storedAfterIncr.torpor), ratio(r.storedAfterIncr.torpor, r.storedAfterIncr.restic), ""],
+    ["peak RSS, full backup (MB)", r.tarFull.rssMB.toFixed(0), r.perFileFull.rssMB.toFixed(0), r.resticFull.rssMB.toFixed(0), r.torporFull.rssMB.toFixed(0), "", "T < 256"],
+    ["peak RSS, restore (MB)", r.tarRestore.rssMB.toFixed(0), r.perFileRestore.rssMB.toFixed(0), r.resticRestore.rssMB.toFixed(0), r.torporRestore.rssMB.toFixed(0), "", "T < 256"],
+  ];
+  const header = ["", "A tar+gzip", "B PUT/file", "C restic", "T torpor", "T / C", "target"];
+  const lines = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`);
+  const extra = [
+    `Workspace: ${shape.files} files, ${mb(shape.bytes)} MB, ${shape.dirs} dirs, ${shape.symlinks} symlinks (node_modules of bench/fixtures/next-app + generated src/).`,
+    `Torpor 1-file incremental: changed ${one.changedBytes} bytes, uploaded ${one.uploadedBytes} bytes in ${one.uploadedObjects} objects (manifest included); target < 2x changed + manifest.`,
+    `Torpor 1 % incremental: ${pct.files - pct.reusedFiles} files re-read, changed ${mb(pct.changedBytes)} MB, uploaded ${mb(pct.uploadedBytes)} MB.`,
+    `Torpor second workspace (same node_modules, other src/): ${s(r.torporSecond)} s, uploaded ${mb(second.uploadedBytes)} MB of ${mb(second.bytes)} MB = ${((second.uploadedBytes / second.bytes) * 100).toFixed(2)} % (target < 5 %); peak RSS ${r.torporSecond.rssMB.toFixed(0)} MB.`,
+    `Torpor peak RSS over all runs: ${Math.max(...[r.torporFull, r.torporOne, r.torporPct, r.torporRestore, r.torporSecond].map((x) => x.rssMB)).toFixed(0)} MB (target < 256 MB).`,
+  ];
+  console.log(`\n${lines.join("\n")}\n\n${extra.join("\n")}`);
+  writeFileSync(path.join(ROOT, "bench-output", "checkpoint-results.json"), JSON.stringify({ shape, r, full, one, pct, second }, null, 2));
+  writeFileSync(path.join(ROOT, "bench-output", "checkpoint-table.md"), `${lines.join("\n")}\n\n${extra.map((e) => `- ${e}`).join("\n")}\n`);
+}
+
+await main();
