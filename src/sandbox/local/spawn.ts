@@ -85,7 +85,9 @@ export async function runForeground(
         }, timeoutMs);
   try {
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once("error", reject);
+      child.once("error", (error) =>
+        reject(new SandboxError("PROVIDER", `Could not run '${spec.command}' in sandbox '${spec.state.id}'`, { cause: error })),
+      );
       child.once("close", (code, signal) => resolve({ code, signal }));
     });
     const stdout = Buffer.concat(out).toString("utf8");
