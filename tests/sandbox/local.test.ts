@@ -128,10 +128,17 @@ describe("local provider lifetime", () => {
     expect(await again.status(id)).toBe("gone");
   });
 
-  it("unknown and malformed ids are SANDBOX_NOT_FOUND", async () => {
-    await expectCode(provider.status("sbx_000000000aaaaaaaaaaaaaaaaaaaa"), "SANDBOX_NOT_FOUND");
+  it("unknown and malformed ids are SANDBOX_NOT_FOUND; status and kill of a wiped sandbox say gone", async () => {
+    const unknown = "sbx_000000000aaaaaaaaaaaaaaaaaaaa";
+    await expectCode(provider.scan(unknown), "SANDBOX_NOT_FOUND");
     await expectCode(provider.scan("../etc"), "SANDBOX_NOT_FOUND");
+    await expectCode(provider.status("../etc"), "SANDBOX_NOT_FOUND");
     await expectCode(provider.kill("nope"), "SANDBOX_NOT_FOUND");
+    const id = await create(provider);
+    rmSync(path.join(root, id), { recursive: true, force: true }); // the data dir lost it, record and all
+    expect(await provider.status(id)).toBe("gone");
+    await provider.kill(id);
+    await expectCode(provider.connect(id), "SANDBOX_NOT_FOUND");
   });
 });
 

@@ -5,7 +5,8 @@
  * - pause: SIGSTOP to every process of the sandbox; connect: SIGCONT. Files stay readable from
  *   the host while paused (scan, transfer, hash work); exec is refused until connect.
  * - kill: SIGKILL to every process, then the workspace, /tmp, home and logs are deleted; a
- *   tombstone state file remains so that status says "gone" (not "not found").
+ *   tombstone state file remains so that the other methods say SANDBOX_GONE (not NOT_FOUND).
+ *   status and kill treat a well-formed id without any record (folder wiped) as gone.
  * - Without bubblewrap (bubblewrap "off", or "auto" where it is missing or cannot run) sandboxes
  *   run unisolated, and the log and SandboxInfo (isolated: false, warnings) say so; "required"
  *   refuses to start. State lives on disk, so a restarted Torpor finds its sandboxes again.
@@ -16,14 +17,14 @@ import { openSync, closeSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { SandboxError } from "../../core/errors";
+import { isTorporError, SandboxError } from "../../core/errors";
 import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
 import { probeBubblewrap } from "./bwrap";
 import { hashFolderFiles, hostPath, readWorkspaceFile, scanFolder, writeWorkspaceFile } from "./files";
 import { allGone, allStopped, isAlive, signalSandbox, type ProcessRecord } from "./processes";
 import { recordOf, runForeground, spawnInSandbox } from "./spawn";
-import { newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
+import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
 import { exportFolderTar, importFolderTar } from "./tar";
 import { watchFolder } from "./watch";
 
@@ -159,7 +160,12 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
 
     kill: (id) =>
       serial(id, async () => {
-        const state = await readState(root, id);
+        const state = await readState(root, id).catch((error: unknown) => {
+          // Idempotent, like E2B: a well-formed id without a record (its folder wiped) is already gone.
+          if (isTorporError(error, "SANDBOX_NOT_FOUND") && isSandboxId(id)) return null;
+          throw error;
+        });
+        if (state === null) return;
         for (const stop of watchers.get(id) ?? []) await stop();
         const pids = signalSandbox(recordsOf(state), "SIGKILL");
         await waitFor(() => allGone(pids), `killing ${id}`);
@@ -172,7 +178,14 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       }),
 
     async status(id) {
-      return (await readState(root, id)).status;
+      try {
+        return (await readState(root, id)).status;
+      } catch (error) {
+        // A record wiped with its folder cannot be told from one never made: answer "gone" (as E2B
+        // does), so that workflows fall back to a restore; a malformed id stays SANDBOX_NOT_FOUND.
+        if (isTorporError(error, "SANDBOX_NOT_FOUND") && isSandboxId(id)) return "gone";
+        throw error;
+      }
     },
 
     async exec(id: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {

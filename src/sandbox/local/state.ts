@@ -37,6 +37,10 @@ export function newSandboxId(now = Date.now()): string {
   return `sbx_${now.toString(36).padStart(9, "0")}${randomBytes(10).toString("hex")}`;
 }
 
+export function isSandboxId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
 export interface SandboxDirs {
   dir: string;
   workspace: string;
@@ -47,7 +51,7 @@ export interface SandboxDirs {
 }
 
 export function sandboxDirs(root: string, id: string): SandboxDirs {
-  if (!ID_PATTERN.test(id)) {
+  if (!isSandboxId(id)) {
     throw new SandboxError("SANDBOX_NOT_FOUND", `No local sandbox '${id}' (not a local sandbox id)`, { details: { sandboxId: id } });
   }
   const dir = path.join(root, id);
