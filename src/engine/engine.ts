@@ -38,8 +38,11 @@ export interface EmbeddedEngineOptions {
 
 export interface EmbeddedEngine extends WorkflowDispatcher {
   readonly kind: "embedded";
-  /** Continues interrupted runs and, when asked, starts the cron schedules. */
-  start(options?: { cron?: boolean }): Promise<{ continued: number }>;
+  /**
+   * Continues interrupted runs (unless continueRuns is false: a process that only inspects the
+   * state while another one runs the engine) and, when asked, starts the cron schedules.
+   */
+  start(options?: { cron?: boolean; continueRuns?: boolean }): Promise<{ continued: number }>;
   /** Stops cron and new steps; in-flight runs stop at their next step and continue on restart. */
   stop(): Promise<void>;
   /** Starts one run of a cron workflow now (the CLI's "sweep now", tests). Returns the run id. */
@@ -159,10 +162,13 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     },
     async start(startOptions = {}) {
       stopping = false;
-      const runs = [
-        ...(await store.listRuns({ status: "running", limit: 10_000 })),
-        ...(await store.listRuns({ status: "queued", limit: 10_000 })),
-      ].sort((a, b) => a.startedAt - b.startedAt);
+      const runs =
+        startOptions.continueRuns === false
+          ? []
+          : [
+              ...(await store.listRuns({ status: "running", limit: 10_000 })),
+              ...(await store.listRuns({ status: "queued", limit: 10_000 })),
+            ].sort((a, b) => a.startedAt - b.startedAt);
       for (const run of runs) {
         const def = byId.get(run.workflow);
         if (!def) {

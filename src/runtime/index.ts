@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   wrapObjects?: (objects: ObjectStore) => ObjectStore;
   /** Tests: wrap the sandbox provider (a provider that loses sandboxes). */
   wrapSandboxes?: (sandboxes: SandboxProvider) => SandboxProvider;
+  /** Continue interrupted runs of the embedded engine at start. Default true. */
+  continueRuns?: boolean;
   /** Step retry backoff of the embedded engine. */
   retry?: { baseMs?: number; maxMs?: number };
   /** Default: the definitions of src/workflows for this config. */
@@ -95,7 +97,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         onRunFailed: (run) => log(`run ${run.id} (${run.workflow}) failed: ${run.error}`),
       });
       closers.push(() => embedded.stop());
-      await embedded.start({ cron: options.startCron ?? false });
+      await embedded.start({ cron: options.startCron ?? false, continueRuns: options.continueRuns ?? true });
       engine = embedded;
       dispatcher = embedded;
     } else {

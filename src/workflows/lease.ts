@@ -68,6 +68,8 @@ export async function takeLease(deps: WorkflowDeps, input: TakeLeaseInput): Prom
     }
     session = acquired.session;
   }
+  // Last activity as of taking the lease: anything later happened during the operation.
+  const lastActivityAt = session.lastActivityAt;
   if (input.start && nextState(session.state, input.start).ok) {
     session = await store.transition(input.sessionId, input.start, {
       holder: input.holder,
@@ -80,7 +82,7 @@ export async function takeLease(deps: WorkflowDeps, input: TakeLeaseInput): Prom
     state: session.state,
     sandboxId: session.sandboxId,
     latestCheckpointId: session.latestCheckpointId,
-    lastActivityAt: session.lastActivityAt,
+    lastActivityAt,
     template: session.template,
     hooks: session.hooks,
   };

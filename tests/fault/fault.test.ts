@@ -1,0 +1,12 @@
+/**
+ * The fault suite: crashes at step boundaries and inside uploads, an object store failing 10% of
+ * requests, hibernate/resume/activity races, a provider losing a paused sandbox. Every scenario
+ * asserts that nothing is lost; the totals are printed at the end.
+ */
+import { afterAll } from "vitest";
+import { crashScenarios } from "./crash";
+import { printCounts } from "./support";
+
+crashScenarios();
+
+afterAll(() => printCounts());
