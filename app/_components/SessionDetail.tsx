@@ -59,6 +59,9 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
           Session <StateBadge state={session.state} />
         </h1>
         <div className="actions" data-testid="actions">
+          <Link href={`/sessions/${sessionId}/files`} className="button-link">
+            Files
+          </Link>
           <button type="button" disabled={!client || busy || session.state === "running"} onClick={() => act("Resume", () => client!.sessions.resume.mutate({ sessionId }))}>
             Resume
           </button>

@@ -107,17 +107,41 @@ describe("the app end to end", () => {
     }
   });
 
+  it("the files page keeps the session awake with usePresencePing, and saves through the API", async () => {
+    await page.getByRole("link", { name: "Files" }).click();
+    await page.waitForURL(`**/sessions/${sessionId}/files`);
+    // The page's own presence pings take over from the test's: from here only the hook keeps it awake.
+    await page.locator('[data-testid="presence"]:not([data-pings="0"])').waitFor();
+    clearInterval(presence);
+    await page.getByRole("button", { name: "src/index.ts" }).click();
+    await waitFor("the file in the editor", () => page.getByLabel("File content").inputValue(), (v) => v === FILES["src/index.ts"]);
+    await page.getByLabel("File content").fill("export const answer = 43;\n");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator('[data-testid="editor-status"]', { hasText: "Saved src/index.ts" }).waitFor();
+    // Several idle timeouts (2 s each) pass while the page pings: the session stays running.
+    const pings = async () => Number(await page.locator('[data-testid="presence"]').getAttribute("data-pings"));
+    const before = await pings();
+    const hibernations = async () => (await editor.runs.list.query({ sessionId })).filter((r) => r.workflow === "hibernate-session").length;
+    const hibernationsBefore = await hibernations();
+    await waitFor("eight more presence pings", pings, (n) => n >= before + 8, { timeoutMs: 60_000, everyMs: 250 });
+    expect((await editor.sessions.get.query({ sessionId })).state).toBe("running");
+    expect(await hibernations()).toBe(hibernationsBefore);
+    expect((await editor.files.read.query({ sessionId, path: "src/index.ts" })).content).toBe("export const answer = 43;\n");
+    expect((await editor.files.pendingChanges.query({ sessionId })).map((c) => c.path)).toContain("src/index.ts");
+    await shot("7-files-editor");
+  });
+
   it("the overview counts the session and its latencies", async () => {
     await page.goto(`${app!.url}/overview`);
     await page.locator('[data-testid="states"] li').first().waitFor();
     await expect(page.locator("main").textContent()).resolves.toContain("Saved by hibernation");
-    await shot("7-overview");
+    await shot("8-overview");
   });
 
   it("a second start on the same data dir finds the session and its checkpoints", async () => {
-    // Let the session settle (the resume released its lease) before stopping.
-    await waitFor("lease released", () => editor.sessions.get.query({ sessionId }), (s) => s.lease === null);
-    clearInterval(presence);
+    // Nothing pings any more: the session hibernates (a checkpoint of the saved edit), then is
+    // archived. Archived is a resting state, so the checkpoints listed now are all there will be.
+    await waitFor("archived again", () => editor.sessions.get.query({ sessionId }), (s) => s.state === "archived" && s.lease === null, { timeoutMs: 90_000 });
     const before = await editor.checkpoints.list.query({ sessionId });
     expect(await app!.stop()).toBe(0);
     app = await startApp(env());
@@ -125,9 +149,10 @@ describe("the app end to end", () => {
     const again = createTorporClient({ url: app.url, token: await signToken(secret, { userId: "alice", role: "user" }) });
     expect((await again.sessions.list.query()).map((s) => s.id)).toContain(sessionId);
     expect((await again.checkpoints.list.query({ sessionId })).map((c) => c.id)).toEqual(before.map((c) => c.id));
+    expect(before.filter((c) => c.status === "committed").length).toBeGreaterThanOrEqual(2);
     // A new port is a new origin for localStorage: the link carries the token again.
     await page.goto(`${app.url}/sessions/${sessionId}?token=${app.token}`);
     await page.locator('[data-testid="checkpoints"] li').first().waitFor();
-    await shot("8-session-after-restart");
+    await shot("9-session-after-restart");
   });
 });
