@@ -5,7 +5,7 @@
 import { afterAll, vi } from "vitest";
 import { createE2BProvider } from "../../src/sandbox";
 import { providerContract } from "./contract";
-import { cleanUpFakes, FakeSandbox } from "./fake-e2b";
+import { cleanUpFakes } from "./fake-e2b";
 
 vi.mock("e2b", async (importOriginal) => ({
   ...(await importOriginal<typeof import("e2b")>()),
