@@ -39,7 +39,8 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
     setActionError(null);
     setPending({ label, requestId: null });
     call().then(
-      (r) => (setPending({ label, requestId: r.requestId }), refresh()),
+      // No request id: there was nothing to do (already running, already asleep).
+      (r) => (setPending(r.requestId === null ? null : { label, requestId: r.requestId }), refresh()),
       (e: unknown) => (setPending(null), setActionError(e instanceof Error ? e.message : String(e))),
     );
   };

@@ -40,6 +40,13 @@ describe("files", () => {
     expect((await api.files.list({ sessionId, dir: "docs" })).map((e) => e.path)).toContain("docs/readme.md");
   });
 
+  it("refuses a write over 8 MiB, naming the path, and writes nothing", async () => {
+    const error = await t.caller(alice).files.write({ sessionId, path: "big.txt", content: "a".repeat(8 * 1024 * 1024 + 1) }).catch((e: unknown) => e);
+    expect((error as TRPCError).code).toBe("PAYLOAD_TOO_LARGE");
+    expect((error as TRPCError).message).toContain("'big.txt'");
+    expect((await t.caller(alice).files.list({ sessionId })).map((e) => e.path)).not.toContain("big.txt");
+  });
+
   it("reading a missing file names it", async () => {
     const error = await t.caller(alice).files.read({ sessionId, path: "nope.txt" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCError);

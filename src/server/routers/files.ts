@@ -49,6 +49,12 @@ export const filesRouter = router({
       const session = await ownedSession(ctx, input.sessionId);
       requireRunning(session, `write '${input.path}'`);
       const bytes = Buffer.from(input.content, input.encoding);
+      if (bytes.length > MAX_WRITE_BYTES) {
+        throw new TRPCError({
+          code: "PAYLOAD_TOO_LARGE",
+          message: `'${input.path}' is ${bytes.length} bytes; files.write takes at most ${MAX_WRITE_BYTES}`,
+        });
+      }
       const { store, sandboxes, config } = ctx.deps;
       await sandboxes.writeFile(session.sandboxId!, input.path, bytes, input.mode);
       const at = ctx.now();
