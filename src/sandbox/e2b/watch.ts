@@ -8,6 +8,8 @@ import type { FileEvent } from "../types";
 import { guard } from "./errors";
 import { absolute } from "./scripts";
 
+const MAX_WAIT_MS = 2000;
+
 function operationOf(type: FilesystemEventType): FileEvent["operation"] {
   switch (type) {
     case FilesystemEventType.REMOVE:
@@ -27,6 +29,7 @@ export async function watchSandbox(
 ): Promise<() => Promise<void>> {
   const pending = new Map<string, FileEvent>();
   let timer: NodeJS.Timeout | undefined;
+  let firstAt = 0;
   const flush = (): void => {
     timer = undefined;
     if (pending.size === 0) return;
@@ -39,8 +42,11 @@ export async function watchSandbox(
     if (rel === "") return;
     pending.delete(rel);
     pending.set(rel, { path: rel, operation: operationOf(event.type), at: Date.now() });
+    const now = Date.now();
     if (timer) clearTimeout(timer);
-    timer = setTimeout(flush, debounceMs);
+    else firstAt = now;
+    // Quiet for debounceMs, but a busy workspace still gets a batch at least every MAX_WAIT_MS.
+    timer = setTimeout(flush, Math.max(0, Math.min(debounceMs, firstAt + MAX_WAIT_MS - now)));
   };
   const handle = await guard("watch", sandboxId, () =>
     sbx.files.watchDir(absolute(""), onEvent, { recursive: true, timeoutMs: 0 }),

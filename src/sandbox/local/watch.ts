@@ -41,9 +41,9 @@ export function watchFolder(
     onEvents(batch);
   };
   const schedule = (): void => {
-    if (timer) clearTimeout(timer);
     const now = Date.now();
-    if (pending.size === 1) firstAt = now;
+    if (timer) clearTimeout(timer);
+    else firstAt = now; // a new batch opens
     timer = setTimeout(flush, Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now)));
   };
 
