@@ -5,8 +5,10 @@
  */
 import { afterAll } from "vitest";
 import { crashScenarios } from "./crash";
+import { flakyScenarios } from "./flaky";
 import { printCounts } from "./support";
 
+flakyScenarios();
 crashScenarios();
 
 afterAll(() => printCounts());
