@@ -13,7 +13,7 @@ vi.mock("e2b", async (importOriginal) => ({
 }));
 afterAll(cleanUpFakes);
 
-providerContract("e2b (mocked SDK)", () => createE2BProvider({ apiKey: "e2b_test", template: "base" }), {
+providerContract("e2b (mocked SDK)", () => createE2BProvider({ apiKey: "e2b_test", template: "base", startGraceMs: 1000 }), {
   unknownId: "nosuchsandbox",
   unknownIdCodes: ["SANDBOX_GONE"],
 });

@@ -31,7 +31,7 @@ async function instanceOf(id: string): Promise<FakeSandbox> {
 
 beforeEach(() => {
   vi.clearAllMocks();
-  provider = createE2BProvider({ ...conn, template: "default-tpl" });
+  provider = createE2BProvider({ ...conn, template: "default-tpl", startGraceMs: 1000 });
 });
 
 describe("e2b adapter: lifecycle calls", () => {

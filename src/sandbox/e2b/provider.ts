@@ -26,7 +26,7 @@ export interface E2BProviderOptions {
   apiKey: string;
   domain?: string;
   template: string;
-  /** How long a start command must keep running for create() to succeed. Default 1000 ms. */
+  /** How long a start command must keep running for create() to succeed. Default 3000 ms (network round trips). */
   startGraceMs?: number;
   watchDebounceMs?: number;
   /** Limit for the adapter's own commands and archive transfers (the SDK's default is 60 s). Default 10 min. */
@@ -84,7 +84,7 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
       (r) => ({ code: r.exitCode, output: r.stdout + r.stderr }),
       (e: unknown) => (e instanceof CommandExitError ? { code: e.exitCode, output: e.stdout + e.stderr } : { code: -1, output: String(e) }),
     );
-    const outcome = await Promise.race([exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), options.startGraceMs ?? 1000)))]);
+    const outcome = await Promise.race([exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), options.startGraceMs ?? 3000)))]);
     clearTimeout(timer);
     if (outcome === null) return void (await handle.disconnect()); // it keeps running; we stop listening
     throw new SandboxError("PROVIDER", `The start command exited at once (code ${outcome.code}): ${command}\n${outcome.output.slice(-4096)}`, {
