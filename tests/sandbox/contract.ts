@@ -141,6 +141,17 @@ export function providerContract(name: string, makeProvider: () => SandboxProvid
       expect(check.stdout.trim()).toBe("clean");
     });
 
+    it("scans, hashes and transfers names with spaces, quotes, backslashes and newlines", async () => {
+      const info = await create();
+      const names = ["with space.txt", "it's \"quoted\".txt", "back\\slash.txt", "new\nline.txt", "dir with space/-dash.txt"];
+      await provider.importTar(info.id, makeTar(names.map((name) => ({ name, content: `<${name}>` }))));
+      const scanned = (await provider.scan(info.id)).filter((e) => e.type === "file").map((e) => e.path).sort();
+      expect(scanned).toEqual([...names].sort());
+      expect(Object.keys(await provider.hashFiles(info.id, names)).sort()).toEqual([...names].sort());
+      const out = await readTar(await provider.exportTar(info.id, names));
+      for (const name of names) expect(out.get(name)?.content).toBe(`<${name}>`);
+    });
+
     it("answers an id it never issued with a typed error", async () => {
       const unknown = options.unknownId ?? "sbx_000000000aaaaaaaaaaaaaaaaaaaa";
       const codes = options.unknownIdCodes ?? ["SANDBOX_NOT_FOUND"];
