@@ -61,6 +61,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping…`);
+    // A workflow step stuck on a dead endpoint must not keep the process up forever; the engine
+    // continues interrupted runs at the next start. (Repeated signals are ignored on purpose: a
+    // terminal's Ctrl-C reaches this process twice, directly and through scripts/start.mjs.)
+    setTimeout(() => {
+      console.error("still stopping after 15 s: exiting now");
+      process.exit(1);
+    }, 15_000).unref();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await app.close().catch((e: unknown) => console.error(`next: ${describeError(e)}`));
