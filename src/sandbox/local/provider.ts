@@ -92,6 +92,8 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     const fd = openSync(logFile, "a");
     const child = spawnInSandbox({ bwrap, state, dirs, command, cwd: "", stdio: ["ignore", fd, fd] });
     closeSync(fd);
+    // The grace period counts from the moment the process exists, not from the spawn call.
+    const spawned = new Promise<void>((resolve) => child.once("spawn", resolve));
     const exited = new Promise<number | null>((resolve) => {
       child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null)));
       child.once("error", () => resolve(127));
@@ -99,7 +101,8 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     state.processes.push(recordOf(child, command, "start"));
     await writeState(root, state);
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([exited, new Promise<"running">((r) => (timer = setTimeout(() => r("running"), grace)))]);
+    const graceOver = spawned.then(() => new Promise<"running">((r) => (timer = setTimeout(() => r("running"), grace))));
+    const code = await Promise.race([exited, graceOver]);
     clearTimeout(timer);
     child.unref();
     if (code === "running") return;
