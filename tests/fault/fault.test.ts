@@ -6,9 +6,11 @@
 import { afterAll } from "vitest";
 import { crashScenarios } from "./crash";
 import { flakyScenarios } from "./flaky";
+import { raceScenarios } from "./races";
 import { printCounts } from "./support";
 
 flakyScenarios();
+raceScenarios();
 crashScenarios();
 
 afterAll(() => printCounts());
