@@ -21,9 +21,8 @@ export function FilesEditor({ sessionId }: { sessionId: string }) {
   const { data: session } = usePoll((c) => c.sessions.get.query({ sessionId }), [sessionId]);
   // A third of the idle timeout (at most 30 s): two pings may be lost before the sweep sees it idle.
   const intervalMs = Math.max(500, Math.min(30_000, Math.floor((session?.idleTimeoutMs ?? 90_000) / 3)));
-  usePresencePing(client!, sessionId, {
+  usePresencePing(client, sessionId, {
     intervalMs,
-    enabled: client !== null,
     onPing: () => setPings((n) => n + 1),
     onError: (e) => setStatus(e instanceof Error ? e.message : String(e)),
   });

@@ -20,14 +20,19 @@ export function isPresent(doc: Pick<Document, "visibilityState" | "hasFocus">): 
   return doc.visibilityState === "visible" && doc.hasFocus();
 }
 
-export function usePresencePing(client: TorporClient, sessionId: string | null | undefined, options: PresenceOptions = {}): void {
+/** `client` or `sessionId` null/undefined: the hook waits (e.g. until the token or the session exists). */
+export function usePresencePing(
+  client: TorporClient | null | undefined,
+  sessionId: string | null | undefined,
+  options: PresenceOptions = {},
+): void {
   const { intervalMs = 30_000, enabled = true } = options;
   // Callbacks in a ref: a new function each render must not restart the timer.
   const callbacks = useRef(options);
   callbacks.current = options;
 
   useEffect(() => {
-    if (!enabled || !sessionId || typeof document === "undefined") return;
+    if (!enabled || !client || !sessionId || typeof document === "undefined") return;
     let stopped = false;
     const ping = () => {
       if (stopped || !isPresent(document)) return;
