@@ -25,7 +25,8 @@ export interface TestRuntime {
   dir: string;
   config: Config;
   runtime: Runtime;
-  caller(principal: Principal | undefined): ReturnType<typeof createCaller>;
+  /** `now`: the clock the procedures see (the store and workflows keep the real one). */
+  caller(principal: Principal | undefined, now?: () => number): ReturnType<typeof createCaller>;
   close(): Promise<void>;
 }
 
@@ -37,7 +38,7 @@ export async function startTestRuntime(env: Record<string, string> = {}): Promis
     dir,
     config,
     runtime,
-    caller: (principal) => createCaller(createContextInner({ deps: runtime, principal })),
+    caller: (principal, now) => createCaller(createContextInner({ deps: runtime, principal, now })),
     async close() {
       await runtime.close();
       rmSync(dir, { recursive: true, force: true });

@@ -37,6 +37,26 @@ describe("activity.ping", () => {
     expect((await t.runtime.store.getSession(id)).wakeReason?.detail).toContain("activity");
   });
 
+  it("wakes a failed session from its checkpoint; pings in the same minute share one request", async () => {
+    const api = t.caller(alice);
+    const { id } = await api.sessions.create({});
+    await api.files.write({ sessionId: id, path: "saved.txt", content: "in the checkpoint" });
+    await api.checkpoints.create({ sessionId: id, label: "before failure" });
+    await waitFor("checkpoint", () => t.runtime.store.getSession(id), (s) => s.latestCheckpointId !== null && s.lease === null);
+    await t.runtime.store.transition(id, "fail", { patch: { lastError: "simulated provider failure" } });
+
+    // Two pings a second apart within one minute: either the same request or, once the resume
+    // has started, no request at all. Never a second resume.
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const first = await t.caller(alice, () => minute + 1000).activity.ping({ sessionId: id });
+    const second = await t.caller(alice, () => minute + 2000).activity.ping({ sessionId: id });
+    expect(first.waking).toBe(true);
+    expect([first.resumeRequestId, null]).toContain(second.resumeRequestId);
+    await waitFor("running", () => t.runtime.store.getSession(id), (s) => s.state === "running" && s.lease === null);
+    expect((await api.files.read({ sessionId: id, path: "saved.txt" })).content).toBe("in the checkpoint");
+    expect((await api.runs.list({ sessionId: id })).filter((r) => r.workflow === "resume-session").length).toBe(1);
+  });
+
   it("refuses a deleted session", async () => {
     const api = t.caller(alice);
     const { id } = await api.sessions.create({});

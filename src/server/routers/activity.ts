@@ -27,8 +27,11 @@ export const activityRouter = router({
       let resumeRequestId: string | null = null;
       if (result.wake) {
         const s = result.session;
-        const sleptAt = s.archivedAt ?? s.pausedAt ?? s.updatedAt;
-        resumeRequestId = `req_wake${s.id.slice(4)}${sleptAt.toString(36)}`;
+        // The moment it fell asleep names the wake-up; a failed session has no such moment (and
+        // its updatedAt moves with every ping), so its wake-ups are named by the minute instead.
+        const sleptAt = s.state === "failed" ? null : (s.archivedAt ?? s.pausedAt);
+        const epoch = sleptAt !== null ? sleptAt.toString(36) : `m${Math.floor(ctx.now() / 60_000).toString(36)}`;
+        resumeRequestId = `req_wake${s.id.slice(4)}${epoch}`;
         await requestWork(
           ctx.deps,
           "torpor/session.resume.requested",
