@@ -8,6 +8,7 @@
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { StorageError } from "../core/errors";
+import { makePutsAtomic } from "./atomic-puts";
 
 export interface EmbeddedS3Options {
   /** Folder that holds the buckets' data. */
@@ -43,6 +44,8 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     configureBuckets: [{ name: options.bucket }],
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
   });
+  // A crash mid-PUT must not leave a truncated or unreadable object (see ./atomic-puts).
+  makePutsAtomic(server);
   let address: { port: number };
   try {
     address = await server.run();
