@@ -72,6 +72,14 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
           <button type="button" disabled={!client || busy || session.state !== "running"} onClick={() => act("Snapshot", () => client!.checkpoints.create.mutate({ sessionId, label: "dashboard" }))}>
             Snapshot
           </button>
+          <button
+            type="button"
+            className="danger"
+            disabled={!client || session.state === "deleted"}
+            onClick={() => window.confirm(`Delete session ${sessionId}? Its sandbox is killed.`) && act("Delete", () => client!.sessions.delete.mutate({ sessionId }))}
+          >
+            Delete
+          </button>
         </div>
       </div>
       {error && <p className="error">Last refresh failed: {error}</p>}

@@ -70,11 +70,14 @@ export function usePoll<T>(load: (client: TorporClient) => Promise<T>, deps: unk
   useEffect(() => {
     if (!client) return;
     let cancelled = false;
-    const run = () =>
-      loadRef.current(client).then(
+    const run = () => {
+      // A hidden tab stops polling (it catches up at the next tick after it is shown again).
+      if (document.visibilityState === "hidden") return Promise.resolve();
+      return loadRef.current(client).then(
         (value) => !cancelled && (setData(value), setError(null)),
         (e: unknown) => !cancelled && setError(e instanceof Error ? e.message : String(e)),
       );
+    };
     void run();
     const timer = setInterval(run, intervalMs);
     return () => {
