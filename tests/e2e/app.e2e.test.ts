@@ -42,6 +42,8 @@ const env = () => ({
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "torpor-e2e-"));
+  // Only this run's screenshots: stale ones from an older page list would mislead a reviewer.
+  rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   ensureBuilt();
   app = await startApp(env());
