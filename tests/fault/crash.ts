@@ -5,6 +5,7 @@
  * the state the workflow promises (paused / running, lease free), its sandbox holds every file,
  * and a restore of the latest committed checkpoint reproduces every file.
  */
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TorporEvent } from "../../src/workflows/types";
 import {
@@ -74,9 +75,10 @@ export function crashScenarios(): void {
     });
 
     // Put numbers and delays are drawn once per run of the suite; the checks hold for any of them.
-    const uploads = [0, 0, 2, 5].map((delayMs) => ({ atPut: 1 + Math.floor(Math.random() * 10), delayMs }));
+    const uploads = [0, 0, 3, 8].map((delayMs) => ({ atPut: 1 + Math.floor(Math.random() * 10), delayMs }));
     it.each(uploads)("hibernate: killed inside the checkpoint upload (put $atPut, +$delayMs ms)", async ({ atPut, delayMs }) => {
-      const files = sampleFiles(`up-${atPut}-${delayMs}-${Math.random()}`, 10);
+      // A large file too, so that a delayed kill lands inside a transfer, not between two.
+      const files = { ...sampleFiles(`up-${atPut}-${delayMs}-${Math.random()}`, 10), "big.bin": randomBytes(1_500_000) };
       const session = await createSessionWithFiles(rt.runtime, files);
       const send: TorporEvent = { name: "torpor/session.hibernate.requested", data: { sessionId: session.id, reason: "fault", requestId: requestId("up") } };
       await crashThenContinue(rt, send, { crashAtPut: atPut, crashDelayMs: delayMs });
