@@ -1,20 +1,19 @@
 /**
  * Reading blobs back, checked: small blobs come from ranged GETs into packs (neighbouring blobs of
- * one pack merged into one range), large blobs as gunzipped streams. Every blob's SHA-256 and size
+ * one pack merged into one range), large blobs as decompressed streams. Every blob's SHA-256 and size
  * are checked: a small blob before it is handed out, a large one as its stream ends (the stream
  * errors instead of ending when the content does not match).
  */
 import { createHash } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
-import { promisify } from "node:util";
-import { createGunzip, inflateRaw as inflateRawCb } from "node:zlib";
 import { IntegrityError, StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
+import { decompressSmall, largeDecompressor } from "./codec";
 import { type BlobLocation, keys } from "./format";
 
-const inflateRaw = promisify(inflateRawCb);
 const MERGE_GAP = 64 * 1024;
-const MAX_RANGE = 8 * 1024 * 1024;
+/** Ranges stay small so that memory stays bounded: concurrency × MAX_RANGE bytes in flight. */
+const MAX_RANGE = 2 * 1024 * 1024;
 
 export interface PackRange {
   pack: string;
@@ -64,26 +63,24 @@ function mismatch(what: string, detail: string): IntegrityError {
   return new IntegrityError("INTEGRITY", `${what}: ${detail} (corrupt, truncated or tampered)`);
 }
 
-/** Fetches one range and returns each of its blobs, decompressed and checked. */
-export async function readRange(objects: ObjectStore, range: PackRange): Promise<{ hash: string; data: Buffer }[]> {
+/** Fetches one range, then yields each of its blobs, decompressed and checked, one at a time. */
+export async function* readRange(objects: ObjectStore, range: PackRange): AsyncGenerator<{ hash: string; data: Buffer }> {
   const length = range.end - range.start + 1;
   const buf = length > 0 ? await objects.getBuffer(keys.pack(range.pack), { start: range.start, end: range.end }) : Buffer.alloc(0);
   if (buf.length !== length) throw mismatch(`Pack ${range.pack}`, `expected ${length} bytes at ${range.start}, got ${buf.length}`);
-  return Promise.all(
-    range.blobs.map(async (blob) => {
-      const slice = buf.subarray(blob.offset - range.start, blob.offset - range.start + blob.length);
-      let data: Buffer;
-      try {
-        data = await inflateRaw(slice);
-      } catch (error) {
-        throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, `cannot decompress: ${(error as Error).message}`);
-      }
-      if (data.length !== blob.size || createHash("sha256").update(data).digest("hex") !== blob.hash) {
-        throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, "hash mismatch");
-      }
-      return { hash: blob.hash, data };
-    }),
-  );
+  for (const blob of range.blobs) {
+    const slice = buf.subarray(blob.offset - range.start, blob.offset - range.start + blob.length);
+    let data: Buffer;
+    try {
+      data = await decompressSmall(slice);
+    } catch (error) {
+      throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, `cannot decompress: ${(error as Error).message}`);
+    }
+    if (data.length !== blob.size || createHash("sha256").update(data).digest("hex") !== blob.hash) {
+      throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, "hash mismatch");
+    }
+    yield { hash: blob.hash, data };
+  }
 }
 
 /** A stream of a large blob's content that errors, instead of ending, if hash or size is wrong. */
@@ -103,7 +100,7 @@ export async function openLargeBlob(objects: ObjectStore, blob: { hash: string; 
       else callback();
     },
   });
-  const gunzip = createGunzip();
+  const gunzip = largeDecompressor();
   raw.on("error", (error: Error) =>
     check.destroy(new StorageError("STORAGE_TRANSIENT", `Reading blob ${blob.hash} failed`, { cause: error })),
   );

@@ -28,8 +28,6 @@ export interface CheckpointEngineOptions {
   smallFileBytes?: number;
   /** gitignore-style patterns applied to every snapshot's scan. */
   ignore?: string[];
-  /** zlib level for blobs (1 fastest … 9 smallest). */
-  compressionLevel?: number;
   /** Default grace period of gc. */
   gcGraceMs?: number;
 }
@@ -60,7 +58,6 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
     packTargetBytes: options.packTargetBytes ?? 16 * 1024 * 1024,
     smallFileBytes: options.smallFileBytes ?? 1024 * 1024,
     ignore: options.ignore ?? [],
-    compressionLevel: options.compressionLevel ?? 6,
     readManifest,
   };
 

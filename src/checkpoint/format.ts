@@ -1,9 +1,9 @@
 /**
  * The checkpoint format in the object store (all keys under the store's prefix):
- * - `packs/<sha256 of the pack>`: small blobs, each deflate-raw compressed, concatenated.
+ * - `packs/<sha256 of the pack>`: small blobs, each compressed on its own (codec.ts), concatenated.
  * - `index/<same id>`: gzip JSON `{ v, blobs: [[hash, offset, length, size], …] }`, written after
  *   its pack, so that other snapshots (other workspaces) can find and reuse those blobs.
- * - `blobs/<sha256 of the content>`: one large file, gzip compressed, streamed.
+ * - `blobs/<sha256 of the content>`: one large file, compressed as a stream (codec.ts).
  * - `manifests/<checkpoint id>`: a magic line, a JSON summary line, then gzip JSON of the entries
  *   and the location of every blob they name. The id ends in a prefix of the SHA-256 of the whole
  *   object, so a corrupt, truncated or tampered manifest is refused on read.
@@ -51,19 +51,36 @@ export interface Manifest {
   locations: Map<string, BlobLocation>;
 }
 
-type WireEntry = [path: string, type: "f" | "d" | "l", mode: number, size: number, mtimeMs: number, extra: string];
+/**
+ * One entry on the wire. Files carry their blob's location inline: the index of its pack in the
+ * manifest's pack list (-1: a standalone blob), offset, and stored length.
+ */
+type WireEntry =
+  | [path: string, type: "f", mode: number, size: number, mtimeMs: number, hash: string, pack: number, offset: number, length: number]
+  | [path: string, type: "d", mode: number, size: number, mtimeMs: number]
+  | [path: string, type: "l", mode: number, size: number, mtimeMs: number, target: string];
 
 /** Serializes a manifest; returns its bytes and the checkpoint id that names (and checks) them. */
 export function encodeManifest(manifest: Manifest): { id: string; body: Buffer } {
-  const wire: WireEntry[] = manifest.entries.map((e) => [
-    e.path,
-    e.type === "file" ? "f" : e.type === "dir" ? "d" : "l",
-    e.mode,
-    e.size,
-    e.mtimeMs,
-    e.type === "file" ? (e.hash ?? "") : e.type === "symlink" ? (e.target ?? "") : "",
-  ]);
-  const payload = gzipSync(JSON.stringify({ entries: wire, locations: Object.fromEntries(manifest.locations) }), { level: 6 });
+  const packs: string[] = [];
+  const packIndex = new Map<string, number>();
+  const wire: WireEntry[] = manifest.entries.map((e): WireEntry => {
+    if (e.type === "dir") return [e.path, "d", e.mode, e.size, e.mtimeMs];
+    if (e.type === "symlink") return [e.path, "l", e.mode, e.size, e.mtimeMs, e.target ?? ""];
+    const hash = e.hash ?? "";
+    const loc = manifest.locations.get(hash);
+    if (!loc) return [e.path, "f", e.mode, e.size, e.mtimeMs, hash, -1, 0, 0];
+    let index = -1;
+    if (loc[0] !== "") {
+      index = packIndex.get(loc[0]) ?? -1;
+      if (index < 0) {
+        index = packs.push(loc[0]) - 1;
+        packIndex.set(loc[0], index);
+      }
+    }
+    return [e.path, "f", e.mode, e.size, e.mtimeMs, hash, index, loc[1], loc[2]];
+  });
+  const payload = gzipSync(JSON.stringify({ packs, entries: wire }), { level: 6 });
   const body = Buffer.concat([Buffer.from(MAGIC + JSON.stringify(manifest.header) + "\n"), payload]);
   const time = manifest.header.createdAt.toString(36).padStart(9, "0").slice(-9);
   return { id: `cp_${time}${sha256(body).slice(0, ID_HASH_CHARS)}`, body };
@@ -93,33 +110,37 @@ export function decodeManifest(id: string, body: Buffer): Manifest {
   const header = decodeHeader(id, body);
   if (!header) corrupt(id, "bad header");
   const headerEnd = body.indexOf(0x0a, MAGIC.length) + 1;
-  let parsed: { entries: WireEntry[]; locations: Record<string, BlobLocation> };
+  let parsed: { packs: unknown; entries: unknown };
   try {
     parsed = JSON.parse(gunzipSync(body.subarray(headerEnd)).toString("utf8"));
   } catch (error) {
     corrupt(id, `unreadable body: ${(error as Error).message}`);
   }
-  if (!Array.isArray(parsed.entries) || typeof parsed.locations !== "object" || parsed.locations === null) corrupt(id, "bad body");
-  const entries = parsed.entries.map((w): ManifestEntry => {
-    if (!Array.isArray(w) || typeof w[0] !== "string" || typeof w[2] !== "number" || typeof w[3] !== "number") {
+  const packs = parsed.packs;
+  if (!Array.isArray(packs) || !Array.isArray(parsed.entries) || !packs.every(isHash)) corrupt(id, "bad body");
+  const locations = new Map<string, BlobLocation>();
+  const entries = (parsed.entries as unknown[]).map((raw): ManifestEntry => {
+    const w = raw as unknown[];
+    if (!Array.isArray(w) || typeof w[0] !== "string" || typeof w[2] !== "number" || typeof w[3] !== "number" || typeof w[4] !== "number") {
       corrupt(id, "bad entry");
     }
-    const [path, t, mode, size, mtimeMs, extra] = w;
+    const [path, t, mode, size, mtimeMs] = w as [string, string, number, number, number];
     if (t === "f") {
-      if (!isHash(extra)) corrupt(id, `bad hash for ${path}`);
-      return { path, type: "file", mode, size, mtimeMs, hash: extra };
+      const [hash, pack, offset, length] = w.slice(5) as [unknown, unknown, unknown, unknown];
+      if (!isHash(hash) || typeof pack !== "number" || typeof offset !== "number" || typeof length !== "number") {
+        corrupt(id, `bad file entry ${path}`);
+      }
+      if (hash !== EMPTY_HASH && !locations.has(hash)) {
+        const packId = pack === -1 ? "" : packs[pack];
+        if (packId === undefined) corrupt(id, `bad pack reference for ${path}`);
+        locations.set(hash, [packId, offset, length, size]);
+      }
+      return { path, type: "file", mode, size, mtimeMs, hash };
     }
     if (t === "d") return { path, type: "dir", mode, size, mtimeMs };
-    if (t === "l" && typeof extra === "string") return { path, type: "symlink", mode, size, mtimeMs, target: extra };
+    if (t === "l" && typeof w[5] === "string") return { path, type: "symlink", mode, size, mtimeMs, target: w[5] };
     return corrupt(id, `bad entry type for ${path}`);
   });
-  const locations = new Map<string, BlobLocation>();
-  for (const [hash, loc] of Object.entries(parsed.locations)) {
-    if (!isHash(hash) || !Array.isArray(loc) || loc.length !== 4 || (loc[0] !== "" && !isHash(loc[0]))) {
-      corrupt(id, "bad blob location");
-    }
-    locations.set(hash, loc);
-  }
   return { header, entries, locations };
 }
 

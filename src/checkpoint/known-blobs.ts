@@ -12,11 +12,15 @@ import { type BlobLocation, decodeIndex, EMPTY_HASH, keys } from "./format";
 export class KnownBlobs {
   private readonly locations = new Map<string, BlobLocation>();
   private loading: Promise<void> | undefined;
+  private misses = 0;
 
   constructor(
     private readonly objects: ObjectStore,
     private readonly concurrency: number,
     seed?: Map<string, BlobLocation>,
+    /** New small blobs tolerated before loading every index (with a parent, a few new blobs are
+     * cheaper to store again than the indexes are to load). */
+    private readonly missesBeforeLoading = 0,
   ) {
     if (seed) for (const [hash, loc] of seed) this.locations.set(hash, loc);
   }
@@ -32,6 +36,7 @@ export class KnownBlobs {
   /** Whether a small blob exists in some pack (after loading every pack index once). */
   async hasSmall(hash: string): Promise<boolean> {
     if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
+    if (!this.loading && this.misses++ < this.missesBeforeLoading) return false;
     await this.loadIndexes();
     return this.locations.has(hash);
   }

@@ -1,5 +1,5 @@
 /**
- * Large files: streamed once through a SHA-256 and gzip into a temp file (never whole in memory),
+ * Large files: streamed once through a SHA-256 and the compressor (codec.ts) into a temp file (never whole in memory),
  * then, unless the bucket already holds that content, uploaded as `blobs/<hash>` from the temp
  * file, so that a transient failure can be retried with a fresh stream.
  */
@@ -9,10 +9,10 @@ import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
 import type { ObjectStore } from "../objectstore/index";
 import { retryTransient } from "../objectstore/retry";
 import type { Gate } from "./channel";
+import { largeCompressor } from "./codec";
 import { keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import type { PackerStats } from "./packer";
@@ -23,12 +23,11 @@ export interface LargeBlobContext {
   uploadGate: Gate;
   stats: PackerStats;
   tmpDir: string;
-  level: number;
   pending: Map<string, Promise<void>>;
 }
 
 /** Hashes and stores one large file; resolves with its hash and size once it is read (the upload may still run). */
-export async function storeLargeBlob(stream: Readable, ctx: LargeBlobContext): Promise<{ hash: string; size: number; upload: Promise<void> }> {
+export async function storeLargeBlob(stream: Readable, sizeHint: number, ctx: LargeBlobContext): Promise<{ hash: string; size: number; upload: Promise<void> }> {
   const tmp = path.join(ctx.tmpDir, randomUUID());
   const hasher = createHash("sha256");
   let size = 0;
@@ -40,7 +39,7 @@ export async function storeLargeBlob(stream: Readable, ctx: LargeBlobContext): P
     },
   });
   try {
-    await pipeline(stream, tap, createGzip({ level: ctx.level }), createWriteStream(tmp));
+    await pipeline(stream, tap, largeCompressor(sizeHint), createWriteStream(tmp));
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;

@@ -1,17 +1,15 @@
 /**
- * Groups small blobs into packs: each blob is deflate-raw compressed on its own (so that a restore
+ * Groups small blobs into packs: each blob is compressed on its own (codec.ts) (so that a restore
  * can fetch one blob with a ranged GET) and appended to the open pack; a pack that reaches the
  * target size is sealed and uploaded, pack first and then its index. `flush()` seals the last pack
  * and waits until every upload is durable. Locations of uploaded blobs go to KnownBlobs.
  */
-import { promisify } from "node:util";
-import { deflateRaw as deflateRawCb } from "node:zlib";
 import type { ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
+import { compressSmall } from "./codec";
 import { encodeIndex, keys, sha256 } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 
-const deflateRaw = promisify(deflateRawCb);
 const MAX_PACKS_IN_FLIGHT = 4;
 
 export interface PackerStats {
@@ -35,7 +33,6 @@ export class Packer {
     private readonly uploadGate: Gate,
     private readonly stats: PackerStats,
     private readonly targetBytes: number,
-    private readonly level: number,
     compressConcurrency: number,
   ) {
     this.compressGate = new Gate(compressConcurrency);
@@ -54,7 +51,7 @@ export class Packer {
     // Sealed packs wait in memory for their upload: bound them.
     while (this.uploads.size >= MAX_PACKS_IN_FLIGHT) await Promise.race(this.uploads).catch(() => {});
     await this.compressGate.acquire();
-    const task = deflateRaw(data, { level: this.level })
+    const task = compressSmall(data)
       .then((compressed) => this.append(hash, compressed, data.length))
       .catch((error: unknown) => {
         this.failure ??= error;

@@ -104,7 +104,7 @@ export async function restoreCheckpoint(
     for (const range of plan.ranges) {
       tasks.push(
         gate.run(async () => {
-          for (const { hash, data } of await readRange(s.objects, range)) {
+          for await (const { hash, data } of readRange(s.objects, range)) {
             for (const entry of pathsByHash.get(hash)!) await push({ entry, content: Readable.from([data]) });
           }
         }),

@@ -26,7 +26,6 @@ export interface SnapshotSettings {
   packTargetBytes: number;
   smallFileBytes: number;
   ignore: string[];
-  compressionLevel: number;
   readManifest(id: string): Promise<Manifest>;
 }
 
@@ -74,7 +73,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   const changed = options.changedPaths ? new Set(options.changedPaths) : undefined;
   const racyAfter = (parent?.header.scannedAt ?? parent?.header.createdAt ?? 0) - RACY_WINDOW_MS;
   const trustChangeList = changed !== undefined && parent !== undefined && !options.fullScan;
-  const known = new KnownBlobs(s.objects, s.concurrency, parent?.locations);
+  const known = new KnownBlobs(s.objects, s.concurrency, parent?.locations, parent ? 64 : 0);
 
   const entries: ManifestEntry[] = [];
   const byPathIndex = new Map<string, ManifestEntry>();
@@ -105,10 +104,12 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
 
   const stats: PackerStats = { uploadedBytes: 0, uploadedObjects: 0 };
   const uploadGate = new Gate(s.concurrency);
-  const packer = new Packer(s.objects, known, uploadGate, stats, s.packTargetBytes, s.compressionLevel, 4);
+  const packer = new Packer(s.objects, known, uploadGate, stats, s.packTargetBytes, 4);
   const tmpDir = await mkdtemp(path.join(tmpdir(), "torpor-snapshot-"));
   const largeUploads: Promise<void>[] = [];
-  const largeCtx = { objects: s.objects, known, uploadGate, stats, tmpDir, level: s.compressionLevel, pending: new Map() };
+  const largeReads: Promise<void>[] = [];
+  const largeGate = new Gate(2);
+  const largeCtx = { objects: s.objects, known, uploadGate, stats, tmpDir, pending: new Map() };
   progress.phase = "hash";
   progress.filesDone = reusedFiles;
   progress.bytesDone = progress.bytesTotal - toRead.reduce((n, e) => n + e.size, 0);
@@ -150,15 +151,24 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
         entry.size = buf.length;
         if (!packer.has(hash) && !(await known.hasSmall(hash))) await packer.add(hash, buf);
       } else {
-        const { hash, size, upload } = await storeLargeBlob(item.stream, largeCtx);
-        entry.hash = hash;
-        entry.size = size;
-        largeUploads.push(upload);
+        // Compressing a large file takes a while: keep reading (and packing) small ones meanwhile.
+        await largeGate.acquire();
+        const task = storeLargeBlob(item.stream, item.size, largeCtx)
+          .then(({ hash, size, upload }) => {
+            entry.hash = hash;
+            entry.size = size;
+            largeUploads.push(upload);
+          })
+          .finally(() => largeGate.release());
+        task.catch(() => {}); // awaited below, after the loop
+        largeReads.push(task);
+        continue;
       }
       progress.filesDone++;
       progress.bytesDone += entry.size;
       report();
     }
+    await Promise.all(largeReads);
     const missing = toRead.find((e) => e.hash === undefined);
     if (missing) throw new TorporError("INTERNAL", `Source did not return '${missing.path}'`);
     await packer.flush();

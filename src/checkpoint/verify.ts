@@ -63,12 +63,12 @@ export async function verifyCheckpoint(
     ...plan.ranges.map((range) =>
       gate.run(async () => {
         try {
-          for (const { hash, data } of await readRange(s.objects, range)) done(hash, data.length);
+          for await (const { hash, data } of readRange(s.objects, range)) done(hash, data.length);
         } catch (error) {
           // One bad blob fails its range: check the blobs one by one to name exactly the bad ones.
           for (const blob of range.blobs) {
             try {
-              await readRange(s.objects, { ...range, start: blob.offset, end: blob.offset + blob.length - 1, blobs: [blob] });
+              for await (const _ of readRange(s.objects, { ...range, start: blob.offset, end: blob.offset + blob.length - 1, blobs: [blob] }));
               done(blob.hash, blob.size);
             } catch (inner) {
               fail(blob.hash, inner ?? error);
