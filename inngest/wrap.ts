@@ -9,6 +9,8 @@
  * - A step error that reaches the handler's end already went through the step's retries and the
  *   workflow's clean-up steps: it ends the run (NonRetriableError) instead of replaying it. Other
  *   errors (deps that could not be built yet) are left to Inngest's function retries.
+ * - Each run is also a row in the state store (externalId: Inngest's run id) with its outcome, so
+ *   the dashboard lists Inngest runs like embedded ones; their steps are in Inngest's own UI.
  */
 import { cron, NonRetriableError, StepError, type Inngest } from "inngest";
 import { describeError, isTorporError, TorporError } from "../src/core/errors";
@@ -83,17 +85,33 @@ export function workflowFunction(client: Inngest, def: WorkflowDefinition<any, a
         ? { name: "torpor/cron.tick", data: { workflow: def.id, scheduledAt } }
         : ({ name: event.name, data: event.data } as unknown as TorporEvent);
       const steps = inngestStep(step as unknown as InngestSteps);
-      // The run id is the workflow's lease holder: memoized, so every replay of the run uses the
-      // id of its first execution whatever the executor reports later.
-      const holder = await steps.run("Record the run id", () => runId);
+      // A run row for the dashboard, linked to Inngest's run. Memoized, so every replay of the run
+      // also uses the run id of its first execution as the workflow's lease holder.
+      const record = await steps.run("Record the run", async () => {
+        const data = input.data as { sessionId?: unknown };
+        const row = await deps.store.createRun({
+          workflow: def.id,
+          sessionId: typeof data.sessionId === "string" ? data.sessionId : null,
+          input,
+          externalId: runId,
+        });
+        return { id: row.id, holder: runId };
+      });
       try {
-        return await def.handler({ event: input, step: steps, runId: holder, deps });
+        const result: unknown = await def.handler({ event: input, step: steps, runId: record.holder, deps });
+        await steps.run("Record the outcome", () =>
+          deps.store.finishRun(record.id, { status: "completed", result: result ?? null }).then(() => null),
+        );
+        return result;
       } catch (error) {
-        if (error instanceof NonRetriableError) throw error;
-        if (error instanceof StepError || (isTorporError(error) && !error.retriable)) {
-          throw new NonRetriableError(`${def.name} failed: ${describeError(error)}`, { cause: error });
+        if (!(error instanceof NonRetriableError || error instanceof StepError || (isTorporError(error) && !error.retriable))) {
+          throw error;
         }
-        throw error;
+        await steps.run("Record the failure", () =>
+          deps.store.finishRun(record.id, { status: "failed", error: describeError(error) }).then(() => null),
+        );
+        if (error instanceof NonRetriableError) throw error;
+        throw new NonRetriableError(`${def.name} failed: ${describeError(error)}`, { cause: error });
       }
     },
   );

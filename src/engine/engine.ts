@@ -170,6 +170,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
               ...(await store.listRuns({ status: "queued", limit: 10_000 })),
             ].sort((a, b) => a.startedAt - b.startedAt);
       for (const run of runs) {
+        if (run.externalId !== null) continue; // Inngest's run, recorded for the dashboard
         const def = byId.get(run.workflow);
         if (!def) {
           await store.finishRun(run.id, { status: "failed", error: `Unknown workflow '${run.workflow}'`, now: now() });

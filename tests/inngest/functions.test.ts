@@ -82,8 +82,13 @@ describe("Inngest functions", () => {
       expect.objectContaining({ name: "torpor/session.hibernate.requested", data: expect.objectContaining({ sessionId: session.id }) }),
     );
 
-    expect((await execute(hibernateFunction, ev.hibernate(session.id))).result).toMatchObject({ status: "paused" });
+    const hibernated = await execute(hibernateFunction, ev.hibernate(session.id));
+    expect(hibernated.result).toMatchObject({ status: "paused" });
     expect(await state()).toBe("paused");
+    // The run is recorded for the dashboard, linked to Inngest's run id.
+    const [row] = await runtime.store.listRuns({ sessionId: session.id, workflow: "hibernate-session" });
+    expect(row).toMatchObject({ status: "completed", externalId: expect.stringMatching(/./) });
+    expect(JSON.parse(row!.result!)).toMatchObject({ status: "paused" });
     expect((await execute(resumeFunction, ev.resume(session.id))).result).toMatchObject({ rung: "connected" });
 
     const snap = await execute(snapshotFunction, { name: "torpor/session.snapshot.requested", data: { sessionId: session.id, label: "mark", requestId: requestId() } });
@@ -141,8 +146,9 @@ describe("Inngest functions", () => {
     expect(retry.result).toMatchObject({ status: "paused", checkpointId: between.latestCheckpointId });
     const after = await runtime.store.getSession(session.id);
     expect(after).toMatchObject({ state: "paused", lease: null });
-    // The checkpoint step was not run again: still one checkpoint.
+    // The checkpoint step was not run again: still one checkpoint, and one run row.
     expect(await runtime.store.listCheckpoints(session.id)).toHaveLength(1);
+    expect(await runtime.store.listRuns({ sessionId: session.id })).toMatchObject([{ status: "completed" }]);
   });
 
   it("ends the run on a non-retriable failure with the session in a clear state", async () => {
@@ -160,6 +166,9 @@ describe("Inngest functions", () => {
     const s = await runtime.store.getSession(session.id);
     expect(s).toMatchObject({ state: "running", sandboxId: session.sandboxId, lease: null });
     expect(s.lastError).toMatch(/restore failed/);
+    expect(await runtime.store.listRuns({ sessionId: session.id })).toMatchObject([
+      { workflow: "restore-session", status: "failed", error: expect.stringMatching(/No committed checkpoint/) },
+    ]);
   });
 
   it("declare retries, a concurrency limit of 1 per session and idempotency on the request id", () => {
