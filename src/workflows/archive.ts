@@ -12,7 +12,7 @@
 import { ConflictError, describeError, IntegrityError } from "../core/errors";
 import { nextState } from "../core/lifecycle";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
-import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
 import type { Step, TorporEvent, WorkflowDefinition, WorkflowDeps } from "./types";
 
 type ArchiveEvent = Extract<TorporEvent, { name: "torpor/session.archive.requested" }>;
@@ -40,16 +40,23 @@ export async function archiveSteps(
     }
     const pending = await store.listPendingChanges(sessionId, 1);
     if (session.latestCheckpointId && pending.length === 0) return { checkpointId: session.latestCheckpointId, taken: false };
-    if (deps.sandboxes.supportsPause) await deps.sandboxes.connect(sandboxId);
-    const taken = await flushAndSnapshot(deps, {
-      sessionId,
-      sandboxId,
-      parentId: session.latestCheckpointId,
-      runId,
-      kind: "hibernate",
-    });
-    await commitSnapshot(deps, sessionId, taken, "hibernate", "final checkpoint before archive");
-    return { checkpointId: taken.checkpointId, taken: true };
+    try {
+      if (deps.sandboxes.supportsPause) await deps.sandboxes.connect(sandboxId);
+      const taken = await flushAndSnapshot(deps, {
+        sessionId,
+        sandboxId,
+        parentId: session.latestCheckpointId,
+        runId,
+        kind: "hibernate",
+      });
+      await commitSnapshot(deps, sessionId, taken, "hibernate", "final checkpoint before archive");
+      return { checkpointId: taken.checkpointId, taken: true };
+    } catch (error) {
+      // The provider lost the sandbox: what it held after the last checkpoint is gone with it.
+      if (!isSandboxLost(error) || !session.latestCheckpointId) throw error;
+      await markSandboxLost(deps, sessionId, describeError(error));
+      return { checkpointId: session.latestCheckpointId, taken: false };
+    }
   });
   await step.run("Verify the latest checkpoint", async () => {
     const verified = await deps.checkpoints.verify(final.checkpointId);

@@ -15,7 +15,7 @@ import { describeError } from "../core/errors";
 import { archiveSteps } from "./archive";
 import { activitySince, commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
-import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
 import type { TorporEvent, WorkflowDefinition } from "./types";
 
 type HibernateEvent = Extract<TorporEvent, { name: "torpor/session.hibernate.requested" }>;
@@ -96,14 +96,17 @@ export const hibernateWorkflow: WorkflowDefinition<HibernateEvent, HibernateResu
       }
       return result("paused", reason, { ...done, resumeRequested: late.active });
     } catch (error) {
-      await step.run("Leave the session in a resting state after a failure", () =>
-        settle(deps, {
+      await step.run("Leave the session in a resting state after a failure", async () => {
+        const settled = await settle(deps, {
           sessionId,
           holder: runId,
           events: ["hibernate.aborted", "archive.aborted"],
           patch: { lastError: `hibernate failed: ${describeError(error)}` },
-        }),
-      );
+        });
+        // Nothing left to hibernate: keep the checkpoints, so that resume restores the latest one.
+        if (isSandboxLost(error)) await markSandboxLost(deps, sessionId, describeError(error));
+        return settled;
+      });
       throw error;
     }
   },

@@ -9,7 +9,7 @@
  * - settle: after a failure, move the session to a clear resting state and release the lease,
  *   unless another workflow has taken the session over meanwhile.
  */
-import { ConflictError, ValidationError } from "../core/errors";
+import { ConflictError, isTorporError, ValidationError } from "../core/errors";
 import { isLeaseLive, nextState, type LifecycleEvent } from "../core/lifecycle";
 import type { Operation, SessionHooks, SessionState } from "../core/types";
 import type { SessionPatch } from "../store/types";
@@ -130,4 +130,24 @@ export function requireSandbox(lease: LeaseInfo, sessionId: string): string {
   throw new ValidationError(`Session '${sessionId}' in state '${lease.state}' has no sandbox`, {
     details: { sessionId, state: lease.state },
   });
+}
+
+/** The provider no longer has the sandbox: the session keeps only its checkpoints (→ archived). */
+export function isSandboxLost(error: unknown): boolean {
+  return isTorporError(error, "SANDBOX_GONE") || isTorporError(error, "SANDBOX_NOT_FOUND");
+}
+
+/**
+ * Records a lost sandbox: the session becomes archived without a sandbox (resume then restores its
+ * latest checkpoint), with the reason in lastError. Changes made after that checkpoint were in the
+ * lost sandbox and cannot be saved any more: the message says how many.
+ */
+export async function markSandboxLost(deps: WorkflowDeps, sessionId: string, why: string): Promise<string> {
+  const session = await deps.store.getSession(sessionId);
+  const pending = await deps.store.listPendingChanges(sessionId);
+  const message = `The provider lost sandbox '${session.sandboxId}' (${why}); ${pending.length} file change(s) after the last checkpoint could not be saved`;
+  if (nextState(session.state, "sandbox.lost").ok) {
+    await deps.store.transition(sessionId, "sandbox.lost", { patch: { sandboxId: null, lastError: message }, now: deps.now() });
+  }
+  return message;
 }
