@@ -16,16 +16,19 @@ import { lostFiles, sandboxFingerprint } from "../helpers/runtime";
 
 export const counts = { runs: 0, injectedFaults: 0, filesChecked: 0, filesLost: 0, scenarios: 0 };
 
-let bundled: Promise<string> | undefined;
+const bundles = new Map<string, Promise<string>>();
 
-/** Bundles the harness once per test process (dependencies stay external). */
-export function harnessScript(): Promise<string> {
-  bundled ??= (async () => {
-    // Inside the repository, so that the bundle's bare imports resolve from node_modules (ESM
-    // ignores NODE_PATH); node_modules/.cache is where tools keep such files.
-    const outfile = path.resolve("node_modules/.cache/torpor-fault", `harness-${process.pid}.mjs`);
-    await build({
-      entryPoints: [path.resolve("tests/fault/harness.ts")],
+/**
+ * Bundles a process entry point once per test process (dependencies stay external). The bundle
+ * goes inside the repository so that its bare imports resolve from node_modules (ESM ignores
+ * NODE_PATH); node_modules/.cache is where tools keep such files.
+ */
+export function bundle(entry: string, name: string): Promise<string> {
+  let built = bundles.get(entry);
+  if (!built) {
+    const outfile = path.resolve("node_modules/.cache/torpor-fault", `${name}-${process.pid}.mjs`);
+    built = build({
+      entryPoints: [path.resolve(entry)],
       outfile,
       bundle: true,
       platform: "node",
@@ -35,11 +38,13 @@ export function harnessScript(): Promise<string> {
       absWorkingDir: process.cwd(),
       logLevel: "warning",
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    return outfile;
-  })();
-  return bundled;
+    }).then(() => outfile);
+    bundles.set(entry, built);
+  }
+  return built;
 }
+
+export const harnessScript = () => bundle("tests/fault/harness.ts", "harness");
 
 export interface HarnessExit {
   code: number | null;
