@@ -1,6 +1,6 @@
 /**
- * Reading blobs back, checked: small blobs come from ranged GETs into packs (neighbouring blobs of
- * one pack merged into one range), large blobs as decompressed streams. Every blob's SHA-256 and size
+ * Reading blobs back, checked: small blobs come from ranged GETs of their frames in packs
+ * (neighbouring frames of one pack merged into one range), large blobs as decompressed streams. Every blob's SHA-256 and size
  * are checked: a small blob before it is handed out, a large one as its stream ends (the stream
  * errors instead of ending when the content does not match).
  */
@@ -8,18 +8,30 @@ import { createHash } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
 import { IntegrityError, StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
-import { decompressSmall, largeDecompressor } from "./codec";
+import { decompressFrame, largeDecompressor } from "./codec";
 import { type BlobLocation, keys } from "./format";
 
 const MERGE_GAP = 64 * 1024;
 /** Ranges stay small so that memory stays bounded: concurrency × MAX_RANGE bytes in flight. */
 const MAX_RANGE = 2 * 1024 * 1024;
 
+export interface FrameBlob {
+  hash: string;
+  rawOffset: number;
+  size: number;
+}
+
+export interface Frame {
+  offset: number;
+  length: number;
+  blobs: FrameBlob[];
+}
+
 export interface PackRange {
   pack: string;
   start: number;
   end: number; // inclusive
-  blobs: { hash: string; offset: number; length: number; size: number }[];
+  frames: Frame[];
 }
 
 export interface ReadPlan {
@@ -27,31 +39,34 @@ export interface ReadPlan {
   large: { hash: string; length: number; size: number }[];
 }
 
+/** Which ranges of which packs hold these blobs: their frames, neighbours merged into one GET. */
 export function planReads(hashes: Iterable<string>, locations: Map<string, BlobLocation>, checkpoint: string): ReadPlan {
-  const byPack = new Map<string, PackRange["blobs"]>();
+  const byPack = new Map<string, Map<number, Frame>>();
   const large: ReadPlan["large"] = [];
   for (const hash of hashes) {
     const loc = locations.get(hash);
     if (!loc) throw new IntegrityError("INTEGRITY", `Checkpoint ${checkpoint}: no location for blob ${hash}`);
-    const [pack, offset, length, size] = loc;
-    if (pack === "") large.push({ hash, length, size });
-    else {
-      let list = byPack.get(pack);
-      if (!list) byPack.set(pack, (list = []));
-      list.push({ hash, offset, length, size });
+    const [pack, offset, length, rawOffset, size] = loc;
+    if (pack === "") {
+      large.push({ hash, length, size });
+      continue;
     }
+    let frames = byPack.get(pack);
+    if (!frames) byPack.set(pack, (frames = new Map()));
+    let frame = frames.get(offset);
+    if (!frame) frames.set(offset, (frame = { offset, length, blobs: [] }));
+    frame.blobs.push({ hash, rawOffset, size });
   }
   const ranges: PackRange[] = [];
-  for (const [pack, blobs] of byPack) {
-    blobs.sort((a, b) => a.offset - b.offset);
+  for (const [pack, frames] of byPack) {
     let current: PackRange | undefined;
-    for (const blob of blobs) {
-      const blobEnd = blob.offset + blob.length - 1;
-      if (current && blob.offset - current.end - 1 <= MERGE_GAP && blobEnd - current.start < MAX_RANGE) {
-        current.end = Math.max(current.end, blobEnd);
-        current.blobs.push(blob);
+    for (const frame of [...frames.values()].sort((a, b) => a.offset - b.offset)) {
+      const frameEnd = frame.offset + frame.length - 1;
+      if (current && frame.offset - current.end - 1 <= MERGE_GAP && frameEnd - current.start < MAX_RANGE) {
+        current.end = Math.max(current.end, frameEnd);
+        current.frames.push(frame);
       } else {
-        current = { pack, start: blob.offset, end: blobEnd, blobs: [blob] };
+        current = { pack, start: frame.offset, end: frameEnd, frames: [frame] };
         ranges.push(current);
       }
     }
@@ -63,23 +78,26 @@ function mismatch(what: string, detail: string): IntegrityError {
   return new IntegrityError("INTEGRITY", `${what}: ${detail} (corrupt, truncated or tampered)`);
 }
 
-/** Fetches one range, then yields each of its blobs, decompressed and checked, one at a time. */
+/** Fetches one range, then yields each wanted blob of its frames, decompressed and checked. */
 export async function* readRange(objects: ObjectStore, range: PackRange): AsyncGenerator<{ hash: string; data: Buffer }> {
   const length = range.end - range.start + 1;
   const buf = length > 0 ? await objects.getBuffer(keys.pack(range.pack), { start: range.start, end: range.end }) : Buffer.alloc(0);
   if (buf.length !== length) throw mismatch(`Pack ${range.pack}`, `expected ${length} bytes at ${range.start}, got ${buf.length}`);
-  for (const blob of range.blobs) {
-    const slice = buf.subarray(blob.offset - range.start, blob.offset - range.start + blob.length);
-    let data: Buffer;
+  for (const frame of range.frames) {
+    const slice = buf.subarray(frame.offset - range.start, frame.offset - range.start + frame.length);
+    let raw: Buffer;
     try {
-      data = await decompressSmall(slice);
+      raw = await decompressFrame(slice);
     } catch (error) {
-      throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, `cannot decompress: ${(error as Error).message}`);
+      throw mismatch(`Pack ${range.pack}, frame at ${frame.offset}`, `cannot decompress: ${(error as Error).message}`);
     }
-    if (data.length !== blob.size || createHash("sha256").update(data).digest("hex") !== blob.hash) {
-      throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, "hash mismatch");
+    for (const blob of frame.blobs) {
+      const data = raw.subarray(blob.rawOffset, blob.rawOffset + blob.size);
+      if (data.length !== blob.size || createHash("sha256").update(data).digest("hex") !== blob.hash) {
+        throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, "hash mismatch");
+      }
+      yield { hash: blob.hash, data };
     }
-    yield { hash: blob.hash, data };
   }
 }
 

@@ -46,7 +46,7 @@ export class KnownBlobs {
     if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
     const info = await this.objects.head(keys.blob(hash));
     if (!info) return false;
-    this.locations.set(hash, ["", 0, info.size, size]);
+    this.locations.set(hash, ["", 0, info.size, 0, size]);
     return true;
   }
 
@@ -66,8 +66,8 @@ export class KnownBlobs {
               if (error instanceof StorageError && error.code === "NOT_FOUND") return;
               throw error;
             }
-            for (const [hash, offset, length, size] of decodeIndex(id, body)) {
-              if (!this.locations.has(hash)) this.locations.set(hash, [id, offset, length, size]);
+            for (const [hash, offset, length, rawOffset, size] of decodeIndex(id, body)) {
+              if (!this.locations.has(hash)) this.locations.set(hash, [id, offset, length, rawOffset, size]);
             }
           }),
         ),

@@ -60,7 +60,7 @@ export async function storeLargeBlob(stream: Readable, sizeHint: number, ctx: La
       await retryTransient(() => ctx.objects.put(keys.blob(hash), createReadStream(tmp), { contentLength: length }));
       ctx.stats.uploadedBytes += length;
       ctx.stats.uploadedObjects += 1;
-      ctx.known.set(hash, ["", 0, length, size]);
+      ctx.known.set(hash, ["", 0, length, 0, size]);
     })
     .finally(() => rm(tmp, { force: true }));
   ctx.pending.set(hash, upload);

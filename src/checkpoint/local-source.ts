@@ -1,10 +1,10 @@
 /**
  * A WorkspaceSource over a local folder: a stat scan (lstat, symlinks are not followed)
- * and file contents read ahead in parallel. Sockets, fifos and devices are skipped with a reason
+ * and file contents read one after another (small ones whole, large ones as streams). Sockets, fifos and devices are skipped with a reason
  * (see `skipped()`), as are paths that the ignore rules (gitignore syntax) exclude.
  */
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from "node:fs";
-import { lstat, readFile } from "node:fs/promises";
+import { createReadStream, lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import ignore from "ignore";
@@ -12,8 +12,7 @@ import { TorporError } from "../core/errors";
 import { hashLocalFiles } from "./hash-file";
 import type { ScanEntry, WorkspaceSource } from "./types";
 
-const READ_AHEAD_FILES = 64;
-const READ_AHEAD_MAX_FILE = 1024 * 1024;
+const SMALL_READ_MAX = 1024 * 1024;
 
 export interface LocalDirSourceOptions {
   /** gitignore-style patterns, relative to the folder. */
@@ -84,25 +83,24 @@ export function localDirSource(dir: string, options: LocalDirSourceOptions = {})
   }
 
   async function* readFiles(paths: string[]) {
-    // Small files are read whole, up to READ_AHEAD_FILES ahead of the consumer; large ones stream.
-    const pending: Promise<{ path: string; size: number; stream: Readable; data?: Buffer }>[] = [];
-    let next = 0;
-    const start = (rel: string) => {
+    for (const rel of paths) {
       const abs = path.join(root, rel);
       const size = sizes.get(rel);
-      if (size !== undefined && size <= READ_AHEAD_MAX_FILE) {
+      if (size !== undefined && size <= SMALL_READ_MAX) {
+        // Small files are read synchronously: from the page cache that is far cheaper than a
+        // thread-pool round trip per file, and the pool is busy compressing meanwhile.
         // `data` lets the engine skip the stream for a file already in memory.
-        return readFile(abs).then((data) => ({ path: rel, size: data.length, stream: Readable.from([data]), data }));
+        let data: Buffer;
+        try {
+          data = readFileSync(abs);
+        } catch (error) {
+          throw new TorporError("INTERNAL", `Cannot read ${abs}`, { cause: error });
+        }
+        yield { path: rel, size: data.length, stream: Readable.from([data]), data };
+      } else {
+        const stats = await lstat(abs);
+        yield { path: rel, size: stats.size, stream: createReadStream(abs, { highWaterMark: 1024 * 1024 }) };
       }
-      return lstat(abs).then((s) => ({ path: rel, size: s.size, stream: createReadStream(abs) }));
-    };
-    while (next < paths.length || pending.length > 0) {
-      while (pending.length < READ_AHEAD_FILES && next < paths.length) {
-        const p = start(paths[next++]!);
-        p.catch(() => {}); // handled when awaited in order below
-        pending.push(p);
-      }
-      yield await pending.shift()!;
     }
   }
 

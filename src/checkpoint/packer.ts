@@ -1,16 +1,18 @@
 /**
- * Groups small blobs into packs: each blob is compressed on its own (codec.ts) (so that a restore
- * can fetch one blob with a ranged GET) and appended to the open pack; a pack that reaches the
- * target size is sealed and uploaded, pack first and then its index. `flush()` seals the last pack
- * and waits until every upload is durable. Locations of uploaded blobs go to KnownBlobs.
+ * Groups small blobs into packs of frames: blobs are appended to the open frame; a frame of about
+ * FRAME_BYTES is compressed as a unit (in the background, bounded) and appended to the open pack;
+ * a pack that reaches the target size is sealed and uploaded, pack first and then its index.
+ * `flush()` closes the last frame and pack and waits until every upload is durable. Locations of
+ * uploaded blobs go to KnownBlobs.
  */
 import type { ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
-import { compressSmall } from "./codec";
-import { encodeIndex, keys, sha256 } from "./format";
+import { compressFrame } from "./codec";
+import { encodeIndex, type IndexEntry, keys, sha256 } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 
-const MAX_PACKS_IN_FLIGHT = 4;
+const FRAME_BYTES = 1024 * 1024;
+const MAX_PACKS_IN_FLIGHT = 2;
 
 export interface PackerStats {
   uploadedBytes: number;
@@ -18,8 +20,11 @@ export interface PackerStats {
 }
 
 export class Packer {
+  private frame: Buffer[] = [];
+  private frameBlobs: { hash: string; rawOffset: number; size: number }[] = [];
+  private frameBytes = 0;
   private chunks: Buffer[] = [];
-  private blobs: [string, number, number, number][] = [];
+  private blobs: IndexEntry[] = [];
   private bytes = 0;
   private readonly pendingHashes = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
@@ -43,16 +48,29 @@ export class Packer {
     return this.pendingHashes.has(hash);
   }
 
-  /** Queues a blob; resolves once it is accepted (compression runs in the background, bounded). */
+  /** Queues a blob; waits only when too much compression or upload work is pending. */
   async add(hash: string, data: Buffer): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     if (this.pendingHashes.has(hash)) return;
     this.pendingHashes.add(hash);
+    this.frameBlobs.push({ hash, rawOffset: this.frameBytes, size: data.length });
+    this.frame.push(data);
+    this.frameBytes += data.length;
+    if (this.frameBytes >= FRAME_BYTES) await this.closeFrame();
+  }
+
+  private async closeFrame(): Promise<void> {
+    if (this.frameBlobs.length === 0) return;
+    const raw = this.frame.length === 1 ? this.frame[0]! : Buffer.concat(this.frame);
+    const blobs = this.frameBlobs;
+    this.frame = [];
+    this.frameBlobs = [];
+    this.frameBytes = 0;
     // Sealed packs wait in memory for their upload: bound them.
     while (this.uploads.size >= MAX_PACKS_IN_FLIGHT) await Promise.race(this.uploads).catch(() => {});
     await this.compressGate.acquire();
-    const task = compressSmall(data)
-      .then((compressed) => this.append(hash, compressed, data.length))
+    const task = compressFrame(raw)
+      .then((compressed) => this.append(compressed, blobs))
       .catch((error: unknown) => {
         this.failure ??= error;
       })
@@ -63,8 +81,8 @@ export class Packer {
     this.compressing.add(task);
   }
 
-  private append(hash: string, compressed: Buffer, size: number): void {
-    this.blobs.push([hash, this.bytes, compressed.length, size]);
+  private append(compressed: Buffer, blobs: { hash: string; rawOffset: number; size: number }[]): void {
+    for (const b of blobs) this.blobs.push([b.hash, this.bytes, compressed.length, b.rawOffset, b.size]);
     this.chunks.push(compressed);
     this.bytes += compressed.length;
     if (this.bytes >= this.targetBytes) this.seal();
@@ -84,7 +102,7 @@ export class Packer {
       await this.objects.put(keys.index(id), index);
       this.stats.uploadedBytes += pack.length + index.length;
       this.stats.uploadedObjects += 2;
-      for (const [hash, offset, length, size] of blobs) this.known.set(hash, [id, offset, length, size]);
+      for (const [hash, offset, length, rawOffset, size] of blobs) this.known.set(hash, [id, offset, length, rawOffset, size]);
     });
     const tracked = upload.then(
       () => {
@@ -98,8 +116,9 @@ export class Packer {
     this.uploads.add(tracked);
   }
 
-  /** Seals the open pack and waits for every compression and upload; throws the first failure. */
+  /** Closes the open frame and pack and waits for every compression and upload; throws the first failure. */
   async flush(): Promise<void> {
+    await this.closeFrame();
     while (this.compressing.size > 0) await Promise.all([...this.compressing]);
     if (this.failure === undefined) this.seal();
     while (this.uploads.size > 0) await Promise.all([...this.uploads]);

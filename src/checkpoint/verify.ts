@@ -65,13 +65,16 @@ export async function verifyCheckpoint(
         try {
           for await (const { hash, data } of readRange(s.objects, range)) done(hash, data.length);
         } catch (error) {
-          // One bad blob fails its range: check the blobs one by one to name exactly the bad ones.
-          for (const blob of range.blobs) {
-            try {
-              for await (const _ of readRange(s.objects, { ...range, start: blob.offset, end: blob.offset + blob.length - 1, blobs: [blob] }));
-              done(blob.hash, blob.size);
-            } catch (inner) {
-              fail(blob.hash, inner ?? error);
+          // One bad frame fails its range: check frame by frame, blob by blob, to name the bad ones.
+          for (const frame of range.frames) {
+            for (const blob of frame.blobs) {
+              try {
+                const single = { ...range, start: frame.offset, end: frame.offset + frame.length - 1, frames: [{ ...frame, blobs: [blob] }] };
+                for await (const _ of readRange(s.objects, single));
+                done(blob.hash, blob.size);
+              } catch (inner) {
+                fail(blob.hash, inner ?? error);
+              }
             }
           }
         }
