@@ -117,6 +117,8 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
   function schedule(def: AnyWorkflow, runId: string, event: EngineEvent): void {
     const key = concurrencyKey(def, event);
     const previous = (key !== undefined && tails.get(key)) || Promise.resolve();
+    // Waiting behind another run of the same session: "queued" until its turn (dashboard).
+    if (key !== undefined && tails.has(key)) void store.setRunStatus(runId, "queued", now()).catch(() => {});
     const done = previous
       .then(() => execute(def, runId, event))
       .catch((error: unknown) => report({ id: runId, workflow: def.id, error: describeError(error) }));

@@ -1,15 +1,16 @@
 /**
  * The two checkpoint steps every workflow that saves files uses.
  *
- * - flushAndSnapshot: reads the pending change rows up to a cut-off time, then takes an
- *   incremental checkpoint on the session's latest one with a full stat scan, so that a change
- *   nobody reported is still caught. Content addressing makes a retry cheap and harmless: objects
+ * - flushAndSnapshot (under the caller's lease, kept alive while it runs): reads the pending
+ *   change rows up to a cut-off time, then takes an incremental checkpoint on the session's latest
+ *   one with a full stat scan, so that a change nobody reported is still caught. Content addressing makes a retry cheap and harmless: objects
  *   already uploaded are not uploaded again, and a half-written checkpoint is never committed.
  * - commitSnapshot: checkpoint row created and committed (this points the session's latest
  *   checkpoint at it), then the change rows up to the cut-off marked flushed. Idempotent.
  */
 import type { CheckpointKind } from "../core/types";
 import { sandboxWorkspace } from "../sandbox";
+import { keepLease } from "./lease";
 import type { WorkflowDeps } from "./types";
 
 export interface TakenSnapshot {
@@ -31,12 +32,14 @@ export async function flushAndSnapshot(
   const upTo = deps.now();
   const pending = await deps.store.listPendingChanges(input.sessionId);
   const changedPaths = [...new Set(pending.filter((c) => c.at <= upTo).map((c) => c.path))];
-  const result = await deps.checkpoints.snapshot(sandboxWorkspace(deps.sandboxes, input.sandboxId), {
-    parent: input.parentId ?? undefined,
-    changedPaths: input.parentId ? changedPaths : undefined,
-    fullScan: true,
-    meta: { sessionId: input.sessionId, runId: input.runId, kind: input.kind },
-  });
+  const result = await keepLease(deps, input.sessionId, input.runId, () =>
+    deps.checkpoints.snapshot(sandboxWorkspace(deps.sandboxes, input.sandboxId), {
+      parent: input.parentId ?? undefined,
+      changedPaths: input.parentId ? changedPaths : undefined,
+      fullScan: true,
+      meta: { sessionId: input.sessionId, runId: input.runId, kind: input.kind },
+    }),
+  );
   return {
     checkpointId: result.checkpoint,
     parentId: result.parent,

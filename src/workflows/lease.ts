@@ -93,6 +93,26 @@ export async function guardLease(deps: WorkflowDeps, sessionId: string, holder: 
   await deps.store.renewLease(sessionId, holder, deps.config.lifecycle.leaseTtlMs, deps.now());
 }
 
+/**
+ * Runs long work (a checkpoint, a restore) while renewing our lease every third of its TTL, so a
+ * large workspace cannot outlast the lease. A renewal that fails (the lease was taken over) fails
+ * the work once it ends: its result is not used.
+ */
+export async function keepLease<T>(deps: WorkflowDeps, sessionId: string, holder: string, work: () => Promise<T>): Promise<T> {
+  const every = Math.max(250, Math.floor(deps.config.lifecycle.leaseTtlMs / 3));
+  let lost: unknown;
+  const timer = setInterval(() => {
+    guardLease(deps, sessionId, holder).catch((error: unknown) => (lost ??= error));
+  }, every);
+  try {
+    const result = await work();
+    if (lost) throw lost;
+    return result;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export async function releaseLease(deps: WorkflowDeps, sessionId: string, holder: string): Promise<null> {
   await deps.store.releaseLease(sessionId, holder);
   return null;

@@ -11,6 +11,7 @@
  */
 import { IntegrityError } from "../core/errors";
 import { sandboxWorkspace } from "../sandbox";
+import { keepLease } from "./lease";
 import type { Step, WorkflowDeps } from "./types";
 
 export interface RestoredSandbox {
@@ -63,9 +64,9 @@ export async function restoreIntoNewSandbox(
   input.onCreated(sandboxId);
   const restored = await step.run("Restore the checkpoint into the new sandbox", async () => {
     // A retry finds the files of the failed attempt: restoring over them is what we want.
-    const result = await deps.checkpoints.restore(input.checkpointId, sandboxWorkspace(deps.sandboxes, sandboxId), {
-      allowNonEmpty: true,
-    });
+    const result = await keepLease(deps, input.sessionId, input.runId, () =>
+      deps.checkpoints.restore(input.checkpointId, sandboxWorkspace(deps.sandboxes, sandboxId), { allowNonEmpty: true }),
+    );
     return { files: result.files, bytes: result.bytes, verifiedFiles: result.verifiedFiles };
   });
   const verified = await step.run("Verify every restored file", () => verifyRestoredFiles(deps, sandboxId, input.checkpointId));
