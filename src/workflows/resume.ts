@@ -7,13 +7,15 @@
  *                     checkpoint, verify every hash, point the session at the new sandbox.
  *   rung "fresh":     no checkpoint at all → a fresh sandbox and a clear warning.
  *
- * Then the after-resume hooks, each its own step. The run result records the rung and why. On a
+ * A session that claims to be running but whose sandbox is gone is first recorded as archived, so
+ * it takes the "restored" rung. Then the after-resume hooks, each its own step. The run result records the rung and why. On a
  * failure the session goes back to the resting state it came from (paused or archived); the
  * checkpoint is untouched and a sandbox this run created is removed.
  */
 import { describeError, isTorporError } from "../core/errors";
 import { runHooks, type HookReport } from "./hooks";
-import { releaseLease, settle, takeLease } from "./lease";
+import { isLeaseLive } from "../core/lifecycle";
+import { markSandboxLost, releaseLease, settle, takeLease } from "./lease";
 import { createSandboxStep, restoreIntoNewSandbox } from "./restoring";
 import type { TorporEvent, WorkflowDefinition } from "./types";
 
@@ -40,6 +42,14 @@ export const resumeWorkflow: WorkflowDefinition<ResumeEvent, ResumeResult> = {
   async handler({ event, step, runId, deps }) {
     const { sessionId, reason } = event.data;
     const wakeReason = { at: deps.now(), kind: "request", detail: reason };
+    // A "running" session whose sandbox the provider lost is not running: record the loss, so
+    // the ladder below restores its latest checkpoint instead of answering "already running".
+    await step.run("Check the sandbox of a running session", async () => {
+      const s = await deps.store.getSession(sessionId);
+      if (s.state !== "running" || !s.sandboxId || isLeaseLive(s.lease, deps.now())) return null;
+      if ((await deps.sandboxes.status(s.sandboxId)) !== "gone") return null;
+      return markSandboxLost(deps, sessionId, "it was gone while the session was running");
+    });
     const lease = await step.run("Take the lease", () =>
       takeLease(deps, {
         sessionId,

@@ -21,7 +21,7 @@ import { checkLatestCheckpoint, checkSandbox, counts, runHarness } from "./suppo
 /** Small-file packing off: every file is its own upload, so there are many points to crash at. */
 const ENV = { TORPOR_SMALL_FILE_BYTES: "0" };
 const HIBERNATE_STEPS = 7;
-const RESTORE_STEPS = 8;
+const RESTORE_STEPS = 9;
 
 async function crashThenContinue(rt: WorkflowRuntime, send: TorporEvent, crash: Record<string, number>) {
   const crashed = await runHarness({ dataDir: rt.dir, env: ENV, send: [send], ...crash });

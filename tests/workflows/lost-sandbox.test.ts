@@ -71,4 +71,19 @@ describe("a lost sandbox", () => {
     expect(result.rung).toBe("restored");
     expect(await sandboxFingerprint(runtime.sandboxes, result.sandboxId!)).toEqual(fingerprint(files));
   });
+
+  it("while running: resume notices, records the loss and restores the latest checkpoint", async () => {
+    rt = await startWorkflowRuntime();
+    const { runtime } = rt;
+    const files = sampleFiles("gone-while-running");
+    const session = await createSessionWithFiles(runtime, files);
+    await run({ name: "torpor/session.snapshot.requested", data: { sessionId: session.id, label: null, requestId: requestId() } });
+    await runtime.sandboxes.kill(session.sandboxId!);
+    const resumed = await run({ name: "torpor/session.resume.requested", data: { sessionId: session.id, reason: "open", requestId: requestId() } });
+    const result = JSON.parse(resumed.result!) as ResumeResult;
+    expect(result.rung).toBe("restored");
+    const s = await runtime.store.getSession(session.id);
+    expect(s).toMatchObject({ state: "running", sandboxId: result.sandboxId, lease: null });
+    expect(await sandboxFingerprint(runtime.sandboxes, result.sandboxId!)).toEqual(fingerprint(files));
+  });
 });
