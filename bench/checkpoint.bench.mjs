@@ -19,6 +19,9 @@ const FIXTURE = path.join(ROOT, "bench", "fixtures", "next-app");
 const BASELINES = path.join(ROOT, "bench", "fixtures", "baselines");
 const TORPOR = path.join(ROOT, "bin", "torpor");
 const MB = 1024 * 1024;
+/** BENCH_QUICK=1 skips baselines A and B (the slow ones) while tuning Torpor against restic. */
+const QUICK = process.env.BENCH_QUICK === "1";
+const SKIPPED = { seconds: NaN, rssMB: NaN, stdout: "" };
 
 function sh(cmd, args, options = {}) {
   return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "inherit"], ...options }).toString();
@@ -27,6 +30,8 @@ function sh(cmd, args, options = {}) {
 /** Runs one command as a whole process under /usr/bin/time; returns wall seconds, peak RSS, stdout. */
 function timed(label, cmd, args, env = {}) {
   const timeFile = path.join(OUT, "time.txt");
+  // Flush dirty pages first, so that no run pays for the previous one's writeback.
+  execFileSync("sync");
   return new Promise((resolve, reject) => {
     const child = spawn("/usr/bin/time", ["-f", "%e %M", "-o", timeFile, cmd, ...args], {
       env: { ...process.env, ...env },
@@ -66,18 +71,21 @@ function duBytes(dir) {
 }
 
 async function startServer() {
-  const { default: S3rver } = await import("s3rver");
   const tls = path.join(OUT, "tls");
   mkdirSync(tls, { recursive: true });
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${tls}/key.pem`, "-out", `${tls}/cert.pem`,
     "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
-  const server = new S3rver({
-    address: "127.0.0.1", port: 0, silent: true, directory: path.join(OUT, "s3"),
-    key: readFileSync(`${tls}/key.pem`), cert: readFileSync(`${tls}/cert.pem`),
-    configureBuckets: ["tar", "perfile", "restic", "torpor"].map((name) => ({ name })),
+  const child = spawn(process.execPath, [path.join(BASELINES, "s3-server.mjs"), path.join(OUT, "s3"), `${tls}/key.pem`, `${tls}/cert.pem`,
+    "tar", "perfile", "restic", "torpor"], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(JSON.parse(d.toString()).port));
+    child.once("exit", (code) => reject(new Error(`s3 server exited (${code})`)));
   });
-  const { port } = await server.run();
-  return { server, endpoint: `https://127.0.0.1:${port}`, cert: `${tls}/cert.pem` };
+  const stop = () => new Promise((resolve) => {
+    child.once("exit", resolve);
+    child.kill("SIGTERM");
+  });
+  return { stop, endpoint: `https://127.0.0.1:${port}`, cert: `${tls}/cert.pem` };
 }
 
 async function main() {
@@ -92,7 +100,7 @@ async function main() {
   const shape = summarize(wsA);
   console.log(`workspace: ${shape.files} files, ${(shape.bytes / MB).toFixed(0)} MB (${shape.dirs} dirs, ${shape.symlinks} symlinks)`);
 
-  const { server, endpoint, cert } = await startServer();
+  const { stop, endpoint, cert } = await startServer();
   const s3 = (bucket) => path.join(OUT, "s3", bucket);
   const baseEnv = { NODE_EXTRA_CA_CERTS: cert, BENCH_S3_ENDPOINT: endpoint };
   const torporEnv = {
@@ -110,10 +118,10 @@ async function main() {
   try {
     console.log("full backups");
     const tgz = path.join(OUT, "ws.tar.gz");
-    r.tarFull = await timed("A tar+gzip + PUT", "sh", ["-c", `tar -C "${wsA}" -czf "${tgz}" . && node "${BASELINES}/put-file.mjs" "${tgz}" ws.tar.gz`], { ...baseEnv, BENCH_S3_BUCKET: "tar" });
-    rmSync(tgz);
-    r.perFileFull = await timed("B one PUT per file", "node", [`${BASELINES}/per-file.mjs`, "put", wsA, "full"], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
-    sh("restic", [...resticArgs, "init"], { env: { ...process.env, ...resticEnv } });
+    r.tarFull = QUICK ? SKIPPED : await timed("A tar+gzip + PUT", "sh", ["-c", `tar -C "${wsA}" -czf "${tgz}" . && node "${BASELINES}/put-file.mjs" "${tgz}" ws.tar.gz`], { ...baseEnv, BENCH_S3_BUCKET: "tar" });
+    rmSync(tgz, { force: true });
+    r.perFileFull = QUICK ? SKIPPED : await timed("B one PUT per file", "node", [`${BASELINES}/per-file.mjs`, "put", wsA, "full"], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
+    await timed("C restic init (not counted)", "restic", [...resticArgs, "init"], resticEnv);
     r.resticFull = await timed("C restic backup", "restic", [...resticArgs, "backup", wsA], resticEnv);
     r.torporFull = await timed("T torpor snapshot", TORPOR, ["snapshot", wsA, "--json"], torporEnv);
     const full = JSON.parse(r.torporFull.stdout.trim().split("\n").pop());
@@ -137,29 +145,24 @@ async function main() {
     r.storedAfterIncr = { restic: duBytes(s3("restic")), torpor: duBytes(s3("torpor")) };
 
     console.log("full restores (of the full backup)");
-    r.tarRestore = await timed("A GET + gunzip + untar", "sh", ["-c", `mkdir -p "${out("tar")}" && node "${BASELINES}/get-object.mjs" ws.tar.gz | tar -C "${out("tar")}" -xzf -`], { ...baseEnv, BENCH_S3_BUCKET: "tar" });
-    rmSync(out("tar"), { recursive: true, force: true });
-    r.perFileRestore = await timed("B one GET per file", "node", [`${BASELINES}/per-file.mjs`, "get", "full", out("perfile")], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
-    rmSync(out("perfile"), { recursive: true, force: true });
+    r.tarRestore = QUICK ? SKIPPED : await timed("A GET + gunzip + untar", "sh", ["-c", `mkdir -p "${out("tar")}" && node "${BASELINES}/get-object.mjs" ws.tar.gz | tar -C "${out("tar")}" -xzf -`], { ...baseEnv, BENCH_S3_BUCKET: "tar" });
+    r.perFileRestore = QUICK ? SKIPPED : await timed("B one GET per file", "node", [`${BASELINES}/per-file.mjs`, "get", "full", out("perfile")], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
     const resticSnap = JSON.parse(sh("restic", [...resticArgs, "snapshots", "--json"], { env: { ...process.env, ...resticEnv } }))[0].short_id;
     r.resticRestore = await timed("C restic restore", "restic", [...resticArgs, "restore", resticSnap, "--target", out("restic")], resticEnv);
-    rmSync(out("restic"), { recursive: true, force: true });
     r.torporRestore = await timed("T torpor restore", TORPOR, ["restore", pct.checkpoint, out("torpor"), "--json"], torporEnv);
     const restoredShape = summarize(out("torpor"));
     const sourceShape = summarize(wsA);
     if (restoredShape.files !== sourceShape.files || restoredShape.bytes !== sourceShape.bytes || restoredShape.symlinks !== sourceShape.symlinks) {
       throw new Error(`torpor restore differs: ${JSON.stringify(restoredShape)} vs ${JSON.stringify(sourceShape)}`);
     }
-    rmSync(out("torpor"), { recursive: true, force: true });
 
     console.log("second workspace with the same node_modules");
     r.torporSecond = await timed("T torpor snapshot (workspace B)", TORPOR, ["snapshot", wsB, "--json"], torporEnv);
     const second = JSON.parse(r.torporSecond.stdout.trim().split("\n").pop());
     report({ shape, r, full, one, pct, second });
+    for (const name of ["tar", "perfile", "restic", "torpor"]) rmSync(out(name), { recursive: true, force: true });
   } finally {
-    const closing = server.close();
-    server.httpServer?.closeAllConnections();
-    await closing;
+    await stop();
   }
 }
 

@@ -84,7 +84,7 @@ export function encodeManifest(manifest: Manifest): { id: string; body: Buffer }
     }
     return [e.path, "f", e.mode, e.size, e.mtimeMs, hash, index, loc[1], loc[2], loc[3]];
   });
-  const payload = gzipSync(JSON.stringify({ packs, entries: wire }), { level: 6 });
+  const payload = gzipSync(JSON.stringify({ packs, entries: wire }), { level: 1 });
   const body = Buffer.concat([Buffer.from(MAGIC + JSON.stringify(manifest.header) + "\n"), payload]);
   const time = manifest.header.createdAt.toString(36).padStart(9, "0").slice(-9);
   return { id: `cp_${time}${sha256(body).slice(0, ID_HASH_CHARS)}`, body };

@@ -19,6 +19,8 @@ import type { ManifestEntry, WorkspaceTarget } from "./types";
 
 const WRITE_CONCURRENCY = 32;
 const BUFFERED_FILE_MAX = 1024 * 1024;
+/** Bits the process umask strips from a new file's mode: only then is a chmod needed. */
+const UMASK = process.umask();
 
 export interface LocalDirTarget extends WorkspaceTarget {
   readonly dir: string;
@@ -50,10 +52,12 @@ export function localDirTarget(dir: string): LocalDirTarget {
     const flags = overlay ? "w" : "wx";
     if (!content || entry.size <= BUFFERED_FILE_MAX) {
       const data = content ? await collect(content) : Buffer.alloc(0);
+      // Asynchronous on purpose: with hundreds of MB being written, ext4 can stall a file creation
+      // on a journal commit; on the thread pool such stalls overlap instead of blocking the loop.
       const handle = await open(abs, flags, entry.mode);
       try {
         await handle.writeFile(data);
-        await handle.chmod(entry.mode);
+        if ((entry.mode & UMASK) !== 0) await handle.chmod(entry.mode);
         await handle.utimes(seconds(entry.mtimeMs), seconds(entry.mtimeMs));
       } finally {
         await handle.close();

@@ -76,12 +76,14 @@ export async function restoreCheckpoint(
       manifest.locations,
       checkpointId,
     );
-    const gate = new Gate(s.concurrency);
+    // Bounded separately: each large stream holds a decompressor window, each range its bytes.
+    const largeGate = new Gate(Math.min(4, s.concurrency));
+    const gate = new Gate(Math.min(8, s.concurrency));
     const tasks: Promise<void>[] = [];
     // Large blobs first: they take longest, and the small ranges fill the gaps.
     for (const blob of plan.large) {
       tasks.push(
-        gate.run(async () => {
+        largeGate.run(async () => {
           for (const entry of pathsByHash.get(blob.hash)!) {
             const content = await openLargeBlob(s.objects, blob);
             open.add(content);
