@@ -9,11 +9,11 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config";
 import { StorageError, ValidationError } from "../../src/core/errors";
+import { waitUntil } from "../helpers/runtime";
 import { createEmbeddedEngine, type EmbeddedEngine } from "../../src/engine";
 import { openSqliteStore } from "../../src/store";
 import type { StateStore } from "../../src/store/types";
 import type { CronTick, TorporEvent, WorkflowDefinition, WorkflowDeps } from "../../src/workflows/types";
-import { waitFor } from "../helpers/app";
 
 type Hibernate = Extract<TorporEvent, { name: "torpor/session.hibernate.requested" }>;
 
@@ -155,7 +155,7 @@ describe("embedded engine", () => {
     const first = engineWith([definition]);
     await first.start();
     const { ids } = await first.send(hibernate("s1", "r1"));
-    await waitFor("the first step to start", () => calls.length, (n) => n === 1);
+    await waitUntil("the first step to start", () => calls.length, (n) => n === 1);
     const stopped = first.stop();
     release();
     await stopped;
@@ -184,10 +184,10 @@ describe("embedded engine", () => {
     await engine.send(hibernate("A", "a1"));
     await engine.send(hibernate("A", "a2"));
     await engine.send(hibernate("B", "b1"));
-    await waitFor("a1 and b1 to start", () => events.length, (n) => n === 2);
+    await waitUntil("a1 and b1 to start", () => events.length, (n) => n === 2);
     expect(events.sort()).toEqual(["start a1", "start b1"]);
     gates.get("a1")!();
-    await waitFor("a2 to start", () => events.includes("start a2"), Boolean);
+    await waitUntil("a2 to start", () => events.includes("start a2"), Boolean);
     expect(events.indexOf("end a1")).toBeLessThan(events.indexOf("start a2"));
     gates.get("a2")!();
     gates.get("b1")!();
@@ -227,7 +227,7 @@ describe("embedded engine", () => {
     };
     const engine = engineWith([cron]);
     await engine.start({ cron: true });
-    await waitFor("two ticks", () => ticks.length, (n) => n >= 2);
+    await waitUntil("two ticks", () => ticks.length, (n) => n >= 2);
     await engine.stop();
     expect(ticks[1]! - ticks[0]!).toBeGreaterThanOrEqual(1000);
     expect(ticks.every((t) => t % 1000 === 0)).toBe(true);

@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TorporEvent } from "../../src/workflows/types";
-import { waitFor } from "../helpers/app";
 import {
   createSessionWithFiles,
   fingerprint,
@@ -19,6 +18,7 @@ import {
   sha256,
   startWorkflowRuntime,
   type WorkflowRuntime,
+  waitUntil,
 } from "../helpers/runtime";
 import { seeded } from "./flaky-objects";
 import { checkLatestCheckpoint, checkSandbox, counts } from "./support";
@@ -54,7 +54,7 @@ export function raceScenarios(): void {
           // Activity that finds a hibernation under way (or finished) must end with the session running.
           if (s.state !== "running" || s.lease?.operation === "hibernate") mustWake = true;
           if (result.wake) await send({ name: "torpor/session.resume.requested", data: { sessionId: id, reason: "activity", requestId: requestId("wake") } });
-          const up = await waitFor(
+          const up = await waitUntil(
             "a sandbox to write to",
             () => runtime.store.getSession(id),
             (x) => (x.state === "running" || x.state === "hibernating") && x.sandboxId !== null,

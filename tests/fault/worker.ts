@@ -5,7 +5,6 @@
  */
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../helpers/app";
 import {
   createSessionWithFiles,
   fingerprint,
@@ -14,6 +13,7 @@ import {
   startWorkflowRuntime,
   testEnv,
   type WorkflowRuntime,
+  waitUntil,
 } from "../helpers/runtime";
 import { bundle, checkLatestCheckpoint, checkSandbox, counts, runHarness } from "./support";
 
@@ -43,7 +43,7 @@ export function workerScenarios(): void {
       worker.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => worker.on("exit", (code) => resolve(code)));
       try {
-        const [run] = await waitFor(
+        const [run] = await waitUntil(
           "the worker to finish the interrupted run",
           () => rt.runtime.store.listRuns({ sessionId: session.id }),
           (runs) => runs[0]?.status === "completed",

@@ -111,3 +111,19 @@ export function lostFiles(expected: Record<string, string>, actual: Record<strin
 
 let requestCounter = 0;
 export const requestId = (prefix = "req") => `${prefix}-${process.pid}-${++requestCounter}-${Date.now()}`;
+
+/** Polls until `accept` holds (or fails with what it last saw); never a fixed sleep. */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  accept: (value: T) => boolean,
+  { timeoutMs = 45_000, everyMs = 50 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last saw ${JSON.stringify(value)?.slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

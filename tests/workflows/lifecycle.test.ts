@@ -4,6 +4,7 @@
  * fresh), archive, the idle sweep with its recorded reason.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { SandboxProvider } from "../../src/sandbox/types";
 import type { ResumeResult } from "../../src/workflows/resume";
 import {
   createSessionWithFiles,
@@ -13,6 +14,7 @@ import {
   sandboxFingerprint,
   startWorkflowRuntime,
   type WorkflowRuntime,
+  waitUntil,
 } from "../helpers/runtime";
 
 let rt: WorkflowRuntime | undefined;
@@ -168,5 +170,35 @@ describe("idle sweep", () => {
     await engine.idle();
     expect((await runtime.store.getSession(idle.id)).state).toBe("archived");
     expect((await runtime.store.getSession(busy.id)).state).toBe("running");
+  });
+});
+
+describe("schedules and providers without pause", () => {
+  it("the configured sweep cron hibernates an idle session on its own", async () => {
+    rt = await startWorkflowRuntime({ env: { TORPOR_SWEEP_CRON: "* * * * * *" }, startCron: true });
+    const { runtime } = rt;
+    const session = await createSessionWithFiles(runtime, sampleFiles("cron"), { idleTimeoutMs: 1000 });
+    const paused = await waitUntil("the sweep to hibernate the session", () => runtime.store.getSession(session.id), (s) => s.state === "paused");
+    expect(paused.sleepReason?.detail).toMatch(/^idle for \d+s \(timeout 1s\)/);
+    const sweeps = await runtime.store.listRuns({ workflow: "idle-sweep" });
+    expect(sweeps.length).toBeGreaterThan(0);
+  });
+
+  it("archives at once when the provider cannot pause, and resume restores", async () => {
+    const noPause = (p: SandboxProvider): SandboxProvider =>
+      new Proxy(p, { get: (target, key, receiver) => (key === "supportsPause" ? false : Reflect.get(target, key, receiver)) });
+    rt = await startWorkflowRuntime({ wrapSandboxes: noPause });
+    const { runtime } = rt;
+    const files = sampleFiles("nopause");
+    const session = await createSessionWithFiles(runtime, files);
+    const run = await runEvent({ name: "torpor/session.hibernate.requested", data: { sessionId: session.id, reason: "idle", requestId: requestId() } });
+    expect(JSON.parse(run.result!)).toMatchObject({ status: "archived" });
+    expect(run.steps.map((s) => s.name)).toContain("Verify the latest checkpoint");
+    expect(await runtime.store.getSession(session.id)).toMatchObject({ state: "archived", sandboxId: null, lease: null });
+    expect(await runtime.sandboxes.status(session.sandboxId!)).toBe("gone");
+    const resumed = await runEvent({ name: "torpor/session.resume.requested", data: { sessionId: session.id, reason: "open", requestId: requestId() } });
+    const result = JSON.parse(resumed.result!) as ResumeResult;
+    expect(result.rung).toBe("restored");
+    expect(await sandboxFingerprint(runtime.sandboxes, result.sandboxId!)).toEqual(fingerprint(files));
   });
 });
