@@ -96,7 +96,16 @@ export function localDirSource(dir: string, options: LocalDirSourceOptions = {})
         } catch (error) {
           throw new TorporError("INTERNAL", `Cannot read ${abs}`, { cause: error });
         }
-        yield { path: rel, size: data.length, stream: Readable.from([data]), data };
+        const bytes = data;
+        yield {
+          path: rel,
+          size: bytes.length,
+          data: bytes,
+          // Made on demand: the engine takes `data` and never asks, saving one stream per file.
+          get stream() {
+            return Readable.from([bytes]);
+          },
+        };
       } else {
         const stats = await lstat(abs);
         yield { path: rel, size: stats.size, stream: createReadStream(abs, { highWaterMark: 1024 * 1024 }) };

@@ -47,7 +47,11 @@ export async function restoreCheckpoint(
     bytesDone: 0,
     bytesTotal: files.reduce((n, f) => n + f.size, 0),
   };
-  const report = () => options.onProgress?.({ ...progress });
+  let reported = 0;
+  const report = (force = true) => {
+    if (!options.onProgress || (!force && ++reported % 64 !== 0)) return;
+    options.onProgress({ ...progress });
+  };
   report();
 
   const channel = new Channel<Item>(256);
@@ -63,7 +67,7 @@ export async function restoreCheckpoint(
     if (item.entry.type === "file") {
       progress.filesDone++;
       progress.bytesDone += item.entry.size;
-      report();
+      report(false);
     }
   };
 

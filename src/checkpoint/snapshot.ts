@@ -54,7 +54,12 @@ async function collect(stream: Readable): Promise<Buffer> {
 export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOptions, s: SnapshotSettings): Promise<SnapshotResult> {
   const started = performance.now();
   const progress = { phase: "scan" as SnapshotProgressPhase, filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
-  const report = () => options.onProgress?.({ ...progress });
+  let reported = 0;
+  // Progress is reported every 64 files (and at each phase), not for each of tens of thousands.
+  const report = (force = true) => {
+    if (!options.onProgress || (!force && ++reported % 64 !== 0)) return;
+    options.onProgress({ ...progress });
+  };
   const checkAbort = () => {
     if (options.signal?.aborted) throw new TorporError("INTERNAL", "Snapshot aborted", { cause: options.signal.reason });
   };
@@ -140,7 +145,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
       checkAbort();
       const entry = byPathIndex.get(item.path);
       if (!entry || entry.hash !== undefined) {
-        item.stream.destroy();
+        if (!("data" in item)) item.stream.destroy();
         throw new TorporError("INTERNAL", `Source returned an unexpected file '${item.path}'`);
       }
       const data = (item as { data?: Buffer }).data;
@@ -166,7 +171,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
       }
       progress.filesDone++;
       progress.bytesDone += entry.size;
-      report();
+      report(false);
     }
     await Promise.all(largeReads);
     const missing = toRead.find((e) => e.hash === undefined);
