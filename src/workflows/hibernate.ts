@@ -44,7 +44,8 @@ export const hibernateWorkflow: WorkflowDefinition<HibernateEvent, HibernateResu
         operation: "hibernate",
         start: "hibernate.start",
         onBusy: "skip",
-        patch: { sleepReason: { at: deps.now(), kind: "idle", detail: reason } },
+        // The sweep's reasons start with "idle for"; anything else was asked for (API, CLI).
+        patch: { sleepReason: { at: deps.now(), kind: reason.startsWith("idle") ? "idle" : "request", detail: reason } },
       }),
     );
     const result = (status: HibernateResult["status"], why: string, extra: Partial<HibernateResult> = {}) => ({

@@ -121,7 +121,8 @@ export const resumeWorkflow: WorkflowDefinition<ResumeEvent, ResumeResult> = {
           patch: {
             sandboxId,
             wakeReason: { ...wakeReason, detail: `${reason} (${rung}: ${why})` },
-            lastError: warnings[0] ?? null,
+            // Kept otherwise: it may say which changes a lost sandbox took with it.
+            ...(warnings[0] ? { lastError: warnings[0] } : {}),
           },
           now: deps.now(),
         }).then(() => null),

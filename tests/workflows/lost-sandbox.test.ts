@@ -70,6 +70,8 @@ describe("a lost sandbox", () => {
     const result = JSON.parse(resumed.result!) as ResumeResult;
     expect(result.rung).toBe("restored");
     expect(await sandboxFingerprint(runtime.sandboxes, result.sandboxId!)).toEqual(fingerprint(files));
+    // The report of what the lost sandbox took with it stays visible after the restore.
+    expect((await runtime.store.getSession(session.id)).lastError).toMatch(/1 file change\(s\) after the last checkpoint could not be saved/);
   });
 
   it("while running: resume notices, records the loss and restores the latest checkpoint", async () => {
