@@ -1,6 +1,7 @@
 /**
- * The object store failing 10% of requests (errors, timeouts, resets): every workflow completes,
- * and the files survive. And the provider losing paused sandboxes: resume restores from the
+ * The object store failing 10% of requests (errors, timeouts, resets), once at the ObjectStore
+ * interface and once at the wire in front of s3rver (so the S3 adapter's own classification and
+ * retries are what copes): every workflow completes, and the files survive. And the provider losing paused sandboxes: resume restores from the
  * checkpoint, every hash checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +14,9 @@ import {
   startWorkflowRuntime,
   type WorkflowRuntime,
 } from "../helpers/runtime";
+import { startTestS3, type TestS3 } from "../helpers/s3";
 import { flakyObjects, type FaultStats } from "./flaky-objects";
+import { startFlakyProxy, type FlakyProxy } from "./flaky-proxy";
 import { checkLatestCheckpoint, checkSandbox, counts } from "./support";
 
 const SESSIONS = 5;
@@ -28,20 +31,39 @@ async function completes(rt: WorkflowRuntime, event: TorporEvent | { tick: strin
 }
 
 export function flakyScenarios(): void {
-  describe("object store failing 10% of requests", () => {
+  describe.each(["at the ObjectStore interface", "at the wire (HTTP proxy in front of s3rver)"])("object store failing 10%% of requests %s", (where) => {
     const stats: FaultStats = { requests: 0, faults: 0 };
     let rt: WorkflowRuntime;
+    let s3: TestS3 | undefined;
+    let proxy: FlakyProxy | undefined;
     beforeAll(async () => {
       const seed = Math.floor(Math.random() * 2 ** 31);
-      console.log(`flaky object store seed: ${seed}`);
-      rt = await startWorkflowRuntime({
-        env: { TORPOR_SMALL_FILE_BYTES: "0" },
-        wrapObjects: (objects) => flakyObjects(objects, 0.1, seed, stats),
-      });
+      console.log(`flaky object store (${where}) seed: ${seed}`);
+      if (where.startsWith("at the wire")) {
+        s3 = await startTestS3();
+        proxy = await startFlakyProxy(s3.endpoint, 0.1, seed, stats);
+        rt = await startWorkflowRuntime({
+          env: {
+            TORPOR_SMALL_FILE_BYTES: "0",
+            TORPOR_OBJECT_STORE: "s3",
+            S3_ENDPOINT: proxy.endpoint,
+            S3_BUCKET: s3.bucket,
+            AWS_ACCESS_KEY_ID: s3.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          },
+        });
+      } else {
+        rt = await startWorkflowRuntime({
+          env: { TORPOR_SMALL_FILE_BYTES: "0" },
+          wrapObjects: (objects) => flakyObjects(objects, 0.1, seed, stats),
+        });
+      }
     });
     afterAll(async () => {
       counts.injectedFaults += stats.faults;
       await rt.close();
+      await proxy?.close();
+      await s3?.close();
     });
 
     it.each(Array.from({ length: SESSIONS }, (_, i) => i))("every workflow completes (session %i)", async (i) => {
@@ -73,7 +95,7 @@ export function flakyScenarios(): void {
     it("injected faults along the way", () => {
       expect(stats.requests).toBeGreaterThan(100);
       expect(stats.faults).toBeGreaterThan(0);
-      console.log(`flaky object store: ${stats.faults} faults in ${stats.requests} requests`);
+      console.log(`flaky object store (${where}): ${stats.faults} faults in ${stats.requests} requests`);
     });
   });
 
