@@ -61,6 +61,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
   const byId = new Map(workflows.map((w) => [w.id, w]));
   const inflight = new Map<string, Promise<void>>();
   const tails = new Map<string, Promise<void>>();
+  const creating = new Set<string>();
   const sleepers = new Set<() => void>();
   const crons: Cron[] = [];
   let stopping = false;
@@ -133,23 +134,30 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
   async function enqueue(def: AnyWorkflow, event: EngineEvent): Promise<string> {
     const key = idempotencyKey(def, event);
     const runId = runIdFor(def, key);
-    if (key !== undefined && (inflight.has(runId) || (await store.getRun(runId)))) return runId;
-    const data = event.data as { sessionId?: unknown };
+    // Checked and marked before any await: two sends of one request id in this process start one run.
+    if (key !== undefined && (inflight.has(runId) || creating.has(runId))) return runId;
+    creating.add(runId);
     try {
-      await store.createRun({
-        id: runId,
-        workflow: def.id,
-        sessionId: typeof data.sessionId === "string" ? data.sessionId : null,
-        input: event,
-        now: now(),
-      });
-    } catch (error) {
-      // Two sends of one request id raced: the other one created the run.
       if (key !== undefined && (await store.getRun(runId))) return runId;
-      throw error;
+      const data = event.data as { sessionId?: unknown };
+      try {
+        await store.createRun({
+          id: runId,
+          workflow: def.id,
+          sessionId: typeof data.sessionId === "string" ? data.sessionId : null,
+          input: event,
+          now: now(),
+        });
+      } catch (error) {
+        // Another process sent the same request id first and created the run.
+        if (key !== undefined && (await store.getRun(runId))) return runId;
+        throw error;
+      }
+      schedule(def, runId, event);
+      return runId;
+    } finally {
+      creating.delete(runId);
     }
-    schedule(def, runId, event);
-    return runId;
   }
 
   const engine: EmbeddedEngine = {
