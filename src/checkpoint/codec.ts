@@ -13,7 +13,8 @@ const decompressAsync = promisify(brotliDecompress);
 /** One frame of small blobs (about 1 MB), compressed as a unit. */
 export function compressFrame(data: Buffer): Promise<Buffer> {
   return compressAsync(data, {
-    params: { [constants.BROTLI_PARAM_QUALITY]: 3, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+    // A 1 MB window covers a whole frame; a larger one only costs memory.
+    params: { [constants.BROTLI_PARAM_QUALITY]: 3, [constants.BROTLI_PARAM_LGWIN]: 20, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
   });
 }
 

@@ -9,7 +9,6 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import ignore from "ignore";
 import { TorporError } from "../core/errors";
-import { hashLocalFiles } from "./hash-file";
 import type { ScanEntry, WorkspaceSource } from "./types";
 
 const SMALL_READ_MAX = 1024 * 1024;
@@ -117,7 +116,8 @@ export function localDirSource(dir: string, options: LocalDirSourceOptions = {})
     dir: root,
     scan,
     readFiles,
-    hashFiles: (paths: string[]) => hashLocalFiles(root, paths),
+    // No hashFiles: reading a local file twice (hash, then compress) costs more on new content
+    // than it saves on content the bucket already has.
     skipped: () => skipped,
   };
 }

@@ -109,7 +109,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
 
   const stats: PackerStats = { uploadedBytes: 0, uploadedObjects: 0 };
   const uploadGate = new Gate(s.concurrency);
-  const packer = new Packer(s.objects, known, uploadGate, stats, s.packTargetBytes, 4);
+  const packer = new Packer(s.objects, known, uploadGate, stats, s.packTargetBytes, 3);
   const tmpDir = await mkdtemp(path.join(tmpdir(), "torpor-snapshot-"));
   const largeUploads: Promise<void>[] = [];
   const largeReads: Promise<void>[] = [];
