@@ -47,11 +47,11 @@ export function localDirTarget(dir: string): LocalDirTarget {
     await rm(abs, { recursive: true, force: true });
   }
 
-  async function writeFile(entry: ManifestEntry, abs: string, content: Readable | undefined): Promise<void> {
+  async function writeFile(entry: ManifestEntry, abs: string, content: Readable | undefined, buffered?: Buffer): Promise<void> {
     await clearFor(abs, "file");
     const flags = overlay ? "w" : "wx";
-    if (!content || entry.size <= BUFFERED_FILE_MAX) {
-      const data = content ? await collect(content) : Buffer.alloc(0);
+    if (buffered || !content || entry.size <= BUFFERED_FILE_MAX) {
+      const data = buffered ?? (content ? await collect(content) : Buffer.alloc(0));
       // Asynchronous on purpose: with hundreds of MB being written, ext4 can stall a file creation
       // on a journal commit; on the thread pool such stalls overlap instead of blocking the loop.
       const handle = await open(abs, flags, entry.mode);
@@ -88,7 +88,11 @@ export function localDirTarget(dir: string): LocalDirTarget {
       const gate = new Gate(WRITE_CONCURRENCY);
       const running = new Set<Promise<void>>();
       let failure: unknown;
-      for await (const { entry, content } of entries) {
+      for await (const item of entries) {
+        const entry = item.entry;
+        // The engine's small files come as checked bytes (`data`): no stream needed for those.
+        const buffered = (item as { data?: Buffer }).data;
+        const content = buffered ? undefined : item.content;
         if (failure !== undefined) {
           content?.destroy();
           break;
@@ -103,7 +107,7 @@ export function localDirTarget(dir: string): LocalDirTarget {
           continue;
         }
         await gate.acquire();
-        const task = (entry.type === "file" ? writeFile(entry, abs, content) : writeSymlink(entry, abs))
+        const task = (entry.type === "file" ? writeFile(entry, abs, content, buffered) : writeSymlink(entry, abs))
           .catch((error: unknown) => {
             content?.destroy();
             failure ??= error;

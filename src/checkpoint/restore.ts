@@ -19,7 +19,18 @@ export interface RestoreSettings {
   readManifest(id: string): Promise<Manifest>;
 }
 
-type Item = { entry: ManifestEntry; content?: Readable };
+/** `data` (checked bytes of a small file) lets a local target skip the stream; others read `content`. */
+type Item = { entry: ManifestEntry; content?: Readable; data?: Buffer };
+
+function bufferedItem(entry: ManifestEntry, data: Buffer): Item {
+  return {
+    entry,
+    data,
+    get content() {
+      return Readable.from([data]);
+    },
+  };
+}
 
 export async function restoreCheckpoint(
   checkpointId: string,
@@ -74,7 +85,7 @@ export async function restoreCheckpoint(
   const produce = async () => {
     for (const e of entries) if (e.type === "dir") await push({ entry: e });
     const empty = pathsByHash.get(EMPTY_HASH) ?? [];
-    for (const e of empty) await push({ entry: e, content: Readable.from([]) });
+    for (const e of empty) await push(bufferedItem(e, Buffer.alloc(0)));
     const plan = planReads(
       [...pathsByHash.keys()].filter((h) => h !== EMPTY_HASH),
       manifest.locations,
@@ -111,7 +122,7 @@ export async function restoreCheckpoint(
       tasks.push(
         gate.run(async () => {
           for await (const { hash, data } of readRange(s.objects, range)) {
-            for (const entry of pathsByHash.get(hash)!) await push({ entry, content: Readable.from([data]) });
+            for (const entry of pathsByHash.get(hash)!) await push(bufferedItem(entry, data));
           }
         }),
       );
