@@ -17,7 +17,7 @@ const OUT = path.join(ROOT, "bench-output", "checkpoint");
 const CACHE = path.join(ROOT, "bench-output", "cache", "next-app");
 const FIXTURE = path.join(ROOT, "bench", "fixtures", "next-app");
 const BASELINES = path.join(ROOT, "bench", "fixtures", "baselines");
-const TORPOR = path.join(ROOT, "bin", "torpor");
+const TORPOR_CLI = path.join(ROOT, "dist", "cli.mjs");
 const MB = 1024 * 1024;
 /** BENCH_QUICK=1 skips baselines A and B (the slow ones) while tuning Torpor against restic. */
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -92,7 +92,8 @@ async function main() {
   ensureNodeModules();
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  sh(process.execPath, [path.join(ROOT, "scripts", "build-node.mjs")]);
+  // bin/torpor rebuilds dist/cli.mjs when it is missing or older than the CLI's sources.
+  sh(path.join(ROOT, "bin", "torpor"), ["help"]);
   const wsA = path.join(OUT, "ws-a");
   const wsB = path.join(OUT, "ws-b");
   makeWorkspace(wsA, 1);
@@ -103,8 +104,10 @@ async function main() {
   const { stop, endpoint, cert } = await startServer();
   const s3 = (bucket) => path.join(OUT, "s3", bucket);
   const baseEnv = { NODE_EXTRA_CA_CERTS: cert, BENCH_S3_ENDPOINT: endpoint };
+  // What bin/torpor runs (its shebang's flags), minus its rebuild-if-stale check: other
+  // workstreams editing src/ during a bench run must not trigger a rebuild mid-measurement.
   const torporEnv = {
-    ...baseEnv, TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
+    ...baseEnv, MALLOC_ARENA_MAX: "2", UV_THREADPOOL_SIZE: "8", TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
     AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", TORPOR_DATA_DIR: path.join(OUT, "torpor-data"),
   };
   const resticEnv = {
@@ -123,7 +126,7 @@ async function main() {
     r.perFileFull = QUICK ? SKIPPED : await timed("B one PUT per file", "node", [`${BASELINES}/per-file.mjs`, "put", wsA, "full"], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
     await timed("C restic init (not counted)", "restic", [...resticArgs, "init"], resticEnv);
     r.resticFull = await timed("C restic backup", "restic", [...resticArgs, "backup", wsA], resticEnv);
-    r.torporFull = await timed("T torpor snapshot", TORPOR, ["snapshot", wsA, "--json"], torporEnv);
+    r.torporFull = await timed("T torpor snapshot", "node", ["--openssl-legacy-provider", TORPOR_CLI, "snapshot", wsA, "--json"], torporEnv);
     const full = JSON.parse(r.torporFull.stdout.trim().split("\n").pop());
     r.storedAfterFull = { tar: duBytes(s3("tar")), perfile: duBytes(s3("perfile")), restic: duBytes(s3("restic")), torpor: duBytes(s3("torpor")) };
 
@@ -131,7 +134,7 @@ async function main() {
     const files = listFiles(wsA);
     const oneChanged = touchFiles(wsA, [files.find((f) => f.startsWith("src/"))]);
     r.resticOne = await timed("C restic backup (1 file)", "restic", [...resticArgs, "backup", wsA], resticEnv);
-    r.torporOne = await timed("T torpor snapshot (1 file)", TORPOR, ["snapshot", wsA, "--parent", full.checkpoint, "--json"], torporEnv);
+    r.torporOne = await timed("T torpor snapshot (1 file)", "node", ["--openssl-legacy-provider", TORPOR_CLI, "snapshot", wsA, "--parent", full.checkpoint, "--json"], torporEnv);
     const one = JSON.parse(r.torporOne.stdout.trim().split("\n").pop());
     one.changedBytes = oneChanged;
 
@@ -139,7 +142,7 @@ async function main() {
     const onePercent = files.filter((_, i) => i % 100 === 37);
     const pctChanged = touchFiles(wsA, onePercent);
     r.resticPct = await timed(`C restic backup (${onePercent.length} files)`, "restic", [...resticArgs, "backup", wsA], resticEnv);
-    r.torporPct = await timed(`T torpor snapshot (${onePercent.length} files)`, TORPOR, ["snapshot", wsA, "--parent", one.checkpoint, "--json"], torporEnv);
+    r.torporPct = await timed(`T torpor snapshot (${onePercent.length} files)`, "node", ["--openssl-legacy-provider", TORPOR_CLI, "snapshot", wsA, "--parent", one.checkpoint, "--json"], torporEnv);
     const pct = JSON.parse(r.torporPct.stdout.trim().split("\n").pop());
     pct.changedBytes = pctChanged;
     r.storedAfterIncr = { restic: duBytes(s3("restic")), torpor: duBytes(s3("torpor")) };
@@ -149,7 +152,7 @@ async function main() {
     r.perFileRestore = QUICK ? SKIPPED : await timed("B one GET per file", "node", [`${BASELINES}/per-file.mjs`, "get", "full", out("perfile")], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
     const resticSnap = JSON.parse(sh("restic", [...resticArgs, "snapshots", "--json"], { env: { ...process.env, ...resticEnv } }))[0].short_id;
     r.resticRestore = await timed("C restic restore", "restic", [...resticArgs, "restore", resticSnap, "--target", out("restic")], resticEnv);
-    r.torporRestore = await timed("T torpor restore", TORPOR, ["restore", pct.checkpoint, out("torpor"), "--json"], torporEnv);
+    r.torporRestore = await timed("T torpor restore", "node", ["--openssl-legacy-provider", TORPOR_CLI, "restore", pct.checkpoint, out("torpor"), "--json"], torporEnv);
     const restoredShape = summarize(out("torpor"));
     const sourceShape = summarize(wsA);
     if (restoredShape.files !== sourceShape.files || restoredShape.bytes !== sourceShape.bytes || restoredShape.symlinks !== sourceShape.symlinks) {
@@ -157,7 +160,7 @@ async function main() {
     }
 
     console.log("second workspace with the same node_modules");
-    r.torporSecond = await timed("T torpor snapshot (workspace B)", TORPOR, ["snapshot", wsB, "--json"], torporEnv);
+    r.torporSecond = await timed("T torpor snapshot (workspace B)", "node", ["--openssl-legacy-provider", TORPOR_CLI, "snapshot", wsB, "--json"], torporEnv);
     const second = JSON.parse(r.torporSecond.stdout.trim().split("\n").pop());
     report({ shape, r, full, one, pct, second });
     for (const name of ["tar", "perfile", "restic", "torpor"]) rmSync(out(name), { recursive: true, force: true });
