@@ -1,13 +1,14 @@
 /**
- * The Inngest client and Torpor's typed event types (zod schemas from src/workflows/events).
- *
- * Settings come from Config, never from the SDK's own environment lookup, so that the one settings
- * schema decides. `inngestConfigured(config)` says whether Inngest is the workflow engine: when it
- * is not, the app must not serve /api/inngest nor send events (nothing reaches Inngest).
+ * The process's Inngest client and Torpor's typed event types (zod schemas from src/core/events).
+ * The client is built by src/engine/inngest from Config; `inngestConfigured(config)` says whether
+ * Inngest is the workflow engine: when it is not, the app neither serves /api/inngest nor sends.
  */
-import { eventType, Inngest } from "inngest";
-import { getConfig, type Config } from "../src/core/config";
-import { eventDataSchemas } from "../src/workflows/events";
+import { eventType } from "inngest";
+import { getConfig } from "../src/core/config";
+import { eventDataSchemas } from "../src/core/events";
+import { createInngestClient, inngestConfigured } from "../src/engine/inngest";
+
+export { createInngestClient, inngestConfigured };
 
 export const torporEvents = {
   hibernateRequested: eventType("torpor/session.hibernate.requested", {
@@ -29,25 +30,6 @@ export const torporEvents = {
     schema: eventDataSchemas["torpor/session.delete.requested"],
   }),
 } as const;
-
-export function inngestConfigured(config: Config): boolean {
-  return config.workflowEngine.kind === "inngest";
-}
-
-export function createInngestClient(config: Config): Inngest {
-  const engine = config.workflowEngine;
-  if (engine.kind !== "inngest") {
-    // Still a valid client (functions must exist to be listed), but it has no key: sending throws.
-    return new Inngest({ id: "torpor", isDev: false });
-  }
-  return new Inngest({
-    id: engine.appId,
-    eventKey: engine.eventKey,
-    signingKey: engine.signingKey,
-    isDev: engine.dev,
-    baseUrl: engine.baseUrl,
-  });
-}
 
 /** The process's client, built from the process's settings. */
 export const inngest = createInngestClient(getConfig());

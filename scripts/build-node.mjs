@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 /** Entry points: [source, output name]. Add new process entry points here. */
 const entries = [
   ["src/cli/main.ts", "cli"],
-  ["src/runtime/start.ts", "start"],
+  ["src/server/start.ts", "start"],
   ["src/runtime/worker.ts", "worker"],
 ].filter(([source]) => existsSync(source));
 

@@ -17,18 +17,19 @@ import { describeError, NotFoundError } from "../core/errors";
 import { newId } from "../core/ids";
 import type { RunRecord } from "../core/types";
 import type { StateStore } from "../store/types";
-import { parseEvent } from "../workflows/events";
-import type { CronTick, TorporEvent, WorkflowDefinition, WorkflowDeps, WorkflowDispatcher } from "../workflows/types";
+import { parseEvent, type CronTick, type TorporEvent } from "../core/events";
+import type { WorkflowDefinition, WorkflowDispatcher } from "./types";
 import { createJournaledStep, EngineStoppedError } from "./journal";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyWorkflow = WorkflowDefinition<any, any>;
+type AnyWorkflow<D> = WorkflowDefinition<any, any, D>;
 type EngineEvent = TorporEvent | CronTick;
 
-export interface EmbeddedEngineOptions {
+export interface EmbeddedEngineOptions<D> {
   store: StateStore;
-  deps: WorkflowDeps;
-  workflows: AnyWorkflow[];
+  /** What every workflow handler receives as `deps`. */
+  deps: D;
+  workflows: AnyWorkflow<D>[];
   /** Step retry backoff: base · 2^(attempt-1), capped at max. Default 500 ms, 30 s. */
   retry?: { baseMs?: number; maxMs?: number };
   now?: () => number;
@@ -53,7 +54,7 @@ export interface EmbeddedEngine extends WorkflowDispatcher {
   idle(): Promise<void>;
 }
 
-export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEngine {
+export function createEmbeddedEngine<D>(options: EmbeddedEngineOptions<D>): EmbeddedEngine {
   const { store, deps, workflows } = options;
   const now = options.now ?? (() => Date.now());
   const retry = { baseMs: options.retry?.baseMs ?? 500, maxMs: options.retry?.maxMs ?? 30_000 };
@@ -78,17 +79,17 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     });
 
   const cronKey = (scheduledAt: number) => `tick-${scheduledAt}`;
-  const idempotencyKey = (def: AnyWorkflow, event: EngineEvent) =>
+  const idempotencyKey = (def: AnyWorkflow<D>, event: EngineEvent) =>
     "cron" in def.trigger ? cronKey((event as CronTick).data.scheduledAt) : def.idempotencyKey?.(event);
-  const concurrencyKey = (def: AnyWorkflow, event: EngineEvent) =>
+  const concurrencyKey = (def: AnyWorkflow<D>, event: EngineEvent) =>
     "cron" in def.trigger ? def.id : def.concurrencyKey?.(event);
 
-  function runIdFor(def: AnyWorkflow, key: string | undefined): string {
+  function runIdFor(def: AnyWorkflow<D>, key: string | undefined): string {
     if (key === undefined) return newId("run", now());
     return `run_${createHash("sha256").update(`${def.id}\0${key}`).digest("hex").slice(0, 32)}`;
   }
 
-  async function execute(def: AnyWorkflow, runId: string, event: EngineEvent): Promise<void> {
+  async function execute(def: AnyWorkflow<D>, runId: string, event: EngineEvent): Promise<void> {
     if (stopping) return;
     const run = await store.getRun(runId);
     if (!run || (run.status !== "running" && run.status !== "queued")) return;
@@ -115,7 +116,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     }
   }
 
-  function schedule(def: AnyWorkflow, runId: string, event: EngineEvent): void {
+  function schedule(def: AnyWorkflow<D>, runId: string, event: EngineEvent): void {
     const key = concurrencyKey(def, event);
     const previous = (key !== undefined && tails.get(key)) || Promise.resolve();
     // Waiting behind another run of the same session: "queued" until its turn (dashboard).
@@ -131,7 +132,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     });
   }
 
-  async function enqueue(def: AnyWorkflow, event: EngineEvent): Promise<string> {
+  async function enqueue(def: AnyWorkflow<D>, event: EngineEvent): Promise<string> {
     const key = idempotencyKey(def, event);
     const runId = runIdFor(def, key);
     // Checked and marked before any await: two sends of one request id in this process start one run.

@@ -11,7 +11,8 @@
 import { describeError, isTorporError, TorporError } from "../core/errors";
 import type { StepRecord } from "../core/types";
 import type { StateStore } from "../store/types";
-import type { Step, TorporEvent } from "../workflows/types";
+import type { TorporEvent } from "../core/events";
+import type { Step } from "./types";
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */

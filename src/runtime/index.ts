@@ -12,6 +12,7 @@ import type { CheckpointEngine } from "../checkpoint/types";
 import type { Config } from "../core/config";
 import { describeError } from "../core/errors";
 import { createEmbeddedEngine, type EmbeddedEngine } from "../engine";
+import { createInngestClient, createInngestDispatcher } from "../engine/inngest";
 import type { ObjectStore } from "../objectstore";
 import { openObjectStore } from "../objectstore/open";
 import { openSandboxProvider } from "../sandbox";
@@ -101,8 +102,6 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       engine = embedded;
       dispatcher = embedded;
     } else {
-      const { createInngestClient } = await import("../../inngest/client");
-      const { createInngestDispatcher } = await import("../../inngest/dispatcher");
       dispatcher = createInngestDispatcher(createInngestClient(config));
     }
     return {

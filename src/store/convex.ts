@@ -7,7 +7,8 @@
  * passed in, so a retried create with the same id stays idempotent.
  */
 import { ConvexHttpClient } from "convex/browser";
-import { api } from "../../convex/_generated/api";
+import { anyApi } from "convex/server";
+import type { api as generatedApi } from "../../convex/_generated/api";
 import { NotFoundError } from "../core/errors";
 import { newId } from "../core/ids";
 import type { ChangeRecord, CheckpointRecord, RunRecord, Session } from "../core/types";
@@ -16,6 +17,10 @@ import { FLUSH_BATCH } from "./rules";
 import type { AcquireResult, ActivityResult, StateStore } from "./types";
 
 export type { ConvexClientLike } from "./convex-client";
+
+// convex/_generated/api is `anyApi` carrying the deployment's function types. Only its type is
+// imported, so that at run time src/ never imports from convex/ (the layer above it).
+const api = anyApi as unknown as typeof generatedApi;
 
 export interface ConvexStoreOptions {
   url: string;

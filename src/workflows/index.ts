@@ -16,7 +16,7 @@ import type { WorkflowDefinition } from "./types";
 export { archiveWorkflow, deleteWorkflow, hibernateWorkflow, restoreWorkflow, resumeWorkflow, snapshotWorkflow };
 export { createIdleSweepWorkflow, createRetentionWorkflow };
 export * from "./types";
-export { parseEvent, eventDataSchemas, EVENT_NAMES } from "./events";
+export { parseEvent, eventDataSchemas, EVENT_NAMES } from "../core/events";
 export { planRetention } from "./retention";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createInngestClient, inngestConfigured } from "../../inngest";
-import { createInngestDispatcher } from "../../inngest/dispatcher";
+import { createInngestDispatcher } from "../../src/engine/inngest";
 import { loadConfig } from "../../src/core/config";
 import { startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
 

@@ -11,10 +11,10 @@ import { fileURLToPath } from "node:url";
 import next from "next";
 import { getConfig } from "../core/config";
 import { describeError } from "../core/errors";
-import { signToken } from "../server/auth";
-import { publishAppHost } from "../server/host";
-import { resolveAuthSecret } from "../server/secret";
-import { createRuntime } from "./index";
+import { signToken } from "./auth";
+import { publishAppHost } from "./host";
+import { resolveAuthSecret } from "./secret";
+import { createRuntime } from "../runtime";
 
 // dist/start.mjs sits one level below the project root, where .next/ and app/ are.
 const projectDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -1,13 +1,35 @@
 /**
- * Zod schemas of the events that trigger workflows (TorporEvent in ./types). Both engines validate
- * with them: the embedded engine on send, Inngest through the client's event types.
+ * The events that trigger workflows, as types and zod schemas. Both engines validate with them: the
+ * embedded engine on send, Inngest through the client's event types. They are pure data, so they
+ * live in core, below both the engine and the workflows.
  *
  * requestId: the caller's id for one request. Both engines treat a second event with the same
  * request id as a no-op, so a retried HTTP call or a repeated sweep never runs a workflow twice.
  */
 import { z } from "zod";
-import { ValidationError } from "../core/errors";
-import type { EventName, TorporEvent } from "./types";
+import { ValidationError } from "./errors";
+
+export type TorporEvent =
+  | { name: "torpor/session.hibernate.requested"; data: { sessionId: string; reason: string; requestId: string } }
+  | { name: "torpor/session.archive.requested"; data: { sessionId: string; reason: string; requestId: string } }
+  | { name: "torpor/session.resume.requested"; data: { sessionId: string; reason: string; requestId: string } }
+  | {
+      name: "torpor/session.snapshot.requested";
+      data: { sessionId: string; label: string | null; requestId: string };
+    }
+  | {
+      name: "torpor/session.restore.requested";
+      data: { sessionId: string; checkpointId: string; requestId: string };
+    }
+  | { name: "torpor/session.delete.requested"; data: { sessionId: string; requestId: string } };
+
+export type EventName = TorporEvent["name"];
+
+/** The event a cron-triggered workflow receives: which schedule fired, and for which minute. */
+export interface CronTick {
+  name: "torpor/cron.tick";
+  data: { workflow: string; scheduledAt: number };
+}
 
 const sessionId = z.string().min(1).max(200);
 const requestId = z.string().min(1).max(300);
