@@ -8,6 +8,8 @@ const entries = [
   ["src/cli/main.ts", "cli"],
   ["src/server/start.ts", "start"],
   ["src/runtime/worker.ts", "worker"],
+  // The package's "./client" export for host apps: the typed client and the presence hook.
+  ["src/client/index.ts", "client"],
 ].filter(([source]) => existsSync(source));
 
 await build({

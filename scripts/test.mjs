@@ -3,7 +3,7 @@
 // s3rver encrypts listing continuation tokens with DES, which OpenSSL 3 only offers through its
 // legacy provider; the embedded S3 server runs in-process in tests, so the flag is set here.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 
 /** Debian packages the tests need: real sandboxes (bwrap) and real browser tests (chromium). */
 const SYSTEM_PACKAGES = [
@@ -31,7 +31,26 @@ if (missing.length > 0) {
 
 run("node", ["scripts/build-node.mjs"]);
 if (existsSync("app")) run("npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" });
-run("npx", ["vitest", "run", ...process.argv.slice(2)], {
-  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --openssl-legacy-provider`.trim(),
-  NEXT_TELEMETRY_DISABLED: "1",
-});
+
+// vitest's own summary plus a JSON report, from which the last line is the plain
+// "N passed, N failed, N skipped" that CI reads.
+const report = "test-output/vitest-results.json";
+rmSync(report, { force: true });
+const vitest = spawnSync(
+  "npx",
+  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --openssl-legacy-provider`.trim(),
+      NEXT_TELEMETRY_DISABLED: "1",
+    },
+  },
+);
+if (existsSync(report)) {
+  const r = JSON.parse(readFileSync(report, "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+}
+process.exit(vitest.status ?? 1);
