@@ -141,7 +141,10 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
     }
 
     progress.phase = "upload";
-    for await (const item of source.readFiles(readList.map((e) => e.path))) {
+    // Large files first, largest first: their compression is the longest serial work, and it
+    // then overlaps with the packing of all the small files instead of trailing behind it.
+    const order = [...readList.filter((e) => e.size > s.smallFileBytes).sort((a, b) => b.size - a.size), ...readList.filter((e) => e.size <= s.smallFileBytes)];
+    for await (const item of source.readFiles(order.map((e) => e.path))) {
       checkAbort();
       const entry = byPathIndex.get(item.path);
       if (!entry || entry.hash !== undefined) {
