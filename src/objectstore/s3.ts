@@ -62,7 +62,9 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
     return replayable ? retryTransient(once) : once();
   }
 
-  const store: ObjectStore = {
+  // `retrying`: this adapter already retries transient failures, so withRetries() leaves it as is.
+  const store: ObjectStore & { retrying: true } = {
+    retrying: true,
     description: `s3://${options.bucket}/${prefix} at ${where.endpoint}`,
 
     async put(key: string, body: Buffer | Uint8Array | string | Readable, putOptions?: PutOptions) {
@@ -90,7 +92,8 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
       return call(`GET ${key}`, async () => {
         const response = await client.send(new GetObjectCommand({ Bucket, Key: prefix + key, Range: rangeHeader(range) }));
         if (!response.Body) throw new StorageError("STORAGE_TRANSIENT", `GET ${key}: empty response body`);
-        return Buffer.from(await response.Body.transformToByteArray());
+        const bytes = await response.Body.transformToByteArray();
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
       });
     },
 
