@@ -44,7 +44,14 @@ if (mtime(".next/BUILD_ID") < appSources) {
 
 const child = spawn(process.execPath, ["--openssl-legacy-provider", "--enable-source-maps", "dist/start.mjs"], {
   stdio: "inherit",
-  env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production", NEXT_TELEMETRY_DISABLED: "1" },
+  env: {
+    ...process.env,
+    NODE_ENV: process.env.NODE_ENV ?? "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    // The pinned AWS SDK supports Node 20; its notice about future versions needing Node 22 is
+    // not actionable for users of this release.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ?? "true",
+  },
 });
 // The child gets the terminal's Ctrl-C itself; a signal sent to this process alone is passed on.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {

@@ -45,6 +45,8 @@ const vitest = spawnSync(
       ...process.env,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --openssl-legacy-provider`.trim(),
       NEXT_TELEMETRY_DISABLED: "1",
+      // The pinned AWS SDK supports Node 20; its notice about future versions is noise here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
   },
 );
