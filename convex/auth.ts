@@ -8,11 +8,11 @@
  * rotated with `npx convex env set TORPOR_CONVEX_SECRET …` without re-deploying, and keeps every
  * function unusable by an anonymous browser that learns the deployment URL.
  *
- * The secret is read from the deployment's environment (set in the Convex dashboard or CLI): this
- * runs in Convex's runtime, not in the Torpor process, so src/core/config does not apply here.
+ * The secret comes from the deployment's environment, through ./config.
  */
 import { ConvexError } from "convex/values";
 import { isTorporError, TorporError } from "../src/core/errors";
+import { deploymentSecret } from "./config";
 
 /** Compares in time independent of where the strings first differ. */
 function sameSecret(given: string, expected: string): boolean {
@@ -24,8 +24,8 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 export function checkSecret(secret: string): void {
-  const expected = process.env.TORPOR_CONVEX_SECRET;
-  if (!expected || expected.length < 16) {
+  const expected = deploymentSecret();
+  if (!expected) {
     throw new TorporError("UNAUTHORIZED", "TORPOR_CONVEX_SECRET is not set (16+ characters) on this Convex deployment");
   }
   if (!sameSecret(secret, expected)) throw new TorporError("UNAUTHORIZED", "Wrong Torpor secret");

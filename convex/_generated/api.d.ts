@@ -16,6 +16,7 @@ import type {
 import type * as auth from "../auth.js";
 import type * as changes from "../changes.js";
 import type * as checkpoints from "../checkpoints.js";
+import type * as config from "../config.js";
 import type * as model from "../model.js";
 import type * as runs from "../runs.js";
 import type * as sessions from "../sessions.js";
@@ -33,6 +34,7 @@ declare const fullApi: ApiFromModules<{
   auth: typeof auth;
   changes: typeof changes;
   checkpoints: typeof checkpoints;
+  config: typeof config;
   model: typeof model;
   runs: typeof runs;
   sessions: typeof sessions;
