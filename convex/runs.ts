@@ -5,11 +5,11 @@
  */
 import { v } from "convex/values";
 import { NotFoundError } from "../src/core/errors";
-import type { RunRecord, RunStatus, StepRecord } from "../src/core/types";
+import type { RunProgress, RunRecord, RunStatus, StepRecord } from "../src/core/types";
 import type { Doc } from "./_generated/dataModel";
 import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { guarded } from "./auth";
-import { finishedRunStatus, runStatus, step } from "./validators";
+import { finishedRunStatus, runProgress, runStatus, step } from "./validators";
 
 const secret = v.string();
 
@@ -19,8 +19,8 @@ async function steps(ctx: QueryCtx, runId: string): Promise<StepRecord[]> {
 }
 
 async function fromDoc(ctx: QueryCtx, doc: Doc<"runs">): Promise<RunRecord> {
-  const { _id, _creationTime, runId, ...rest } = doc;
-  return { id: runId, ...rest, steps: await steps(ctx, runId) };
+  const { _id, _creationTime, runId, progress, ...rest } = doc;
+  return { id: runId, ...rest, progress: progress ?? null, steps: await steps(ctx, runId) };
 }
 
 async function findDoc(ctx: QueryCtx, runId: string) {
@@ -42,7 +42,7 @@ export async function createHandler(
   if (existing) return fromDoc(ctx, existing); // the engine re-creating a run it journaled
   const at = now ?? Date.now();
   const id = await ctx.db.insert("runs", {
-    ...fields, status: "running", result: null, error: null, startedAt: at, endedAt: null, updatedAt: at,
+    ...fields, status: "running", result: null, error: null, startedAt: at, endedAt: null, updatedAt: at, progress: null,
   });
   return fromDoc(ctx, (await ctx.db.get(id))!);
 }
@@ -137,4 +137,16 @@ export async function setStatusHandler(ctx: MutationCtx, args: { runId: string; 
 export const setStatus = mutation({
   args: { secret, runId: v.string(), status: runStatus, now: v.optional(v.number()) },
   handler: (ctx, { secret, ...args }) => guarded(secret, () => setStatusHandler(ctx, args)),
+});
+
+// Written every ~half second while a checkpoint step runs: it patches only the progress, leaving
+// updatedAt alone, so the run's history does not move with each progress write.
+export async function setProgressHandler(ctx: MutationCtx, args: { runId: string; progress: RunProgress | null }): Promise<null> {
+  const doc = await loadDoc(ctx, args.runId);
+  await ctx.db.patch(doc._id, { progress: args.progress });
+  return null;
+}
+export const setProgress = mutation({
+  args: { secret, runId: v.string(), progress: v.nullable(runProgress) },
+  handler: (ctx, { secret, ...args }) => guarded(secret, () => setProgressHandler(ctx, args)),
 });

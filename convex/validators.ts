@@ -96,6 +96,17 @@ export const changeFields = {
   checkpointId: v.nullable(v.string()),
 };
 
+/** RunProgress (src/core/types): the running step's progress, replaced as a whole by runs.setProgress. */
+export const runProgress = v.object({
+  step: v.string(),
+  phase: v.string(),
+  filesDone: v.number(),
+  filesTotal: v.number(),
+  bytesDone: v.number(),
+  bytesTotal: v.number(),
+  updatedAt: v.number(),
+});
+
 export const runFields = {
   runId: v.string(),
   workflow: v.string(),
@@ -108,6 +119,8 @@ export const runFields = {
   startedAt: v.number(),
   endedAt: v.nullable(v.number()),
   updatedAt: v.number(),
+  // Optional so that run documents written before the field existed still match the schema on deploy.
+  progress: v.optional(v.nullable(runProgress)),
 };
 
 export const step = v.object({

@@ -121,6 +121,23 @@ export interface StepRecord {
   output: string | null;
 }
 
+/**
+ * How far the long step of a running run has got (a checkpoint being taken, restored or verified),
+ * as the checkpoint engine reports it. Advisory: written throttled while the step runs, cleared
+ * (null) when it ends, so it may lag the real work by a moment.
+ */
+export interface RunProgress {
+  /** The step it belongs to ("Flush pending changes and take a checkpoint"). */
+  step: string;
+  /** The checkpoint engine's phase: scan, hash, upload, manifest; download, write, verify. */
+  phase: string;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  updatedAt: number;
+}
+
 export interface RunRecord {
   id: string;
   workflow: string;
@@ -137,4 +154,6 @@ export interface RunRecord {
   startedAt: number;
   endedAt: number | null;
   updatedAt: number;
+  /** The running step's progress, when it reports any; null otherwise. */
+  progress: RunProgress | null;
 }

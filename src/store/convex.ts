@@ -129,6 +129,12 @@ export function createConvexStore(options: ConvexStoreOptions): StateStore {
     setRunStatus: async (runId, status, now) => {
       await m(api.runs.setStatus, { runId, status, now }, "runs.setStatus");
     },
+    setRunProgress: async (runId, progress) => {
+      // Only the validator's fields: Convex refuses an object with any other property.
+      const value = progress && (({ step, phase, filesDone, filesTotal, bytesDone, bytesTotal, updatedAt }) =>
+        ({ step, phase, filesDone, filesTotal, bytesDone, bytesTotal, updatedAt }))(progress);
+      await m(api.runs.setProgress, { runId, progress: value }, "runs.setProgress");
+    },
 
     async close() {
       // ConvexHttpClient holds no connection; nothing to release.

@@ -27,6 +27,7 @@ type Records = Pick<
   | "createCheckpoint" | "commitCheckpoint" | "getCheckpoint" | "listCheckpoints" | "markCheckpointDeleted"
   | "setCheckpointPinned" | "recordChanges" | "listPendingChanges" | "markChangesFlushed" | "createRun"
   | "getRun" | "listRuns" | "recordStep" | "finishRun" | "setRunStatus"
+  | "setRunProgress"
 >;
 
 const toJson = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
@@ -217,6 +218,12 @@ export function sqliteRecords(sql: SqliteDb, loadSession: (id: string) => Sessio
       sql.write(() => {
         loadRun(id);
         db.prepare("UPDATE runs SET status = ?, updated_at = ? WHERE id = ?").run(status, now, id);
+      });
+    },
+    async setRunProgress(id, progress) {
+      sql.write(() => {
+        const changed = db.prepare("UPDATE runs SET progress = ? WHERE id = ?").run(progress === null ? null : JSON.stringify(progress), id).changes;
+        if (changed === 0) throw new NotFoundError(`No run '${id}'`, { details: { runId: id } });
       });
     },
   };

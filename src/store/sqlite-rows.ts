@@ -9,6 +9,7 @@ import type {
   LifecycleReason,
   Operation,
   ProviderKind,
+  RunProgress,
   RunRecord,
   Session,
   SessionState,
@@ -176,6 +177,7 @@ export interface RunRow {
   started_at: number;
   ended_at: number | null;
   updated_at: number;
+  progress: string | null;
 }
 
 export interface StepRow {
@@ -214,5 +216,6 @@ export function runFromRow(r: RunRow, steps: StepRecord[]): RunRecord {
     startedAt: r.started_at,
     endedAt: r.ended_at,
     updatedAt: r.updated_at,
+    progress: r.progress === null ? null : (JSON.parse(r.progress) as RunProgress),
   };
 }

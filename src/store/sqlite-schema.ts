@@ -8,7 +8,8 @@
  *
  * The tables say the same as convex/schema.ts: sessions (with idle_at = last activity + idle
  * timeout, indexed with state so that the idle sweep reads only idle rows), checkpoints, changes
- * (pending while checkpoint_id is null), runs and steps (the embedded engine's journal).
+ * (pending while checkpoint_id is null), runs (with the running step's progress) and steps (the
+ * embedded engine's journal). A migration is only ever appended: files in use hold the older ones.
  */
 import type Database from "better-sqlite3";
 import { TorporError } from "../core/errors";
@@ -105,6 +106,10 @@ const MIGRATIONS: readonly string[] = [
     output TEXT,
     PRIMARY KEY (run_id, name)
   );
+  `,
+  // 2: the running step's progress (RunProgress as JSON; null when no step reports any).
+  `
+  ALTER TABLE runs ADD COLUMN progress TEXT;
   `,
 ];
 

@@ -18,6 +18,7 @@ import type {
   Operation,
   ProviderKind,
   RetentionPolicy,
+  RunProgress,
   RunRecord,
   RunStatus,
   Session,
@@ -156,6 +157,11 @@ export interface StateStore {
     outcome: { status: Exclude<RunStatus, "queued" | "running">; result?: unknown; error?: string | null; now?: number },
   ): Promise<RunRecord>;
   setRunStatus(runId: string, status: RunStatus, now?: number): Promise<void>;
+  /**
+   * Replaces the run's progress (null clears it). Touches nothing else, not even updatedAt: it is
+   * written often while a step runs, and the run's own history should not move with it.
+   */
+  setRunProgress(runId: string, progress: RunProgress | null): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { computeOverview, percentile, runKind, sleptMs, warningsFor } from "../.
 const HOUR = 3600_000;
 const run = (workflow: string, startedAt: number, endedAt: number, status: RunRecord["status"] = "completed"): RunRecord => ({
   id: `run_${workflow}${startedAt}`, workflow, sessionId: "ses_1", status, input: "{}", steps: [], result: null,
-  error: null, externalId: null, startedAt, endedAt, updatedAt: endedAt,
+  error: null, externalId: null, startedAt, endedAt, updatedAt: endedAt, progress: null,
 });
 const session = (over: Partial<Session>): Session => ({
   id: "ses_1", ownerId: "u", provider: "local", sandboxId: "sb", template: "base", state: "running",

@@ -107,4 +107,21 @@ export function recordsContract(current: () => StateStore): void {
     await expectCode(store.recordStep("run_none", step), "NOT_FOUND");
     await expectCode(store.finishRun("run_none", { status: "completed" }), "NOT_FOUND");
   });
+
+  it("replaces and clears a run's progress without touching the rest of the run", async () => {
+    const store = current();
+    const s = await session(store);
+    const run = await store.createRun({ id: "run_progress", workflow: "snapshot-session", sessionId: s.id, input: null, now: T0 });
+    expect(run.progress).toBeNull();
+    const progress = { step: "Take a checkpoint", phase: "upload", filesDone: 12_000, filesTotal: 22_285, bytesDone: 210e6, bytesTotal: 430e6, updatedAt: T0 + 5 };
+    await store.setRunProgress(run.id, progress);
+    await store.setRunProgress(run.id, { ...progress, filesDone: 13_000 });
+    const got = await store.getRun(run.id);
+    expect(got?.progress).toEqual({ ...progress, filesDone: 13_000 });
+    expect(got?.updatedAt).toBe(run.updatedAt);
+    expect((await store.listRuns({ sessionId: s.id }))[0]?.progress).toEqual({ ...progress, filesDone: 13_000 });
+    await store.setRunProgress(run.id, null);
+    expect((await store.getRun(run.id))?.progress).toBeNull();
+    await expectCode(store.setRunProgress("run_none", progress), "NOT_FOUND");
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * The StateStore contract on the embedded SQLite adapter, each test on a fresh file in a temp dir,
- * plus the query plans that keep the hot queries on their indexes.
+ * plus the query plans that keep the hot queries on their indexes, and the upgrade of an older file.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,5 +34,28 @@ describe("sqlite query plans", () => {
       plan(db, "SELECT * FROM changes WHERE session_id = 'x' AND checkpoint_id IS NULL ORDER BY at, id LIMIT 10"),
     ).toContain("USING INDEX changes_pending");
     db.close();
+  });
+});
+
+describe("sqlite migrations", () => {
+  it("upgrades a version-1 file: its runs stay readable, with no progress, and take progress after", async () => {
+    const file = path.join(dir, "v1", "torpor.sqlite");
+    const store = openSqliteStore({ file });
+    const run = await store.createRun({ id: "run_old", workflow: "hibernate-session", sessionId: null, input: null });
+    await store.close();
+    // Turn the file back into what version 1 wrote: no progress column, one migration recorded.
+    const db = new Database(file);
+    db.exec("ALTER TABLE runs DROP COLUMN progress; DELETE FROM torpor_schema WHERE version > 1");
+    db.close();
+
+    const upgraded = openSqliteStore({ file });
+    expect(await upgraded.getRun(run.id)).toMatchObject({ id: run.id, progress: null });
+    const progress = { step: "s", phase: "scan", filesDone: 0, filesTotal: 3, bytesDone: 0, bytesTotal: 9, updatedAt: 1 };
+    await upgraded.setRunProgress(run.id, progress);
+    expect((await upgraded.getRun(run.id))?.progress).toEqual(progress);
+    await upgraded.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT MAX(version) AS v FROM torpor_schema").get()).toEqual({ v: 2 });
+    check.close();
   });
 });
