@@ -115,6 +115,8 @@ async function addToPack(pack: tar.Pack, entry: ManifestEntry, content: Readable
         return;
       }
       const sink = pack.entry({ ...base, type: "file", size: entry.size }, done);
+      // The sink re-emits a failed content stream's error: without a listener it is uncaught (crashes the process).
+      sink.on("error", reject);
       if (content === undefined) return void sink.end(Buffer.alloc(0));
       content.once("error", (error) => {
         sink.destroy(error);
