@@ -48,7 +48,7 @@ export async function verifyRestoredFiles(
   const wrong = files.filter((e) => hashes[e.path] !== e.hash);
   if (wrong.length > 0) {
     throw new IntegrityError("INTEGRITY", `${wrong.length} restored file(s) differ from checkpoint '${checkpointId}', first '${wrong[0]!.path}'`, {
-      retriable: true,
+      // Not retriable: hashing the same files again gives the same answer (a new resume restores afresh).
       details: { checkpointId, sandboxId, paths: wrong.slice(0, 20).map((e) => e.path) },
     });
   }

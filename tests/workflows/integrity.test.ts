@@ -118,13 +118,19 @@ async function allObjects(): Promise<Record<string, string>> {
   return out;
 }
 
-/** Flips a few bytes in the middle of an object; returns the original bytes. */
-async function damage(key: string): Promise<Buffer> {
+type Damage = "flip" | "truncate" | "delete";
+
+/** Flips a few bytes in the middle of an object, cuts off its second half, or deletes it; returns the original bytes. */
+async function damage(key: string, how: Damage = "flip"): Promise<Buffer> {
   const objects = rt!.runtime.objects;
   const original = Buffer.from(await objects.getBuffer(key));
-  const damaged = Buffer.from(original);
+  if (how === "delete") {
+    await objects.delete([key]);
+    return original;
+  }
+  const damaged = Buffer.from(how === "truncate" ? original.subarray(0, Math.floor(original.length / 2)) : original);
   const at = Math.floor(damaged.length / 2);
-  for (let i = at; i < Math.min(at + 4, damaged.length); i++) damaged[i] = damaged[i]! ^ 0x5a;
+  if (how === "flip") for (let i = at; i < Math.min(at + 4, damaged.length); i++) damaged[i] = damaged[i]! ^ 0x5a;
   await objects.put(key, damaged);
   return original;
 }
@@ -181,15 +187,16 @@ async function expectRefusedResume(record: RunRecord, sessionId: string, problem
 }
 
 describe("a damaged checkpoint on resume", () => {
-  const cases: { what: string; problem: RegExp; key: (checkpointId: string, large: string, objects: string[]) => string }[] = [
+  const onlyPack = (objects: string[]) => {
+    const packs = objects.filter((k) => k.startsWith("packs/"));
+    expect(packs).toHaveLength(1);
+    return packs[0]!;
+  };
+  const cases: { what: string; how?: Damage; problem: RegExp; key: (checkpointId: string, large: string, objects: string[]) => string }[] = [
     {
       what: "a pack",
       problem: /Pack [0-9a-f]{64}.*(hash mismatch|cannot decompress).*corrupt, truncated or tampered/,
-      key: (_cp, _large, objects) => {
-        const packs = objects.filter((k) => k.startsWith("packs/"));
-        expect(packs).toHaveLength(1);
-        return packs[0]!;
-      },
+      key: (_cp, _large, objects) => onlyPack(objects),
     },
     {
       what: "a large blob",
@@ -201,6 +208,15 @@ describe("a damaged checkpoint on resume", () => {
       problem: /manifest refused \(hash mismatch: corrupt, truncated or tampered\)/,
       key: (cp) => keys.manifest(cp),
     },
+    {
+      what: "a truncated large blob",
+      how: "truncate",
+      problem: /Blob [0-9a-f]{64}.*(hash mismatch|cannot decompress).*corrupt, truncated or tampered/,
+      key: (_cp, large) => keys.blob(large),
+    },
+    { what: "a missing pack", how: "delete", problem: /packs\/[0-9a-f]{64}/, key: (_cp, _large, objects) => onlyPack(objects) },
+    { what: "a missing large blob", how: "delete", problem: /blobs\/[0-9a-f]{64}/, key: (_cp, large) => keys.blob(large) },
+    { what: "a missing manifest", how: "delete", problem: /No checkpoint 'cp_[0-9a-z]+'/, key: (cp) => keys.manifest(cp) },
   ];
 
   for (const c of cases) {
@@ -218,7 +234,7 @@ describe("a damaged checkpoint on resume", () => {
       const large = sha256(files["big/large.bin"]!);
       expect(Object.keys(before)).toContain(keys.blob(large));
       const key = c.key(checkpointId, large, Object.keys(before));
-      const original = await damage(key);
+      const original = await damage(key, c.how);
       const damagedObjects = await allObjects();
 
       const failed = await resume(session.id);
@@ -381,4 +397,46 @@ describe("a hostile checkpoint", () => {
       expect(existsSync(path.join(sandboxRoot(), "escape"))).toBe(false);
     });
   }
+});
+
+describe("a restore whose files differ from the checkpoint afterwards", () => {
+  it("is refused by the verification at once (no retry can change the files), and the session is archived again", async () => {
+    // A sandbox that clobbers a file right after the import (a start script, a faulty disk): the
+    // restore itself reports success, only the verification can see it.
+    let clobber = true;
+    rt = await startWorkflowRuntime({
+      env: { TORPOR_SMALL_FILE_BYTES: String(SMALL_FILE_BYTES) },
+      wrapSandboxes: (inner) => ({
+        ...inner,
+        kind: inner.kind,
+        async importTar(id, tar) {
+          await inner.importTar(id, tar);
+          if (clobber) await inner.writeFile(id, "README.md", "clobbered\n");
+        },
+      }),
+    });
+    const { runtime } = rt;
+    const { session } = await createRichSession("clobbered");
+    const expected = await hostTree(workspaceOf(session.sandboxId!));
+    await archive(session);
+    const objectsBefore = await allObjects();
+
+    const failed = await resume(session.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/1 restored file\(s\) differ from checkpoint 'cp_[0-9a-z]+', first 'README.md'/);
+    expect(stepOf(failed, "Restore the checkpoint into the new sandbox")).toMatchObject({ status: "completed", attempts: 1 });
+    expect(stepOf(failed, "Verify every restored file")).toMatchObject({ status: "failed", attempts: 1 });
+    const s = await runtime.store.getSession(session.id);
+    expect(s).toMatchObject({ state: "archived", sandboxId: null, lease: null });
+    expect(s.lastError).toMatch(/^resume failed: 1 restored file\(s\) differ from checkpoint/);
+    expect(await runtime.sandboxes.status(createdSandbox(failed)!)).toBe("gone");
+    expect(await liveSandboxFolders()).toEqual([]);
+    expect(await allObjects()).toEqual(objectsBefore);
+
+    clobber = false;
+    const resumed = await resume(session.id);
+    expect(resumed.status).toBe("completed");
+    const result = JSON.parse(resumed.result!) as ResumeResult;
+    expect(await hostTree(workspaceOf(result.sandboxId!))).toEqual(expected);
+  });
 });
