@@ -440,3 +440,29 @@ describe("a restore whose files differ from the checkpoint afterwards", () => {
     expect(await hostTree(workspaceOf(result.sandboxId!))).toEqual(expected);
   });
 });
+
+describe("archiving onto a damaged checkpoint", () => {
+  it("is refused by the verification at once: the sandbox is not killed, the session stays paused with its files", async () => {
+    const { runtime } = await start();
+    const { session, files } = await createRichSession("archive-damaged");
+    const expected = await hostTree(workspaceOf(session.sandboxId!));
+    expect((await run({ name: "torpor/session.hibernate.requested", data: { sessionId: session.id, reason: "idle", requestId: requestId() } })).status).toBe("completed");
+    const paused = await runtime.store.getSession(session.id);
+    await damage(keys.blob(sha256(files["big/large.bin"]!)));
+
+    const failed = await run({ name: "torpor/session.archive.requested", data: { sessionId: session.id, reason: "old", requestId: requestId() } });
+    expect(failed.status).toBe("failed");
+    expect(stepOf(failed, "Verify the latest checkpoint")).toMatchObject({ status: "failed", attempts: 1 });
+    expect(failed.steps.map((s) => s.name)).not.toContain("Kill the sandbox");
+    const s = await runtime.store.getSession(session.id);
+    expect(s).toMatchObject({ state: "paused", sandboxId: session.sandboxId, latestCheckpointId: paused.latestCheckpointId, lease: null });
+    expect(s.lastError).toMatch(/^archive failed: Checkpoint 'cp_[0-9a-z]+' failed verification: big\/large\.bin: /);
+    expect(await runtime.sandboxes.status(session.sandboxId!)).toBe("paused");
+    expect(await hostTree(workspaceOf(session.sandboxId!))).toEqual(expected);
+
+    // The paused sandbox still comes back as it was.
+    const resumed = await resume(session.id);
+    expect(JSON.parse(resumed.result!) as ResumeResult).toMatchObject({ rung: "connected", sandboxId: session.sandboxId });
+    expect(await hostTree(workspaceOf(session.sandboxId!))).toEqual(expected);
+  });
+});
