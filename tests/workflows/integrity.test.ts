@@ -18,7 +18,9 @@ import fs from "node:fs/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { InngestTestEngine } from "@inngest/test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { resumeFunction, setWorkflowDeps } from "../../inngest";
 import { localDirTarget, type ManifestEntry } from "../../src/checkpoint/index";
 import { EMPTY_HASH, encodeManifest, keys } from "../../src/checkpoint/format";
 import type { RunRecord, Session } from "../../src/core/types";
@@ -49,6 +51,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   process.off("uncaughtException", onUncaught);
+  setWorkflowDeps(undefined);
   await rt?.close();
   rt = undefined;
   for (const dir of cleanup.splice(0)) await rm(dir, { recursive: true, force: true });
@@ -464,5 +467,29 @@ describe("archiving onto a damaged checkpoint", () => {
     const resumed = await resume(session.id);
     expect(JSON.parse(resumed.result!) as ResumeResult).toMatchObject({ rung: "connected", sandboxId: session.sandboxId });
     expect(await hostTree(workspaceOf(session.sandboxId!))).toEqual(expected);
+  });
+});
+
+describe("on Inngest", () => {
+  it("a damaged large blob ends the resume with NonRetriableError, the session archived and no sandbox left", async () => {
+    const { runtime } = await start();
+    setWorkflowDeps(runtime.deps);
+    const { session, files } = await createRichSession("inngest-damaged");
+    await archive(session);
+    await damage(keys.blob(sha256(files["big/large.bin"]!)));
+
+    const t = new InngestTestEngine({ function: resumeFunction as ConstructorParameters<typeof InngestTestEngine>[0]["function"] });
+    const out = await t.execute({ events: [{ name: "torpor/session.resume.requested", data: { sessionId: session.id, reason: "open", requestId: requestId() } }] });
+    // @inngest/test hands back the serialised error.
+    const error = (out as unknown as { error?: Error }).error;
+    expect(error?.name).toBe("NonRetriableError");
+    expect(error?.message).toMatch(/Blob [0-9a-f]{64}.*corrupt, truncated or tampered/);
+    const s = await runtime.store.getSession(session.id);
+    expect(s).toMatchObject({ state: "archived", sandboxId: null, lease: null });
+    expect(s.lastError).toMatch(/^resume failed: Blob [0-9a-f]{64}/);
+    expect(await liveSandboxFolders()).toEqual([]);
+    expect(await runtime.store.listRuns({ sessionId: session.id, workflow: "resume-session" })).toMatchObject([
+      { status: "failed", error: expect.stringMatching(/corrupt, truncated or tampered/) },
+    ]);
   });
 });
