@@ -1,14 +1,15 @@
 /**
  * A WorkspaceTarget over a local folder. Entries arrive dirs first (parents before children),
- * then files, then symlinks (see restore.ts); files are written up to WRITE_CONCURRENCY at a time.
+ * then files, then symlinks (see restore.ts). Small files are written with synchronous syscalls
+ * (like tar); large ones stream, up to WRITE_CONCURRENCY at a time.
  * Dirs are created writable and get their own mode and mtime at the end, deepest first.
  *
  * In an empty target nothing pre-exists, so files are created exclusively ("wx"). With
  * `allowNonEmpty`, an existing entry of another kind, or a symlink, at an entry's path is removed
  * first, so that no write ever follows a link that was already in the folder.
  */
-import { createWriteStream } from "node:fs";
-import { chmod, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes } from "node:fs/promises";
+import { closeSync, createWriteStream, fchmodSync, futimesSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { chmod, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -52,15 +53,15 @@ export function localDirTarget(dir: string): LocalDirTarget {
     const flags = overlay ? "w" : "wx";
     if (buffered || !content || entry.size <= BUFFERED_FILE_MAX) {
       const data = buffered ?? (content ? await collect(content) : Buffer.alloc(0));
-      // Asynchronous on purpose: with hundreds of MB being written, ext4 can stall a file creation
-      // on a journal commit; on the thread pool such stalls overlap instead of blocking the loop.
-      const handle = await open(abs, flags, entry.mode);
+      // Synchronous on purpose, as tar does: a few syscalls in a row cost far less than as many
+      // thread-pool round trips (and their promises); measured on the bench workspace.
+      const fd = openSync(abs, flags, entry.mode);
       try {
-        await handle.writeFile(data);
-        if ((entry.mode & UMASK) !== 0) await handle.chmod(entry.mode);
-        await handle.utimes(seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+        if (data.length > 0) writeSync(fd, data);
+        if ((entry.mode & UMASK) !== 0) fchmodSync(fd, entry.mode);
+        futimesSync(fd, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
       return;
     }
@@ -100,9 +101,11 @@ export function localDirTarget(dir: string): LocalDirTarget {
         const abs = path.join(root, entry.path);
         if (entry.type === "dir") {
           await clearFor(abs, "dir");
-          await mkdir(abs, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-            if (error.code !== "EEXIST") throw error;
-          });
+          try {
+            mkdirSync(abs, { mode: 0o700 });
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          }
           dirs.push(entry);
           continue;
         }
