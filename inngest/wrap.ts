@@ -10,7 +10,8 @@
  *   workflow's clean-up steps: it ends the run (NonRetriableError) instead of replaying it. Other
  *   errors (deps that could not be built yet) are left to Inngest's function retries.
  * - Each run is also a row in the state store (externalId: Inngest's run id) with its outcome, so
- *   the dashboard lists Inngest runs like embedded ones; their steps are in Inngest's own UI.
+ *   the dashboard lists Inngest runs like embedded ones; their steps are in Inngest's own UI. The
+ *   row's id is the run id the workflow sees, so its progress lands on that row.
  */
 import { cron, NonRetriableError, StepError, type Inngest } from "inngest";
 import { describeError, isTorporError, TorporError } from "../src/core/errors";
@@ -85,8 +86,11 @@ export function workflowFunction(client: Inngest, def: WorkflowDefinition<any, a
         ? { name: "torpor/cron.tick", data: { workflow: def.id, scheduledAt } }
         : ({ name: event.name, data: event.data } as unknown as TorporEvent);
       const steps = inngestStep(step as unknown as InngestSteps);
-      // A run row for the dashboard, linked to Inngest's run. Memoized, so every replay of the run
-      // also uses the run id of its first execution as the workflow's lease holder.
+      // A run row for the dashboard, linked to Inngest's run. The workflow's run id (its lease
+      // holder, and where its progress and sandbox tags point) is that row's id, as on the embedded
+      // engine: progress written by the steps then lands on the row the dashboard shows. Memoized,
+      // so every replay uses the same row. Runs recorded before this returned Inngest's run id as
+      // the holder; replays of those keep it (their progress writes then find no row: logged only).
       const record = await steps.run("Record the run", async () => {
         const data = input.data as { sessionId?: unknown };
         const row = await deps.store.createRun({
@@ -95,7 +99,7 @@ export function workflowFunction(client: Inngest, def: WorkflowDefinition<any, a
           input,
           externalId: runId,
         });
-        return { id: row.id, holder: runId };
+        return { id: row.id, holder: row.id };
       });
       try {
         const result: unknown = await def.handler({ event: input, step: steps, runId: record.holder, deps });

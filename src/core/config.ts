@@ -84,6 +84,7 @@ export const envSchema = z.object({
   TORPOR_ARCHIVE_AFTER_MS: int(0, 7 * DAY),
   TORPOR_LEASE_TTL_MS: int(1000, 10 * MINUTE),
   TORPOR_HOOK_TIMEOUT_MS: int(100, 2 * MINUTE),
+  TORPOR_PROGRESS_INTERVAL_MS: int(0, 500),
   TORPOR_RETAIN_LAST: int(1, 10),
   TORPOR_RETAIN_DAILY_DAYS: int(0, 7),
 
@@ -144,6 +145,8 @@ export interface Config {
     archiveAfterMs: number;
     leaseTtlMs: number;
     hookTimeoutMs: number;
+    /** Least time between two progress writes of a running checkpoint step (advisory, for the dashboard). */
+    progressIntervalMs: number;
     retainLast: number;
     retainDailyDays: number;
   };
@@ -249,6 +252,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       archiveAfterMs: e.TORPOR_ARCHIVE_AFTER_MS,
       leaseTtlMs: e.TORPOR_LEASE_TTL_MS,
       hookTimeoutMs: e.TORPOR_HOOK_TIMEOUT_MS,
+      progressIntervalMs: e.TORPOR_PROGRESS_INTERVAL_MS,
       retainLast: e.TORPOR_RETAIN_LAST,
       retainDailyDays: e.TORPOR_RETAIN_DAILY_DAYS,
     },

@@ -84,7 +84,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     const provider = openSandboxProvider(config.sandbox, log);
     const sandboxes = options.wrapSandboxes ? options.wrapSandboxes(provider) : provider;
     const now = options.now ?? (() => Date.now());
-    const deps: WorkflowDeps = { config, store, checkpoints, sandboxes, now };
+    const deps: WorkflowDeps = { config, store, checkpoints, sandboxes, now, log };
 
     let engine: EmbeddedEngine | undefined;
     let dispatcher: WorkflowDispatcher;

@@ -13,6 +13,7 @@ import { ConflictError, describeError, IntegrityError } from "../core/errors";
 import { nextState } from "../core/lifecycle";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { withRunProgress } from "./progress";
 import type { Step, TorporEvent, WorkflowDefinition, WorkflowDeps } from "./types";
 
 type ArchiveEvent = Extract<TorporEvent, { name: "torpor/session.archive.requested" }>;
@@ -48,6 +49,7 @@ export async function archiveSteps(
         parentId: session.latestCheckpointId,
         runId,
         kind: "hibernate",
+        step: "Take a final checkpoint if anything changed",
       });
       await commitSnapshot(deps, sessionId, taken, "hibernate", "final checkpoint before archive");
       return { checkpointId: taken.checkpointId, taken: true };
@@ -59,7 +61,9 @@ export async function archiveSteps(
     }
   });
   await step.run("Verify the latest checkpoint", async () => {
-    const verified = await deps.checkpoints.verify(final.checkpointId);
+    const verified = await withRunProgress(deps, runId, "Verify the latest checkpoint", (onProgress) =>
+      deps.checkpoints.verify(final.checkpointId, { onProgress }),
+    );
     if (!verified.ok) {
       const first = verified.problems[0];
       throw new IntegrityError("INTEGRITY", `Checkpoint '${final.checkpointId}' failed verification: ${first?.path}: ${first?.problem}`, {

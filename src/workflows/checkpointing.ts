@@ -3,7 +3,8 @@
  *
  * - flushAndSnapshot (under the caller's lease, kept alive while it runs): reads the pending
  *   change rows up to a cut-off time, then takes an incremental checkpoint on the session's latest
- *   one with a full stat scan, so that a change nobody reported is still caught. Content addressing makes a retry cheap and harmless: objects
+ *   one with a full stat scan, so that a change nobody reported is still caught. Its progress goes
+ *   to the run's row (./progress). Content addressing makes a retry cheap and harmless: objects
  *   already uploaded are not uploaded again, and a half-written checkpoint is never committed.
  * - commitSnapshot: checkpoint row created and committed (this points the session's latest
  *   checkpoint at it), then the change rows up to the cut-off marked flushed. Idempotent.
@@ -11,6 +12,7 @@
 import type { CheckpointKind } from "../core/types";
 import { sandboxWorkspace } from "../sandbox";
 import { keepLease } from "./lease";
+import { withRunProgress } from "./progress";
 import type { WorkflowDeps } from "./types";
 
 export interface TakenSnapshot {
@@ -27,18 +29,29 @@ export interface TakenSnapshot {
 
 export async function flushAndSnapshot(
   deps: WorkflowDeps,
-  input: { sessionId: string; sandboxId: string; parentId: string | null; runId: string; kind: CheckpointKind },
+  input: {
+    sessionId: string;
+    sandboxId: string;
+    parentId: string | null;
+    runId: string;
+    kind: CheckpointKind;
+    /** The step this runs in, named in the run's progress. */
+    step?: string;
+  },
 ): Promise<TakenSnapshot> {
   const upTo = deps.now();
   const pending = await deps.store.listPendingChanges(input.sessionId);
   const changedPaths = [...new Set(pending.filter((c) => c.at <= upTo).map((c) => c.path))];
-  const result = await keepLease(deps, input.sessionId, input.runId, () =>
-    deps.checkpoints.snapshot(sandboxWorkspace(deps.sandboxes, input.sandboxId), {
-      parent: input.parentId ?? undefined,
-      changedPaths: input.parentId ? changedPaths : undefined,
-      fullScan: true,
-      meta: { sessionId: input.sessionId, runId: input.runId, kind: input.kind },
-    }),
+  const result = await withRunProgress(deps, input.runId, input.step ?? "Take a checkpoint", (onProgress) =>
+    keepLease(deps, input.sessionId, input.runId, () =>
+      deps.checkpoints.snapshot(sandboxWorkspace(deps.sandboxes, input.sandboxId), {
+        parent: input.parentId ?? undefined,
+        changedPaths: input.parentId ? changedPaths : undefined,
+        fullScan: true,
+        meta: { sessionId: input.sessionId, runId: input.runId, kind: input.kind },
+        onProgress,
+      }),
+    ),
   );
   return {
     checkpointId: result.checkpoint,

@@ -37,7 +37,7 @@ export const deleteWorkflow: WorkflowDefinition<DeleteEvent, DeleteResult> = {
         await guardLease(deps, sessionId, runId);
         if (!lease.sandboxId || lease.state !== "running") return null;
         if ((await deps.sandboxes.status(lease.sandboxId)) !== "running") return null;
-        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: lease.sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual" });
+        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: lease.sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Take a final checkpoint if the sandbox is running" });
         await commitSnapshot(deps, sessionId, taken, "manual", "final checkpoint before delete");
         return taken.checkpointId;
       });

@@ -63,7 +63,7 @@ export const hibernateWorkflow: WorkflowDefinition<HibernateEvent, HibernateResu
       const hooks = await runHooks(step, deps, "before-checkpoint", sandboxId, lease.hooks.beforeCheckpoint);
       const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
         await guardLease(deps, sessionId, runId);
-        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "hibernate" });
+        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "hibernate", step: "Flush pending changes and take a checkpoint" });
       });
       await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "hibernate"));
       const activity = await step.run("Check for activity since the start", () => activitySince(deps, sessionId, startedAt));

@@ -67,7 +67,7 @@ export const restoreWorkflow: WorkflowDefinition<RestoreEvent, RestoreToCheckpoi
         await guardLease(deps, sessionId, runId);
         if (!oldSandbox || (await deps.sandboxes.status(oldSandbox)) === "gone") return null;
         await deps.sandboxes.connect(oldSandbox);
-        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: oldSandbox, parentId: lease.latestCheckpointId, runId, kind: "manual" });
+        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: oldSandbox, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Take a safety checkpoint of the current files" });
         await commitSnapshot(deps, sessionId, taken, "manual", `before restore to ${checkpointId}`);
         return taken.checkpointId;
       });

@@ -12,6 +12,7 @@
 import { IntegrityError } from "../core/errors";
 import { sandboxWorkspace } from "../sandbox";
 import { keepLease } from "./lease";
+import { withRunProgress } from "./progress";
 import type { Step, WorkflowDeps } from "./types";
 
 export interface RestoredSandbox {
@@ -64,8 +65,10 @@ export async function restoreIntoNewSandbox(
   input.onCreated(sandboxId);
   const restored = await step.run("Restore the checkpoint into the new sandbox", async () => {
     // A retry finds the files of the failed attempt: restoring over them is what we want.
-    const result = await keepLease(deps, input.sessionId, input.runId, () =>
-      deps.checkpoints.restore(input.checkpointId, sandboxWorkspace(deps.sandboxes, sandboxId), { allowNonEmpty: true }),
+    const result = await withRunProgress(deps, input.runId, "Restore the checkpoint into the new sandbox", (onProgress) =>
+      keepLease(deps, input.sessionId, input.runId, () =>
+        deps.checkpoints.restore(input.checkpointId, sandboxWorkspace(deps.sandboxes, sandboxId), { allowNonEmpty: true, onProgress }),
+      ),
     );
     return { files: result.files, bytes: result.bytes, verifiedFiles: result.verifiedFiles };
   });

@@ -42,7 +42,7 @@ export const snapshotWorkflow: WorkflowDefinition<SnapshotEvent, SnapshotWorkflo
       const sandboxId = requireSandbox(lease, sessionId);
       const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
         await guardLease(deps, sessionId, runId);
-        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual" });
+        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Flush pending changes and take a checkpoint" });
       });
       await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "manual", label));
       await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));

@@ -20,6 +20,8 @@ export interface WorkflowDeps {
   checkpoints: CheckpointEngine;
   sandboxes: SandboxProvider;
   now(): number;
+  /** Where advisory problems go that must not fail a step (a lost progress write); default console.error. */
+  log?: (message: string) => void;
 }
 
 export type WorkflowContext<E> = EngineWorkflowContext<E, WorkflowDeps>;
