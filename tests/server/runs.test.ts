@@ -1,4 +1,4 @@
-/** runs.list: a session's workflow runs with steps; Inngest run links only when Inngest runs them. */
+/** runs.list: a session's workflow runs with steps and a running step's progress; Inngest run links only when Inngest runs them. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config";
 import { inngestRunUrl } from "../../src/server/routers/runs";
@@ -28,6 +28,25 @@ describe("runs.list", () => {
     expect(JSON.parse(run.input)).toMatchObject({ data: { sessionId: id } });
     const starts = runs.map((r) => r.startedAt);
     expect(starts).toEqual([...starts].sort((a, b) => b - a));
+    // A finished run has no progress left on it.
+    expect(run.progress).toBeNull();
+  });
+
+  it("carries a running step's progress", async () => {
+    const api = t.caller(alice);
+    const { id } = await api.sessions.create({});
+    // A run row as a workflow in the middle of its checkpoint step leaves it (the workflows' own
+    // progress writes are tested in tests/workflows/progress.test.ts).
+    const row = await t.runtime.store.createRun({ workflow: "snapshot-session", sessionId: id, input: { data: { sessionId: id } } });
+    const progress = {
+      step: "Flush pending changes and take a checkpoint", phase: "upload",
+      filesDone: 12_000, filesTotal: 22_285, bytesDone: 210e6, bytesTotal: 430e6, updatedAt: Date.now(),
+    };
+    await t.runtime.store.setRunProgress(row.id, progress);
+    const listed = (await api.runs.list({ sessionId: id })).find((r) => r.id === row.id);
+    expect(listed).toMatchObject({ status: "running", progress });
+    await t.runtime.store.setRunProgress(row.id, null);
+    expect((await api.runs.list({ sessionId: id })).find((r) => r.id === row.id)?.progress).toBeNull();
   });
 });
 
