@@ -493,3 +493,44 @@ describe("on Inngest", () => {
     ]);
   });
 });
+
+describe("a damaged pack index", () => {
+  // Indexes only serve dedup: restores never read them. Known engine limit (reported): one
+  // unreadable index fails every snapshot in the bucket (src/checkpoint/known-blobs.ts rethrows
+  // decodeIndex's INTEGRITY error). What must hold meanwhile: nothing is lost, the state is clear.
+  it("a hibernation over it fails safely (running, sandbox kept, clear lastError); checkpoints still restore", async () => {
+    const { runtime } = await start();
+    const first = await createRichSession("index-a");
+    const firstTree = await hostTree(workspaceOf(first.session.sandboxId!));
+    expect((await run({ name: "torpor/session.snapshot.requested", data: { sessionId: first.session.id, label: null, requestId: requestId() } })).status).toBe("completed");
+    const firstCheckpoint = (await runtime.store.getSession(first.session.id)).latestCheckpointId!;
+    const indexes = Object.keys(await allObjects()).filter((k) => k.startsWith("index/"));
+    expect(indexes).toHaveLength(1);
+    await damage(indexes[0]!);
+
+    const { session } = await createRichSession("index-b");
+    const expected = await hostTree(workspaceOf(session.sandboxId!));
+    const hibernated = await run({ name: "torpor/session.hibernate.requested", data: { sessionId: session.id, reason: "idle", requestId: requestId() } });
+    if (hibernated.status === "completed") {
+      // The behaviour we want once the engine skips unreadable indexes.
+      const s = await runtime.store.getSession(session.id);
+      const out = await mkdtemp(path.join(os.tmpdir(), "torpor-index-"));
+      cleanup.push(out);
+      await runtime.checkpoints.restore(s.latestCheckpointId!, localDirTarget(out), { allowNonEmpty: true });
+      expect(await hostTree(out)).toEqual(expected);
+    } else {
+      expect(hibernated.error).toMatch(/Pack index [0-9a-f]{64} is unreadable/);
+      expect(stepOf(hibernated, "Flush pending changes and take a checkpoint")).toMatchObject({ status: "failed", attempts: 1 });
+      const s = await runtime.store.getSession(session.id);
+      expect(s).toMatchObject({ state: "running", sandboxId: session.sandboxId, lease: null, latestCheckpointId: null });
+      expect(s.lastError).toMatch(/^hibernate failed: Pack index [0-9a-f]{64} is unreadable/);
+      expect(await runtime.sandboxes.status(session.sandboxId!)).toBe("running");
+      expect(await hostTree(workspaceOf(session.sandboxId!))).toEqual(expected);
+    }
+    // Restores do not read indexes: the first session's checkpoint still comes back whole.
+    const out = await mkdtemp(path.join(os.tmpdir(), "torpor-index-"));
+    cleanup.push(out);
+    await runtime.checkpoints.restore(firstCheckpoint, localDirTarget(out), { allowNonEmpty: true });
+    expect(await hostTree(out)).toEqual(firstTree);
+  });
+});
