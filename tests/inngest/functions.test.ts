@@ -2,7 +2,8 @@
  * The Inngest functions, run with @inngest/test against real components (SQLite, embedded S3,
  * local sandboxes): every workflow to completion, a step that fails once and succeeds on retry
  * (the retry is an execution that replays the memoized steps, as Inngest does), a non-retriable
- * failure, and the function options (retries, concurrency per session, idempotency).
+ * failure, the run id a workflow gets (the store row's, where its lease and progress go), and the
+ * function options (retries, concurrency per session, idempotency).
  *
  * @inngest/test caveats (STACK-NOTES): it does not model retries and turns a throwing MOCKED step
  * into undefined, so failures here come from the real dependencies, never from mocks.
@@ -22,7 +23,9 @@ import {
   snapshotFunction,
 } from "../../inngest";
 import { SandboxError } from "../../src/core/errors";
+import type { RunProgress } from "../../src/core/types";
 import type { SandboxProvider } from "../../src/sandbox/types";
+import type { StateStore } from "../../src/store/types";
 import type { TorporEvent } from "../../src/workflows/types";
 import {
   createSessionWithFiles,
@@ -169,6 +172,30 @@ describe("Inngest functions", () => {
     expect(await runtime.store.listRuns({ sessionId: session.id })).toMatchObject([
       { workflow: "restore-session", status: "failed", error: expect.stringMatching(/No committed checkpoint/) },
     ]);
+  });
+
+  it("hand the workflow the store's run id, so its lease and its progress are on the dashboard's row", async () => {
+    const progressRuns: string[] = [];
+    const holders: string[] = [];
+    rt = await startWorkflowRuntime({
+      wrapStore: (base) =>
+        Object.assign(Object.create(base) as StateStore, {
+          setRunProgress: (runId: string, progress: RunProgress | null) => (progressRuns.push(runId), base.setRunProgress(runId, progress)),
+          acquireLease: (sessionId: string, request: Parameters<StateStore["acquireLease"]>[1]) =>
+            (holders.push(request.holder), base.acquireLease(sessionId, request)),
+        }),
+    });
+    const { runtime } = rt;
+    setWorkflowDeps(runtime.deps);
+    const session = await createSessionWithFiles(runtime, sampleFiles("inngest-progress"));
+    const snap = await execute(snapshotFunction, { name: "torpor/session.snapshot.requested", data: { sessionId: session.id, label: null, requestId: requestId() } });
+    expect(snap.result).toMatchObject({ status: "committed" });
+    const [row] = await runtime.store.listRuns({ sessionId: session.id, workflow: "snapshot-session" });
+    expect(row?.externalId).not.toBe(row?.id);
+    expect(holders).toEqual([row!.id]);
+    expect(progressRuns.length).toBeGreaterThan(0);
+    expect(new Set(progressRuns)).toEqual(new Set([row!.id]));
+    expect(row?.progress).toBeNull();
   });
 
   it("declare retries, a concurrency limit of 1 per session and idempotency on the request id", () => {
