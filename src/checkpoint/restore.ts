@@ -92,7 +92,7 @@ export async function restoreCheckpoint(
       checkpointId,
     );
     // Bounded separately: each large stream holds a decompressor window, each range its bytes.
-    const largeGate = new Gate(Math.min(4, s.concurrency));
+    const largeGate = new Gate(Math.min(2, s.concurrency));
     const gate = new Gate(Math.min(8, s.concurrency));
     const tasks: Promise<void>[] = [];
     // Large blobs first: they take longest, and the small ranges fill the gaps.
