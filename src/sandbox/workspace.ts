@@ -40,6 +40,7 @@ export function sandboxWorkspace(provider: SandboxProvider, sandboxId: string): 
         for await (const { entry, content } of entries) await addToPack(pack, entry, content);
         pack.finalize();
       } catch (error) {
+        pack.on("error", () => undefined); // our own error, rethrown below; the import may not listen any more
         pack.destroy(error as Error);
         await importing.catch(() => undefined);
         throw error;
@@ -114,6 +115,8 @@ async function addToPack(pack: tar.Pack, entry: ManifestEntry, content: Readable
         reject(new SandboxError("VALIDATION", `No content for file '${name}'`, { details: { path: name } }));
         return;
       }
+      // A stream that failed while it waited (a blob refused before its turn) emits nothing more: piping it would hang.
+      if (content?.destroyed) return reject(content.errored ?? new SandboxError("PROVIDER", `Content of '${name}' closed before it was written`));
       const sink = pack.entry({ ...base, type: "file", size: entry.size }, done);
       // The sink re-emits a failed content stream's error: without a listener it is uncaught (crashes the process).
       sink.on("error", reject);

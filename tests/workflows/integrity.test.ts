@@ -19,11 +19,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { InngestTestEngine } from "@inngest/test";
+import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resumeFunction, setWorkflowDeps } from "../../inngest";
 import { localDirTarget, type ManifestEntry } from "../../src/checkpoint/index";
 import { EMPTY_HASH, encodeManifest, keys } from "../../src/checkpoint/format";
 import type { RunRecord, Session } from "../../src/core/types";
+import { sandboxWorkspace } from "../../src/sandbox";
 import type { ResumeResult } from "../../src/workflows/resume";
 import type { RestoreToCheckpointResult } from "../../src/workflows/restore";
 import type { TorporEvent } from "../../src/workflows/types";
@@ -533,4 +535,25 @@ describe("a damaged pack index", () => {
     await runtime.checkpoints.restore(firstCheckpoint, localDirTarget(out), { allowNonEmpty: true });
     expect(await hostTree(out)).toEqual(firstTree);
   });
+});
+
+describe("a blob refused before the sandbox target reads it", () => {
+  // The race behind an intermittent hang of "a truncated large blob" under load: the blob's stream
+  // failed while it waited in the restore's queue, so piping it emitted nothing more, and the tar
+  // import was handed an archive already being destroyed. Both waited forever; the run (and its
+  // lease, renewed while the step runs) stayed stuck. Now the write fails with the blob's error.
+  it("fails the write with the blob's error instead of waiting forever", async () => {
+    const { runtime } = await start();
+    const info = await runtime.sandboxes.create({ template: "base" });
+    const content = new PassThrough();
+    content.on("error", () => undefined);
+    content.destroy(new Error("Blob 00: cannot decompress: unexpected end of file (corrupt, truncated or tampered)"));
+    await new Promise((resolve) => setImmediate(resolve));
+    async function* items() {
+      yield { entry: { path: "big.bin", type: "file" as const, mode: 0o644, size: 100, mtimeMs: 0, hash: EMPTY_HASH }, content };
+    }
+    await expect(sandboxWorkspace(runtime.sandboxes, info.id).write(items())).rejects.toThrow(/corrupt, truncated or tampered/);
+    expect(await fs.readdir(workspaceOf(info.id))).toEqual([]);
+    await runtime.sandboxes.kill(info.id);
+  }, 20_000);
 });

@@ -69,6 +69,8 @@ function addEntry(pack: tar.Pack, header: EntryHeader, content?: string): Promis
 }
 
 export async function importFolderTar(root: string, input: Readable): Promise<void> {
+  // Piping a stream already destroyed (or, for streamx, being destroyed) never settles: the writer gave up first.
+  if (input.destroyed || (input as { destroying?: boolean }).destroying) throw new SandboxError("PROVIDER", "The archive to import was closed before the import started");
   const extract = tar.extract();
   const feeding = pipeline(input, extract);
   feeding.catch(() => undefined); // awaited below; the loop may stop it early
