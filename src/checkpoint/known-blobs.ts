@@ -4,7 +4,7 @@
  * have, it loads every pack index in the bucket (so that a second workspace with the same
  * node_modules reuses the first one's packs). Large blobs are looked up one HEAD at a time.
  */
-import { StorageError } from "../core/errors";
+import { IntegrityError, StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
 import { type BlobLocation, decodeIndex, EMPTY_HASH, keys } from "./format";
@@ -66,7 +66,15 @@ export class KnownBlobs {
               if (error instanceof StorageError && error.code === "NOT_FOUND") return;
               throw error;
             }
-            for (const [hash, offset, length, rawOffset, size] of decodeIndex(id, body)) {
+            let blobs: ReturnType<typeof decodeIndex>;
+            try {
+              blobs = decodeIndex(id, body);
+            } catch (error) {
+              // A damaged index only costs reuse: its pack's blobs get stored again, never trusted.
+              if (error instanceof IntegrityError) return;
+              throw error;
+            }
+            for (const [hash, offset, length, rawOffset, size] of blobs) {
               if (!this.locations.has(hash)) this.locations.set(hash, [id, offset, length, rawOffset, size]);
             }
           }),

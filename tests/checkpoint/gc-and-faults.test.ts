@@ -112,3 +112,20 @@ describe("transient storage faults", () => {
     expect(state.failures).toBeGreaterThan(0);
   });
 });
+
+describe("damaged pack indexes", () => {
+  it("a snapshot skips an unreadable index and stores those blobs again", async () => {
+    const engine = createCheckpointEngine({ objects: s3.objects });
+    const one = await dir("idx-one");
+    await writeTree(one, { "a.txt": "shared content a", "b.txt": "shared content b" });
+    await engine.snapshot(localDirSource(one));
+    for await (const item of s3.objects.list("index/")) await s3.objects.put(item.key, "not an index");
+    const two = await dir("idx-two");
+    await writeTree(two, { "a.txt": "shared content a", "b.txt": "shared content b" });
+    const snap = await engine.snapshot(localDirSource(two));
+    expect(snap.uploadedObjects).toBe(3); // a new pack, its index, the manifest
+    const out = await dir("idx-out");
+    await engine.restore(snap.checkpoint, localDirTarget(out));
+    expect(await readTree(out)).toEqual(await readTree(two));
+  });
+});
