@@ -14,7 +14,7 @@ import { nextState } from "../core/lifecycle";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
 import { withRunProgress } from "./progress";
-import type { Step, TorporEvent, WorkflowDefinition, WorkflowDeps } from "./types";
+import { sessionWorkflow, type Step, type TorporEvent, type WorkflowDeps } from "./types";
 
 type ArchiveEvent = Extract<TorporEvent, { name: "torpor/session.archive.requested" }>;
 
@@ -91,13 +91,11 @@ export async function archiveSteps(
   return { checkpointId: final.checkpointId, finalCheckpoint: final.taken };
 }
 
-export const archiveWorkflow: WorkflowDefinition<ArchiveEvent, ArchiveResult> = {
+export const archiveWorkflow = sessionWorkflow<ArchiveEvent, ArchiveResult>({
   id: "archive-session",
   name: "Archive a paused session",
   trigger: { event: "torpor/session.archive.requested" },
   retries: 4,
-  concurrencyKey: (event) => event.data.sessionId,
-  idempotencyKey: (event) => event.data.requestId,
   async handler({ event, step, runId, deps }) {
     const { sessionId, reason } = event.data;
     const lease = await step.run("Take the lease", () =>
@@ -121,4 +119,4 @@ export const archiveWorkflow: WorkflowDefinition<ArchiveEvent, ArchiveResult> = 
       throw error;
     }
   },
-};
+});

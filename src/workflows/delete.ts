@@ -9,7 +9,7 @@
 import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, settle, takeLease } from "./lease";
-import type { TorporEvent, WorkflowDefinition } from "./types";
+import { sessionWorkflow, type TorporEvent } from "./types";
 
 type DeleteEvent = Extract<TorporEvent, { name: "torpor/session.delete.requested" }>;
 
@@ -19,13 +19,11 @@ export interface DeleteResult {
   finalCheckpointId: string | null;
 }
 
-export const deleteWorkflow: WorkflowDefinition<DeleteEvent, DeleteResult> = {
+export const deleteWorkflow = sessionWorkflow<DeleteEvent, DeleteResult>({
   id: "delete-session",
   name: "Delete a session",
   trigger: { event: "torpor/session.delete.requested" },
   retries: 4,
-  concurrencyKey: (event) => event.data.sessionId,
-  idempotencyKey: (event) => event.data.requestId,
   async handler({ event, step, runId, deps }) {
     const { sessionId } = event.data;
     const lease = await step.run("Take the lease", () =>
@@ -59,4 +57,4 @@ export const deleteWorkflow: WorkflowDefinition<DeleteEvent, DeleteResult> = {
       throw error;
     }
   },
-};
+});

@@ -16,7 +16,7 @@ import { archiveSteps } from "./archive";
 import { activitySince, commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
-import type { TorporEvent, WorkflowDefinition } from "./types";
+import { sessionWorkflow, type TorporEvent } from "./types";
 
 type HibernateEvent = Extract<TorporEvent, { name: "torpor/session.hibernate.requested" }>;
 
@@ -28,13 +28,11 @@ export interface HibernateResult {
   resumeRequested: boolean;
 }
 
-export const hibernateWorkflow: WorkflowDefinition<HibernateEvent, HibernateResult> = {
+export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult>({
   id: "hibernate-session",
   name: "Hibernate a session",
   trigger: { event: "torpor/session.hibernate.requested" },
   retries: 4,
-  concurrencyKey: (event) => event.data.sessionId,
-  idempotencyKey: (event) => event.data.requestId,
   async handler({ event, step, runId, deps }) {
     const { sessionId, reason } = event.data;
     const lease = await step.run("Take the lease", () =>
@@ -111,4 +109,4 @@ export const hibernateWorkflow: WorkflowDefinition<HibernateEvent, HibernateResu
       throw error;
     }
   },
-};
+});

@@ -16,7 +16,7 @@ import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
 import { guardLease, releaseLease, settle, takeLease } from "./lease";
 import { restoreIntoNewSandbox } from "./restoring";
-import type { TorporEvent, WorkflowDefinition } from "./types";
+import { sessionWorkflow, type TorporEvent } from "./types";
 
 type RestoreEvent = Extract<TorporEvent, { name: "torpor/session.restore.requested" }>;
 
@@ -30,13 +30,11 @@ export interface RestoreToCheckpointResult {
   hooks: HookReport[];
 }
 
-export const restoreWorkflow: WorkflowDefinition<RestoreEvent, RestoreToCheckpointResult> = {
+export const restoreWorkflow = sessionWorkflow<RestoreEvent, RestoreToCheckpointResult>({
   id: "restore-session",
   name: "Restore a session to a checkpoint",
   trigger: { event: "torpor/session.restore.requested" },
   retries: 4,
-  concurrencyKey: (event) => event.data.sessionId,
-  idempotencyKey: (event) => event.data.requestId,
   async handler({ event, step, runId, deps }) {
     const { sessionId, checkpointId } = event.data;
     const skipped = { sandboxId: null, checkpointId, safetyCheckpointId: null, files: 0, hooks: [] };
@@ -113,4 +111,4 @@ export const restoreWorkflow: WorkflowDefinition<RestoreEvent, RestoreToCheckpoi
       throw error;
     }
   },
-};
+});

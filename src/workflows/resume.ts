@@ -17,7 +17,7 @@ import { runHooks, type HookReport } from "./hooks";
 import { isLeaseLive } from "../core/lifecycle";
 import { markSandboxLost, releaseLease, settle, takeLease } from "./lease";
 import { createSandboxStep, restoreIntoNewSandbox } from "./restoring";
-import type { TorporEvent, WorkflowDefinition } from "./types";
+import { sessionWorkflow, type TorporEvent } from "./types";
 
 type ResumeEvent = Extract<TorporEvent, { name: "torpor/session.resume.requested" }>;
 
@@ -32,13 +32,11 @@ export interface ResumeResult {
   hooks: HookReport[];
 }
 
-export const resumeWorkflow: WorkflowDefinition<ResumeEvent, ResumeResult> = {
+export const resumeWorkflow = sessionWorkflow<ResumeEvent, ResumeResult>({
   id: "resume-session",
   name: "Resume a session",
   trigger: { event: "torpor/session.resume.requested" },
   retries: 6,
-  concurrencyKey: (event) => event.data.sessionId,
-  idempotencyKey: (event) => event.data.requestId,
   async handler({ event, step, runId, deps }) {
     const { sessionId, reason } = event.data;
     const wakeReason = { at: deps.now(), kind: "request", detail: reason };
@@ -150,4 +148,4 @@ export const resumeWorkflow: WorkflowDefinition<ResumeEvent, ResumeResult> = {
       return { rung, why, sandboxId, checkpointId, warnings, hooks };
     }
   },
-};
+});

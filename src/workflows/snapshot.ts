@@ -10,7 +10,7 @@
 import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
-import type { TorporEvent, WorkflowDefinition } from "./types";
+import { sessionWorkflow, type TorporEvent } from "./types";
 
 type SnapshotEvent = Extract<TorporEvent, { name: "torpor/session.snapshot.requested" }>;
 
@@ -23,13 +23,11 @@ export interface SnapshotWorkflowResult {
   uploadedBytes: number;
 }
 
-export const snapshotWorkflow: WorkflowDefinition<SnapshotEvent, SnapshotWorkflowResult> = {
+export const snapshotWorkflow = sessionWorkflow<SnapshotEvent, SnapshotWorkflowResult>({
   id: "snapshot-session",
   name: "Take a manual snapshot",
   trigger: { event: "torpor/session.snapshot.requested" },
   retries: 4,
-  concurrencyKey: (event) => event.data.sessionId,
-  idempotencyKey: (event) => event.data.requestId,
   async handler({ event, step, runId, deps }) {
     const { sessionId, label } = event.data;
     const lease = await step.run("Take the lease", () =>
@@ -61,4 +59,4 @@ export const snapshotWorkflow: WorkflowDefinition<SnapshotEvent, SnapshotWorkflo
       throw error;
     }
   },
-};
+});

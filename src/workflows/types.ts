@@ -26,3 +26,18 @@ export interface WorkflowDeps {
 
 export type WorkflowContext<E> = EngineWorkflowContext<E, WorkflowDeps>;
 export type WorkflowDefinition<E = unknown, R = unknown> = EngineWorkflowDefinition<E, R, WorkflowDeps>;
+
+/**
+ * A workflow started by a request about one session. Every such workflow runs one at a time per
+ * session (the lease is the guarantee; this keeps runs from queueing on it) and at most once per
+ * request id (a retried HTTP call or a repeated sweep starts nothing new), on both engines.
+ */
+export function sessionWorkflow<E extends { data: { sessionId: string; requestId: string } }, R>(
+  definition: Omit<WorkflowDefinition<E, R>, "concurrencyKey" | "idempotencyKey">,
+): WorkflowDefinition<E, R> {
+  return {
+    ...definition,
+    concurrencyKey: (event) => event.data.sessionId,
+    idempotencyKey: (event) => event.data.requestId,
+  };
+}
