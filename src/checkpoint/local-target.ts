@@ -15,10 +15,13 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TorporError, ValidationError } from "../core/errors";
 import { Gate } from "./channel";
+import { FileWriteError, FileWriterPool } from "./file-writers";
 import { hashLocalFiles } from "./hash-file";
 import type { ManifestEntry, WorkspaceTarget } from "./types";
 
 const WRITE_CONCURRENCY = 32;
+/** Threads creating small files in an empty target: file creation is kernel CPU time (two cores). */
+const WRITER_THREADS = 2;
 const BUFFERED_FILE_MAX = 1024 * 1024;
 /** Bits the process umask strips from a new file's mode: only then is a chmod needed. */
 const UMASK = process.umask();
@@ -89,41 +92,56 @@ export function localDirTarget(dir: string): LocalDirTarget {
       const gate = new Gate(WRITE_CONCURRENCY);
       const running = new Set<Promise<void>>();
       let failure: unknown;
-      for await (const item of entries) {
-        const entry = item.entry;
-        // The engine's small files come as checked bytes (`data`): no stream needed for those.
-        const buffered = (item as { data?: Buffer }).data;
-        const content = buffered ? undefined : item.content;
-        if (failure !== undefined) {
-          content?.destroy();
-          break;
-        }
-        const abs = path.join(root, entry.path);
-        if (entry.type === "dir") {
-          await clearFor(abs, "dir");
-          try {
-            mkdirSync(abs, { mode: 0o700 });
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-          }
-          dirs.push(entry);
-          continue;
-        }
-        await gate.acquire();
-        const task = (entry.type === "file" ? writeFile(entry, abs, content, buffered) : writeSymlink(entry, abs))
-          .catch((error: unknown) => {
+      // Over existing content each path is cleared first, on this thread: no pool then.
+      const pool = overlay ? undefined : new FileWriterPool(WRITER_THREADS, UMASK);
+      try {
+        for await (const item of entries) {
+          const entry = item.entry;
+          // The engine's small files come as checked bytes (`data`): no stream needed for those.
+          const buffered = (item as { data?: Buffer }).data;
+          const content = buffered ? undefined : item.content;
+          if (failure !== undefined) {
             content?.destroy();
-            failure ??= error;
-          })
-          .finally(() => {
-            gate.release();
-            running.delete(task);
-          });
-        running.add(task);
+            break;
+          }
+          const abs = path.join(root, entry.path);
+          if (entry.type === "dir") {
+            await clearFor(abs, "dir");
+            try {
+              mkdirSync(abs, { mode: 0o700 });
+            } catch (error) {
+              if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+            }
+            dirs.push(entry);
+            continue;
+          }
+          if (pool && entry.type === "file" && buffered) {
+            await pool.add(abs, buffered, entry.mode, seconds(entry.mtimeMs)).catch((error: unknown) => (failure ??= error));
+            continue;
+          }
+          // Symlinks come last: every file is written before the first link exists.
+          if (pool && entry.type === "symlink") await pool.drain().catch((error: unknown) => (failure ??= error));
+          await gate.acquire();
+          const task = (entry.type === "file" ? writeFile(entry, abs, content, buffered) : writeSymlink(entry, abs))
+            .catch((error: unknown) => {
+              content?.destroy();
+              failure ??= error;
+            })
+            .finally(() => {
+              gate.release();
+              running.delete(task);
+            });
+          running.add(task);
+        }
+        await Promise.all([...running]);
+        if (pool && failure === undefined) await pool.drain().catch((error: unknown) => (failure ??= error));
+      } finally {
+        await pool?.close();
       }
-      await Promise.all([...running]);
       if (failure !== undefined) {
-        throw failure instanceof TorporError ? failure : new TorporError("INTERNAL", `Writing into ${root} failed`, { cause: failure });
+        if (failure instanceof TorporError) throw failure;
+        const where = failure instanceof FileWriteError ? failure.path : root;
+        throw new TorporError("INTERNAL", `Writing into ${where} failed`, { cause: failure });
       }
       for (const d of dirs.reverse()) {
         const abs = path.join(root, d.path);

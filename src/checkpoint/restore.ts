@@ -83,22 +83,25 @@ export async function restoreCheckpoint(
   };
 
   const produce = async () => {
-    for (const e of entries) if (e.type === "dir") await push({ entry: e });
-    const empty = pathsByHash.get(EMPTY_HASH) ?? [];
-    for (const e of empty) await push(bufferedItem(e, Buffer.alloc(0)));
     const plan = planReads(
       [...pathsByHash.keys()].filter((h) => h !== EMPTY_HASH),
       manifest.locations,
       checkpointId,
     );
+    // Downloads start at once, while the target creates the dirs (a second or more of kernel
+    // time on 2,000 dirs); their files are pushed only after every dir.
+    let dirsPushed!: () => void;
+    const dirsDone = new Promise<void>((resolve) => (dirsPushed = resolve));
     // Bounded separately: each large stream holds a decompressor window, each range its bytes.
+    // Four ranges keep both cores busy on a local store; eight only added memory (~40 MB).
     const largeGate = new Gate(Math.min(2, s.concurrency));
-    const gate = new Gate(Math.min(8, s.concurrency));
+    const gate = new Gate(Math.min(4, s.concurrency));
     const tasks: Promise<void>[] = [];
     // Large blobs first: they take longest, and the small ranges fill the gaps.
     for (const blob of plan.large) {
       tasks.push(
         largeGate.run(async () => {
+          await dirsDone;
           for (const entry of pathsByHash.get(blob.hash)!) {
             const content = await openLargeBlob(s.objects, blob);
             open.add(content);
@@ -122,12 +125,24 @@ export async function restoreCheckpoint(
       tasks.push(
         gate.run(async () => {
           for await (const { hash, data } of readRange(s.objects, range)) {
+            await dirsDone;
             for (const entry of pathsByHash.get(hash)!) await push(bufferedItem(entry, data));
           }
         }),
       );
     }
+    let dirsFailed: unknown;
+    try {
+      for (const e of entries) if (e.type === "dir") await push({ entry: e });
+      const empty = pathsByHash.get(EMPTY_HASH) ?? [];
+      for (const e of empty) await push(bufferedItem(e, Buffer.alloc(0)));
+    } catch (error) {
+      dirsFailed = error ?? new Error("Restore failed");
+    }
+    // On failure too: the tasks then fail at their first push, and are all awaited here.
+    dirsPushed();
     const results = await Promise.allSettled(tasks);
+    if (dirsFailed !== undefined) throw dirsFailed;
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     for (const e of entries) if (e.type === "symlink") await push({ entry: e });
