@@ -116,8 +116,15 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   const largeGate = new Gate(2);
   const largeCtx = { objects: s.objects, known, uploadGate, stats, tmpDir, pending: new Map() };
   progress.phase = "hash";
-  progress.filesDone = reusedFiles;
+  // Everything not to be read is done already: reused files and empty ones.
+  progress.filesDone = progress.filesTotal - toRead.length;
   progress.bytesDone = progress.bytesTotal - toRead.reduce((n, e) => n + e.size, 0);
+  // Counted with the size the scan saw (the one in bytesTotal), even if the file changed since.
+  const countDone = (scannedSize: number) => {
+    progress.filesDone++;
+    progress.bytesDone += scannedSize;
+    report(false);
+  };
   report();
 
   try {
@@ -134,6 +141,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
           if (hash && (await known.hasLarge(hash, entry.size))) {
             entry.hash = hash;
             known2.add(p);
+            countDone(entry.size);
           }
         }
         readList = toRead.filter((e) => !known2.has(e.path));
@@ -152,6 +160,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
         throw new TorporError("INTERNAL", `Source returned an unexpected file '${item.path}'`);
       }
       const data = (item as { data?: Buffer }).data;
+      const scannedSize = entry.size;
       if (item.size <= s.smallFileBytes) {
         const buf = data ?? (await collect(item.stream));
         const hash = createHash("sha256").update(buf).digest("hex");
@@ -166,15 +175,14 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
             entry.hash = hash;
             entry.size = size;
             largeUploads.push(upload);
+            countDone(scannedSize);
           })
           .finally(() => largeGate.release());
         task.catch(() => {}); // awaited below, after the loop
         largeReads.push(task);
         continue;
       }
-      progress.filesDone++;
-      progress.bytesDone += entry.size;
-      report(false);
+      countDone(scannedSize);
     }
     await Promise.all(largeReads);
     const missing = toRead.find((e) => e.hash === undefined);
