@@ -107,7 +107,7 @@ async function main() {
   // What bin/torpor runs (its shebang's flags), minus its rebuild-if-stale check: other
   // workstreams editing src/ during a bench run must not trigger a rebuild mid-measurement.
   const torporEnv = {
-    ...baseEnv, MALLOC_ARENA_MAX: "2", UV_THREADPOOL_SIZE: "8", TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
+    ...baseEnv, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", UV_THREADPOOL_SIZE: "8", TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
     AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", TORPOR_DATA_DIR: path.join(OUT, "torpor-data"),
   };
   const resticEnv = {

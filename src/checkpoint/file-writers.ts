@@ -21,6 +21,14 @@ parentPort.on("message", ({ id, buffer, files, umask }) => {
   let error = null;
   for (const [abs, offset, size, mode, mtime] of files) {
     try {
+      if (size < 0) {
+        try {
+          fs.mkdirSync(abs, { mode });
+        } catch (e) {
+          if (e.code !== "EEXIST") throw e;
+        }
+        continue;
+      }
       const fd = fs.openSync(abs, "wx", mode);
       try {
         let at = offset;
@@ -43,7 +51,7 @@ parentPort.on("message", ({ id, buffer, files, umask }) => {
 
 type WorkerError = { path: string; code?: string; message: string };
 
-/** [absolute path, offset in the batch buffer, size, mode, mtime in seconds] */
+/** [absolute path, offset in the batch buffer, size (-1: a dir to create), mode, mtime in seconds] */
 type FileJob = [string, number, number, number, number];
 
 interface Batch {
@@ -93,23 +101,16 @@ export class FileWriterPool {
     private readonly umask: number,
     private readonly perWorker = 2,
   ) {
-    this.workers = Array.from(
-      { length: size },
-      () => new Worker(WORKER_SOURCE, { eval: true, resourceLimits: WORKER_LIMITS }),
-    );
+    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, resourceLimits: WORKER_LIMITS }));
     this.busy = this.workers.map(() => 0);
     this.workers.forEach((worker, index) => {
-      worker.on(
-        "message",
-        (m: {
-          id: number;
-          error: { path: string; code?: string; message: string } | null;
-        }) => this.done(m.id, m.error),
-      );
+      worker.on("message", (m: { id: number; error: WorkerError | null; buffer: ArrayBuffer }) => {
+        if (m.buffer.byteLength > 0) this.spare.push(m.buffer);
+        this.done(m.id, m.error);
+      });
       worker.on("error", (error) => this.fail(error));
       worker.on("exit", (code) => {
-        if (!this.closing && (code !== 0 || this.busy[index]! > 0))
-          this.fail(new Error(`File writer thread exited (${code})`));
+        if (!this.closing && (code !== 0 || this.busy[index]! > 0)) this.fail(new Error(`File writer thread exited (${code})`));
       });
     });
   }
@@ -120,12 +121,7 @@ export class FileWriterPool {
   }
 
   /** Queues one file; resolves once the queue has room again (backpressure). */
-  async add(
-    abs: string,
-    data: Buffer,
-    mode: number,
-    mtimeSeconds: number,
-  ): Promise<void> {
+  async add(abs: string, data: Buffer, mode: number, mtimeSeconds: number): Promise<void> {
     if (this.failure) throw this.failure;
     const batch = (this.batch ??= {
       id: this.nextId++,
@@ -136,21 +132,43 @@ export class FileWriterPool {
     batch.files.push([abs, batch.bytes, data.length, mode, mtimeSeconds]);
     if (data.length > 0) batch.parts.push(data);
     batch.bytes += data.length;
-    if (batch.bytes >= BATCH_BYTES || batch.files.length >= BATCH_FILES)
-      await this.send();
+    if (batch.bytes >= BATCH_BYTES || batch.files.length >= BATCH_FILES) await this.send();
   }
 
   /** Sends what is queued and waits until every file so far is written (or one failed). */
   async drain(): Promise<void> {
     if (this.batch) await this.send();
-    while (this.pending.size > 0 && !this.failure)
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    while (this.pending.size > 0 && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.failure) throw this.failure;
   }
 
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /**
+   * Creates dirs (sorted parents first), one depth level at a time split over the workers: a
+   * level's parents all exist before it starts. A mkdir costs as much kernel time as a file create.
+   */
+  async mkdirs(paths: string[], mode: number): Promise<void> {
+    if (this.batch) await this.send();
+    const levels = new Map<number, string[]>();
+    for (const p of paths) {
+      const depth = p.split("/").length;
+      const level = levels.get(depth);
+      if (level) level.push(p);
+      else levels.set(depth, [p]);
+    }
+    for (const depth of [...levels.keys()].sort((a, b) => a - b)) {
+      const level = levels.get(depth)!;
+      const per = Math.ceil(level.length / this.workers.length);
+      for (let i = 0; i < level.length; i += per) {
+        this.batch = { id: this.nextId++, parts: [], bytes: 0, files: level.slice(i, i + per).map((p): FileJob => [p, 0, -1, mode, 0]) };
+        await this.send();
+      }
+      await this.drain();
+    }
   }
 
   private async send(): Promise<void> {
@@ -164,8 +182,9 @@ export class FileWriterPool {
     if (this.failure) throw this.failure;
     // Transferred (not cloned) to the worker, and back. A batch never exceeds two BATCH_BYTES
     // (it is sent once it reaches BATCH_BYTES, and the last file added is a small file).
-    const spareIndex = this.spare.findIndex((b) => b.byteLength >= batch.bytes);
-    const buffer = spareIndex >= 0 ? this.spare.splice(spareIndex, 1)[0]! : new ArrayBuffer(Math.max(batch.bytes, 2 * BATCH_BYTES));
+    const spareIndex = batch.bytes === 0 ? -1 : this.spare.findIndex((b) => b.byteLength >= batch.bytes);
+    const size = batch.bytes === 0 ? 0 : Math.max(batch.bytes, 2 * BATCH_BYTES);
+    const buffer = spareIndex >= 0 ? this.spare.splice(spareIndex, 1)[0]! : new ArrayBuffer(size);
     const view = new Uint8Array(buffer);
     let at = 0;
     for (const part of batch.parts) {
@@ -174,30 +193,22 @@ export class FileWriterPool {
     }
     this.busy[worker]!++;
     this.pending.set(batch.id, worker);
-    this.workers[worker]!.postMessage(
-      { id: batch.id, buffer, files: batch.files, umask: this.umask },
-      [buffer],
-    );
+    this.workers[worker]!.postMessage({ id: batch.id, buffer, files: batch.files, umask: this.umask }, [buffer]);
   }
 
   private idlest(): number {
     let best = 0;
-    for (let i = 1; i < this.busy.length; i++)
-      if (this.busy[i]! < this.busy[best]!) best = i;
+    for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[best]!) best = i;
     return best;
   }
 
-  private done(
-    id: number,
-    error: { path: string; code?: string; message: string } | null,
-  ): void {
+  private done(id: number, error: WorkerError | null): void {
     const worker = this.pending.get(id);
     if (worker !== undefined) {
       this.pending.delete(id);
       this.busy[worker]!--;
     }
-    if (error)
-      this.fail(new FileWriteError(error.path, error.code, error.message));
+    if (error) this.fail(new FileWriteError(error.path, error.code, error.message));
     this.wakeAll();
   }
 

@@ -94,6 +94,11 @@ export function localDirTarget(dir: string): LocalDirTarget {
       let failure: unknown;
       // Over existing content each path is cleared first, on this thread: no pool then.
       const pool = overlay ? undefined : new FileWriterPool(WRITER_THREADS, UMASK);
+      // With the pool, dirs (which all come first) are created together, in parallel, before the first file.
+      const pendingDirs: string[] = [];
+      const createDirs = async () => {
+        if (pendingDirs.length > 0) await pool!.mkdirs(pendingDirs.splice(0), 0o700);
+      };
       try {
         for await (const item of entries) {
           const entry = item.entry;
@@ -105,6 +110,18 @@ export function localDirTarget(dir: string): LocalDirTarget {
             break;
           }
           const abs = path.join(root, entry.path);
+          if (pool && entry.type === "dir") {
+            pendingDirs.push(abs);
+            dirs.push(entry);
+            continue;
+          }
+          if (pendingDirs.length > 0) {
+            await createDirs().catch((error: unknown) => (failure ??= error));
+            if (failure !== undefined) {
+              content?.destroy();
+              break;
+            }
+          }
           if (entry.type === "dir") {
             await clearFor(abs, "dir");
             try {
@@ -133,6 +150,7 @@ export function localDirTarget(dir: string): LocalDirTarget {
             });
           running.add(task);
         }
+        if (pool && failure === undefined) await createDirs().catch((error: unknown) => (failure ??= error));
         await Promise.all([...running]);
         if (pool && failure === undefined) await pool.drain().catch((error: unknown) => (failure ??= error));
       } finally {
