@@ -211,4 +211,17 @@ export function stateTimes(
   }
 }
 
+/**
+ * Waking restarts the idle clock: a session that a resume or restore brought back counts as active
+ * at the moment it is running again. Without this, a restore that took longer than the idle
+ * timeout would leave a session the sweep finds idle at once, and hibernates again.
+ */
+export function wakeActivity(
+  session: Pick<Session, "lastActivityAt">,
+  event: LifecycleEvent,
+  now: number,
+): Pick<Session, "lastActivityAt"> {
+  return { lastActivityAt: event === "resume.done" ? Math.max(session.lastActivityAt, now) : session.lastActivityAt };
+}
+
 export const RESTING_STATES: readonly SessionState[] = ["running", "paused", "archived", "failed", "deleted"];

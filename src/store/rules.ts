@@ -15,6 +15,7 @@ import {
   decideLease,
   nextState,
   stateTimes,
+  wakeActivity,
   type LifecycleEvent,
 } from "../core/lifecycle";
 import type { ActivityKind, Operation, Session } from "../core/types";
@@ -78,7 +79,12 @@ export function applyTransition(
       details: { sessionId: session.id, state: session.state, event },
     });
   }
-  const moved: Session = { ...session, state: result.to, ...stateTimes(session, result.to, options.now) };
+  const moved: Session = {
+    ...session,
+    state: result.to,
+    ...stateTimes(session, result.to, options.now),
+    ...wakeActivity(session, event, options.now),
+  };
   return applyPatch(moved, options.patch ?? {}, options.now);
 }
 

@@ -15,6 +15,7 @@ import {
   LIFECYCLE_EVENTS,
   nextState,
   stateTimes,
+  wakeActivity,
   type LifecycleEvent,
 } from "../../src/core/lifecycle";
 import { OPERATIONS, SESSION_STATES, type Lease, type Operation, type SessionState } from "../../src/core/types";
@@ -197,5 +198,16 @@ describe("isIdle and stateTimes", () => {
     expect(stateTimes({ pausedAt: 5, archivedAt: 9 }, "archived", 12)).toEqual({ pausedAt: 5, archivedAt: 9 });
     expect(stateTimes({ pausedAt: 5, archivedAt: 9 }, "running", 12)).toEqual(none);
     expect(stateTimes({ pausedAt: 5, archivedAt: 9 }, "restoring", 12)).toEqual({ pausedAt: 5, archivedAt: 9 });
+  });
+});
+
+describe("wakeActivity", () => {
+  it("moves last activity to the moment a resume completes, and only then", () => {
+    expect(wakeActivity({ lastActivityAt: 100 }, "resume.done", 500)).toEqual({ lastActivityAt: 500 });
+    // Never backwards: activity recorded after the resume started stays.
+    expect(wakeActivity({ lastActivityAt: 900 }, "resume.done", 500)).toEqual({ lastActivityAt: 900 });
+    for (const event of LIFECYCLE_EVENTS.filter((e) => e !== "resume.done")) {
+      expect(wakeActivity({ lastActivityAt: 100 }, event, 500)).toEqual({ lastActivityAt: 100 });
+    }
   });
 });

@@ -149,6 +149,18 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       expect(await store.listPausedBefore(T0 - 1)).toEqual([]);
     });
 
+    it("restarts the idle clock when a resume completes, so a slow restore is not idle at once", async () => {
+      const s = await running("waker", T0);
+      await store.transition(s.id, "hibernate.start", { now: T0 + 10 * MINUTE });
+      await store.transition(s.id, "hibernate.paused", { now: T0 + 10 * MINUTE });
+      await store.transition(s.id, "resume.start", { now: T0 + 60 * MINUTE });
+      // The restore took 20 minutes, longer than the 10-minute idle timeout.
+      const woke = await store.transition(s.id, "resume.done", { now: T0 + 80 * MINUTE });
+      expect(woke.lastActivityAt).toBe(T0 + 80 * MINUTE);
+      expect((await store.listIdleSessions(T0 + 89 * MINUTE)).map((x) => x.id)).not.toContain(s.id);
+      expect((await store.listIdleSessions(T0 + 90 * MINUTE)).map((x) => x.id)).toContain(s.id);
+    });
+
     it("coalesces activity: writes only when last activity moves by more than the window", async () => {
       const s = await running("a", T0);
       const window = 15_000;

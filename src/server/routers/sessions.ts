@@ -53,8 +53,8 @@ export const sessionsRouter = router({
     if (session.state === "deleted") {
       throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Session '${session.id}' is deleted` });
     }
-    // An explicit resume is activity: without it the idle sweep would find the woken session idle
-    // (its last activity is from before it slept) and hibernate it again at once.
+    // An explicit resume is activity: the user is here now. (The idle clock also restarts when the
+    // resume completes: src/core/lifecycle wakeActivity.)
     await ctx.deps.store.recordActivity(session.id, { at: ctx.now(), kind: "api", coalesceMs: 0 });
     const receipt = await requestWork(ctx.deps, "torpor/session.resume.requested", {
       sessionId: session.id,
