@@ -73,8 +73,8 @@ export class FileWriteError extends Error {
 }
 
 /**
- * A worker only holds one batch's paths at a time: a small young generation keeps its heap (and
- * the process's peak RSS) small; the default would let each grow by tens of MB between collections.
+ * A worker only holds one batch's paths at a time, so small heap limits cost nothing (no speed
+ * difference measured) and bound what two more V8 heaps can add to the process's peak RSS.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 
