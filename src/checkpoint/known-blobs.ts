@@ -21,6 +21,9 @@ export class KnownBlobs {
     /** New small blobs tolerated before loading every index (with a parent, a few new blobs are
      * cheaper to store again than the indexes are to load). */
     private readonly missesBeforeLoading = 0,
+    /** False for a rewrite snapshot: only what this snapshot itself uploaded counts as stored, so
+     * a damaged pack, index or blob already in the bucket is never reused, only replaced. */
+    private readonly trustStored = true,
   ) {
     if (seed) for (const [hash, loc] of seed) this.locations.set(hash, loc);
   }
@@ -36,6 +39,7 @@ export class KnownBlobs {
   /** Whether a small blob exists in some pack (after loading every pack index once). */
   async hasSmall(hash: string): Promise<boolean> {
     if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
+    if (!this.trustStored) return false;
     if (!this.loading && this.misses++ < this.missesBeforeLoading) return false;
     await this.loadIndexes();
     return this.locations.has(hash);
@@ -44,6 +48,7 @@ export class KnownBlobs {
   /** Whether a large blob exists as its own object; records its location if so. */
   async hasLarge(hash: string, size: number): Promise<boolean> {
     if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
+    if (!this.trustStored) return false;
     const info = await this.objects.head(keys.blob(hash));
     if (!info) return false;
     this.locations.set(hash, ["", 0, info.size, 0, size]);

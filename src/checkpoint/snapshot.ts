@@ -73,12 +73,13 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   const skipped = [...(source.skipped?.() ?? [])];
   checkAbort();
 
-  const parent = options.parent ? await s.readManifest(options.parent) : undefined;
+  // A rewrite must not depend on the parent at all: its manifest may be the damaged object.
+  const parent = options.parent && !options.rewrite ? await s.readManifest(options.parent) : undefined;
   const before = new Map(parent?.entries.map((e) => [e.path, e]));
   const changed = options.changedPaths ? new Set(options.changedPaths) : undefined;
   const racyAfter = (parent?.header.scannedAt ?? parent?.header.createdAt ?? 0) - RACY_WINDOW_MS;
   const trustChangeList = changed !== undefined && parent !== undefined && !options.fullScan;
-  const known = new KnownBlobs(s.objects, s.concurrency, parent?.locations, parent ? 64 : 0);
+  const known = new KnownBlobs(s.objects, s.concurrency, parent?.locations, parent ? 64 : 0, !options.rewrite);
 
   const entries: ManifestEntry[] = [];
   const byPathIndex = new Map<string, ManifestEntry>();
@@ -130,7 +131,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   try {
     // Large files the source can hash in place need no reading when the bucket has their content.
     let readList = toRead;
-    if (source.hashFiles) {
+    if (source.hashFiles && !options.rewrite) {
       const large = toRead.filter((e) => e.size > s.smallFileBytes).map((e) => e.path);
       if (large.length > 0) {
         const hashes = await source.hashFiles(large);

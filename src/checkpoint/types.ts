@@ -75,6 +75,13 @@ export interface SnapshotOptions {
   changedPaths?: string[];
   /** Still stat-scan everything when changedPaths is given (the safety net before hibernation). */
   fullScan?: boolean;
+  /**
+   * Trust nothing already stored: no reuse of the parent's hashes or locations, no dedup against
+   * existing packs, indexes or blobs. Every file is read from the source and uploaded again (large
+   * blobs re-PUT at blobs/<hash>, which replaces a damaged object: content addressing makes that
+   * safe). `parent` is only recorded, never read. Heals a session whose objects are damaged.
+   */
+  rewrite?: boolean;
   /** Stored in the manifest: "workspace" of origin, session id, labels… */
   meta?: Record<string, string>;
   onProgress?: (progress: SnapshotProgress) => void;
