@@ -2,18 +2,21 @@
  * Archive: keep only the checkpoint and kill the provider's copy of a sandbox.
  *
  *   Take the lease (paused → archiving) → Take a final checkpoint if anything changed → Verify the
- *   latest checkpoint → Kill the sandbox (→ archived) → Release the lease.
+ *   latest checkpoint → [Take a healing checkpoint after a failed verify → Verify the healing
+ *   checkpoint] → Kill the sandbox (→ archived) → Release the lease.
  *
- * Invariant 1 is checked in the kill step itself, right before the kill: a committed checkpoint
- * exists and no change row is newer than it. A verify that finds a problem, or a change that
- * slipped in, aborts the archive (→ paused): the sandbox and its files stay where they are.
+ * Invariant 1 is checked in the kill step itself, right before the kill: the session's latest
+ * checkpoint is the one just verified, it is committed, and no change row is newer than it. A
+ * checkpoint with damaged objects is healed from the sandbox (./archive-healing); a healing
+ * checkpoint that fails too, a lost sandbox, or a change that slipped in aborts the archive
+ * (→ paused): the sandbox and its files stay where they are.
  * Hibernate reuses archiveSteps for providers that cannot pause.
  */
-import { ConflictError, describeError, IntegrityError } from "../core/errors";
+import { ConflictError, describeError } from "../core/errors";
 import { nextState } from "../core/lifecycle";
+import { HEALING_STEP, takeHealingCheckpoint, verifyOutcome, verifyRefused } from "./archive-healing";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
-import { withRunProgress } from "./progress";
 import { sessionWorkflow, type Step, type TorporEvent, type WorkflowDeps } from "./types";
 
 type ArchiveEvent = Extract<TorporEvent, { name: "torpor/session.archive.requested" }>;
@@ -23,6 +26,14 @@ export interface ArchiveResult {
   reason: string;
   checkpointId: string | null;
   finalCheckpoint: boolean;
+  /** Set when the latest checkpoint failed verification and a healing checkpoint replaced it. */
+  healed?: HealedCheckpoint | null;
+}
+
+export interface HealedCheckpoint {
+  failedCheckpointId: string;
+  problem: string;
+  checkpointId: string;
 }
 
 /** The steps from a saved session (paused or hibernating) to an archived one. */
@@ -30,7 +41,7 @@ export async function archiveSteps(
   step: Step,
   deps: WorkflowDeps,
   input: { sessionId: string; runId: string; sandboxId: string },
-): Promise<{ checkpointId: string; finalCheckpoint: boolean }> {
+): Promise<{ checkpointId: string; finalCheckpoint: boolean; healed: HealedCheckpoint | null }> {
   const { sessionId, runId, sandboxId } = input;
   const { store } = deps;
   const final = await step.run("Take a final checkpoint if anything changed", async () => {
@@ -60,35 +71,45 @@ export async function archiveSteps(
       return { checkpointId: session.latestCheckpointId, taken: false };
     }
   });
-  await step.run("Verify the latest checkpoint", async () => {
-    const verified = await withRunProgress(deps, runId, "Verify the latest checkpoint", (onProgress) =>
-      deps.checkpoints.verify(final.checkpointId, { onProgress }),
+  const verified = await step.run("Verify the latest checkpoint", () => verifyOutcome(deps, runId, "Verify the latest checkpoint", final.checkpointId));
+  let healed: HealedCheckpoint | null = null;
+  if (!verified.ok) {
+    const { problem } = verified;
+    const healing = await step.run(HEALING_STEP, () =>
+      takeHealingCheckpoint(deps, { sessionId, runId, sandboxId, damagedId: final.checkpointId, problem }),
     );
-    if (!verified.ok) {
-      const first = verified.problems[0];
-      throw new IntegrityError("INTEGRITY", `Checkpoint '${final.checkpointId}' failed verification: ${first?.path}: ${first?.problem}`, {
-        details: { checkpointId: final.checkpointId, problems: verified.problems.slice(0, 20) },
-      });
-    }
-    return { files: verified.files, bytes: verified.bytes };
-  });
+    await step.run("Verify the healing checkpoint", async () => {
+      const again = await verifyOutcome(deps, runId, "Verify the healing checkpoint", healing.checkpointId);
+      if (!again.ok) {
+        // The healing step resumed the sandbox to read it: leave it paused, as the session will be.
+        if (deps.sandboxes.supportsPause) await deps.sandboxes.pause(sandboxId).catch((error: unknown) => deps.log?.(`archive: could not pause '${sandboxId}' again: ${describeError(error)}`));
+        throw verifyRefused(final.checkpointId, problem, `healing checkpoint '${healing.checkpointId}' failed verification too: ${again.problem}`);
+      }
+      return again;
+    });
+    healed = { failedCheckpointId: final.checkpointId, problem, checkpointId: healing.checkpointId };
+  }
+  const verifiedId = healed?.checkpointId ?? final.checkpointId;
   await step.run("Kill the sandbox", async () => {
     await guardLease(deps, sessionId, runId);
     const session = await store.getSession(sessionId);
     if (session.state === "archived") return null;
     const checkpoint = session.latestCheckpointId ? await store.getCheckpoint(session.latestCheckpointId) : null;
     const pending = await store.listPendingChanges(sessionId, 1);
-    if (checkpoint?.status !== "committed" || pending.length > 0) {
+    // The checkpoint verified above must be the latest: a newer one has not been verified.
+    if (session.latestCheckpointId !== verifiedId || checkpoint?.status !== "committed" || pending.length > 0) {
       throw new ConflictError("CONFLICT", `Session '${sessionId}' changed after its last checkpoint: not killing its sandbox`, {
         retriable: false,
-        details: { sessionId, latestCheckpointId: session.latestCheckpointId, pendingChanges: pending.length },
+        details: { sessionId, latestCheckpointId: session.latestCheckpointId, verifiedCheckpointId: verifiedId, pendingChanges: pending.length },
       });
     }
     await deps.sandboxes.kill(sandboxId);
-    await store.transition(sessionId, "archive.done", { holder: runId, patch: { sandboxId: null }, now: deps.now() });
+    // A healed archive says so where people look: the damaged checkpoint stays in the history.
+    const note = healed ? { lastError: `verify of ${healed.failedCheckpointId} failed: ${healed.problem}; healed with ${healed.checkpointId}` } : {};
+    await store.transition(sessionId, "archive.done", { holder: runId, patch: { sandboxId: null, ...note }, now: deps.now() });
     return null;
   });
-  return { checkpointId: final.checkpointId, finalCheckpoint: final.taken };
+  return { checkpointId: verifiedId, finalCheckpoint: final.taken, healed };
 }
 
 export const archiveWorkflow = sessionWorkflow<ArchiveEvent, ArchiveResult>({
@@ -106,7 +127,7 @@ export const archiveWorkflow = sessionWorkflow<ArchiveEvent, ArchiveResult>({
       const sandboxId = requireSandbox(lease, sessionId);
       const done = await archiveSteps(step, deps, { sessionId, runId, sandboxId });
       await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
-      return { status: "archived", reason, checkpointId: done.checkpointId, finalCheckpoint: done.finalCheckpoint };
+      return { status: "archived", reason, checkpointId: done.checkpointId, finalCheckpoint: done.finalCheckpoint, healed: done.healed };
     } catch (error) {
       await step.run("Leave the session paused after a failure", () =>
         settle(deps, {

@@ -37,6 +37,8 @@ export async function flushAndSnapshot(
     kind: CheckpointKind;
     /** The step this runs in, named in the run's progress. */
     step?: string;
+    /** Store every file again, trusting no stored object (a healing checkpoint: see archive-healing). */
+    rewrite?: boolean;
   },
 ): Promise<TakenSnapshot> {
   const upTo = deps.now();
@@ -48,6 +50,7 @@ export async function flushAndSnapshot(
         parent: input.parentId ?? undefined,
         changedPaths: input.parentId ? changedPaths : undefined,
         fullScan: true,
+        ...(input.rewrite ? { rewrite: true } : {}),
         meta: { sessionId: input.sessionId, runId: input.runId, kind: input.kind },
         onProgress,
       }),

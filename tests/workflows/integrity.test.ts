@@ -447,7 +447,9 @@ describe("a restore whose files differ from the checkpoint afterwards", () => {
 });
 
 describe("archiving onto a damaged checkpoint", () => {
-  it("is refused by the verification at once: the sandbox is not killed, the session stays paused with its files", async () => {
+  // Refusing for good is not needed while the sandbox holds the files: the archive heals the
+  // checkpoint first (cases where it cannot: tests/workflows/archive-healing.test.ts).
+  it("is healed from the paused sandbox before the kill: archived on a checkpoint that verifies, resume restores every file", async () => {
     const { runtime } = await start();
     const { session, files } = await createRichSession("archive-damaged");
     const expected = await hostTree(workspaceOf(session.sandboxId!));
@@ -455,20 +457,22 @@ describe("archiving onto a damaged checkpoint", () => {
     const paused = await runtime.store.getSession(session.id);
     await damage(keys.blob(sha256(files["big/large.bin"]!)));
 
-    const failed = await run({ name: "torpor/session.archive.requested", data: { sessionId: session.id, reason: "old", requestId: requestId() } });
-    expect(failed.status).toBe("failed");
-    expect(stepOf(failed, "Verify the latest checkpoint")).toMatchObject({ status: "failed", attempts: 1 });
-    expect(failed.steps.map((s) => s.name)).not.toContain("Kill the sandbox");
+    const archived = await run({ name: "torpor/session.archive.requested", data: { sessionId: session.id, reason: "old", requestId: requestId() } });
+    expect(archived.status).toBe("completed");
+    expect(stepOf(archived, "Verify the latest checkpoint")).toMatchObject({ status: "completed", attempts: 1 });
+    expect(stepOf(archived, "Take a healing checkpoint after a failed verify").status).toBe("completed");
+    expect(stepOf(archived, "Verify the healing checkpoint").status).toBe("completed");
     const s = await runtime.store.getSession(session.id);
-    expect(s).toMatchObject({ state: "paused", sandboxId: session.sandboxId, latestCheckpointId: paused.latestCheckpointId, lease: null });
-    expect(s.lastError).toMatch(/^archive failed: Checkpoint 'cp_[0-9a-z]+' failed verification: big\/large\.bin: /);
-    expect(await runtime.sandboxes.status(session.sandboxId!)).toBe("paused");
-    expect(await hostTree(workspaceOf(session.sandboxId!))).toEqual(expected);
+    expect(s).toMatchObject({ state: "archived", sandboxId: null, lease: null });
+    expect(s.latestCheckpointId).not.toBe(paused.latestCheckpointId);
+    expect(s.lastError).toMatch(/^verify of cp_[0-9a-z]+ failed: big\/large\.bin: .*; healed with cp_[0-9a-z]+$/);
+    expect((await runtime.checkpoints.verify(s.latestCheckpointId!)).ok).toBe(true);
+    expect(await liveSandboxFolders()).toEqual([]);
 
-    // The paused sandbox still comes back as it was.
     const resumed = await resume(session.id);
-    expect(JSON.parse(resumed.result!) as ResumeResult).toMatchObject({ rung: "connected", sandboxId: session.sandboxId });
-    expect(await hostTree(workspaceOf(session.sandboxId!))).toEqual(expected);
+    expect(resumed.status).toBe("completed");
+    const result = JSON.parse(resumed.result!) as ResumeResult;
+    expect(await hostTree(workspaceOf(result.sandboxId!))).toEqual(expected);
   });
 });
 
