@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig, type Config } from "../../src/core/config";
-import type { Session } from "../../src/core/types";
+import type { RunRecord, Session } from "../../src/core/types";
+import type { TorporEvent } from "../../src/workflows/types";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime";
 import type { SandboxProvider } from "../../src/sandbox/types";
 
@@ -110,6 +111,14 @@ export function lostFiles(expected: Record<string, string>, actual: Record<strin
 }
 
 let requestCounter = 0;
+/** Sends one event to the embedded engine and waits for the one run it starts to end. */
+export async function runWorkflow(rt: WorkflowRuntime, event: TorporEvent): Promise<RunRecord> {
+  const engine = rt.runtime.engine!;
+  const { ids } = await engine.send(event);
+  if (ids.length !== 1) throw new Error(`expected one run for ${event.name}, got ${ids.length}`);
+  return engine.waitFor(ids[0]!);
+}
+
 export const requestId = (prefix = "req") => `${prefix}-${process.pid}-${++requestCounter}-${Date.now()}`;
 
 /** Polls until `accept` holds (or fails with what it last saw); never a fixed sleep. */

@@ -19,7 +19,7 @@ import type { ObjectStore } from "../../src/objectstore/index";
 import type { ArchiveResult } from "../../src/workflows/archive";
 import type { ResumeResult } from "../../src/workflows/resume";
 import type { TorporEvent } from "../../src/workflows/types";
-import { createSessionWithFiles, requestId, sampleFiles, sha256, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
+import { createSessionWithFiles, requestId, sampleFiles, sha256, startWorkflowRuntime, runWorkflow, type WorkflowRuntime } from "../helpers/runtime";
 
 /** Files over 8 KiB are standalone blobs; the rest go into packs. */
 const SMALL_FILE_BYTES = 8192;
@@ -30,12 +30,7 @@ afterEach(async () => {
   rt = undefined;
 });
 
-async function run(event: TorporEvent): Promise<RunRecord> {
-  const engine = rt!.runtime.engine!;
-  const { ids } = await engine.send(event);
-  expect(ids).toHaveLength(1);
-  return engine.waitFor(ids[0]!);
-}
+const run = (event: TorporEvent) => runWorkflow(rt!, event);
 const hibernate = (sessionId: string) => run({ name: "torpor/session.hibernate.requested", data: { sessionId, reason: "idle", requestId: requestId() } });
 const archive = (sessionId: string) => run({ name: "torpor/session.archive.requested", data: { sessionId, reason: "old", requestId: requestId() } });
 const resume = (sessionId: string) => run({ name: "torpor/session.resume.requested", data: { sessionId, reason: "editor opened", requestId: requestId("resume") } });

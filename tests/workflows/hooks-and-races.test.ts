@@ -16,6 +16,7 @@ import {
   sandboxFingerprint,
   startWorkflowRuntime,
   type WorkflowRuntime,
+  runWorkflow,
 } from "../helpers/runtime";
 
 let rt: WorkflowRuntime | undefined;
@@ -24,11 +25,7 @@ afterEach(async () => {
   rt = undefined;
 });
 
-async function run(event: TorporEvent) {
-  const engine = rt!.runtime.engine!;
-  const { ids } = await engine.send(event);
-  return engine.waitFor(ids[0]!);
-}
+const run = (event: TorporEvent) => runWorkflow(rt!, event);
 
 /** A provider whose exec calls `onExec` first: lets a test act in the middle of a workflow. */
 function withExecHook(provider: SandboxProvider, onExec: (command: string) => Promise<void>): SandboxProvider {

@@ -37,6 +37,7 @@ import {
   startWorkflowRuntime,
   type FileSet,
   type WorkflowRuntime,
+  runWorkflow,
 } from "../helpers/runtime";
 
 /** Files over 8 KiB are standalone blobs; the rest go into packs. */
@@ -65,12 +66,7 @@ async function start(): Promise<WorkflowRuntime> {
   return rt;
 }
 
-async function run(event: TorporEvent): Promise<RunRecord> {
-  const engine = rt!.runtime.engine!;
-  const { ids } = await engine.send(event);
-  expect(ids).toHaveLength(1);
-  return engine.waitFor(ids[0]!);
-}
+const run = (event: TorporEvent) => runWorkflow(rt!, event);
 
 const resume = (sessionId: string) =>
   run({ name: "torpor/session.resume.requested", data: { sessionId, reason: "editor opened", requestId: requestId("resume") } });

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ObjectStore } from "../../src/objectstore";
 import type { TorporEvent } from "../../src/workflows/types";
-import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
+import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, runWorkflow, type WorkflowRuntime } from "../helpers/runtime";
 
 let rt: WorkflowRuntime | undefined;
 afterEach(async () => {
@@ -13,10 +13,7 @@ afterEach(async () => {
   rt = undefined;
 });
 
-async function run(event: TorporEvent) {
-  const engine = rt!.runtime.engine!;
-  return engine.waitFor((await engine.send(event)).ids[0]!);
-}
+const run = (event: TorporEvent) => runWorkflow(rt!, event);
 
 /** Every upload waits `pauseMs` first. */
 function slowPuts(objects: ObjectStore, pauseMs: number): ObjectStore {

@@ -14,6 +14,7 @@ import {
   sandboxFingerprint,
   startWorkflowRuntime,
   type WorkflowRuntime,
+  runWorkflow,
 } from "../helpers/runtime";
 
 let rt: WorkflowRuntime | undefined;
@@ -22,10 +23,7 @@ afterEach(async () => {
   rt = undefined;
 });
 
-async function run(event: TorporEvent) {
-  const engine = rt!.runtime.engine!;
-  return engine.waitFor((await engine.send(event)).ids[0]!);
-}
+const run = (event: TorporEvent) => runWorkflow(rt!, event);
 
 describe("a lost sandbox", () => {
   it("before hibernation: the run fails clearly, the session is archived, resume restores the last checkpoint", async () => {

@@ -9,11 +9,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TorporError } from "../../src/core/errors";
-import type { RunProgress, RunRecord } from "../../src/core/types";
+import type { RunProgress } from "../../src/core/types";
 import type { StateStore } from "../../src/store/types";
 import { progressWriter } from "../../src/workflows/progress";
 import type { TorporEvent } from "../../src/workflows/types";
-import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
+import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, runWorkflow, type WorkflowRuntime } from "../helpers/runtime";
 
 let rt: WorkflowRuntime | undefined;
 afterEach(async () => {
@@ -37,11 +37,7 @@ function recordingStore(base: StateStore, seen: { runId: string; wrote: RunProgr
   });
 }
 
-async function run(event: TorporEvent): Promise<RunRecord> {
-  const engine = rt!.runtime.engine!;
-  const { ids } = await engine.send(event);
-  return engine.waitFor(ids[0]!);
-}
+const run = (event: TorporEvent) => runWorkflow(rt!, event);
 
 /**
  * A session whose workspace holds `count` small files, written straight into the local sandbox's
