@@ -3,25 +3,21 @@
  * manifests whose entries would write outside the target (nothing is written anywhere); a
  * non-empty target unless asked; a missing checkpoint id.
  */
-import { mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type ManifestEntry } from "../../src/checkpoint/index";
 import { encodeManifest, keys } from "../../src/checkpoint/format";
 import { isTorporError } from "../../src/core/errors";
 import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, readTree, tempDir, writeTree } from "./tree";
+import { noise, readTree, writeTree, tempDirs } from "./tree";
 
 let s3: TestS3;
 let engine: CheckpointEngine;
 let checkpoint: string;
-const cleanup: string[] = [];
+const temp = tempDirs();
+const dir = (label: string) => temp.make(label);
 
-async function dir(label: string): Promise<string> {
-  const d = await tempDir(label);
-  cleanup.push(d);
-  return d;
-}
 
 async function keysUnder(prefix: string): Promise<string[]> {
   const out: string[] = [];
@@ -44,7 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s3.close();
-  for (const d of cleanup) await rm(d, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 /** Writes a manifest as an attacker could: well-formed, with a matching id. */

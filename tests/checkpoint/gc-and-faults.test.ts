@@ -2,21 +2,16 @@
  * gc deletes only what no manifest references and only after the grace period; transient storage
  * failures (one request in ten) are retried so snapshot and restore still succeed.
  */
-import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
 import { StorageError } from "../../src/core/errors";
 import type { ObjectStore } from "../../src/objectstore/index";
 import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, readTree, tempDir, writeTree } from "./tree";
+import { noise, readTree, writeTree, tempDirs } from "./tree";
 
 let s3: TestS3;
-const cleanup: string[] = [];
-async function dir(label: string): Promise<string> {
-  const d = await tempDir(label);
-  cleanup.push(d);
-  return d;
-}
+const temp = tempDirs();
+const dir = (label: string) => temp.make(label);
 async function count(prefix: string): Promise<number> {
   let n = 0;
   for await (const _ of s3.objects.list(prefix)) n++;
@@ -28,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s3.close();
-  for (const d of cleanup) await rm(d, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 describe("gc", () => {

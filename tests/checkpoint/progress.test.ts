@@ -3,16 +3,16 @@
  * byte, whatever path each file took (empty, small and packed, large and streamed, large and
  * already stored, reused from the parent).
  */
-import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine } from "../../src/checkpoint/index";
 import type { RestoreProgress, SnapshotProgress } from "../../src/checkpoint/types";
 import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, tempDir, writeTree } from "./tree";
+import { noise, writeTree, tempDirs } from "./tree";
 
 let s3: TestS3;
 let engine: CheckpointEngine;
-const cleanup: string[] = [];
+const temp = tempDirs();
+const dir = (label: string) => temp.make(label);
 
 beforeAll(async () => {
   s3 = await startTestS3();
@@ -20,14 +20,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s3.close();
-  for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
-async function dir(label: string): Promise<string> {
-  const d = await tempDir(label);
-  cleanup.push(d);
-  return d;
-}
 
 const tree = {
   "empty.txt": "",

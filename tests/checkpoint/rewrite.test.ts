@@ -4,27 +4,22 @@
  * option closes); a rewrite snapshot reads every file again, stores it again, verifies cleanly,
  * restores byte for byte, and replaces the damaged large blob object with correct bytes.
  */
-import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
 import { keys, sha256 } from "../../src/checkpoint/format";
 import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, readTree, tempDir, writeTree } from "./tree";
+import { noise, readTree, writeTree, tempDirs } from "./tree";
 
 let s3: TestS3;
-const cleanup: string[] = [];
-async function dir(label: string): Promise<string> {
-  const d = await tempDir(label);
-  cleanup.push(d);
-  return d;
-}
+const temp = tempDirs();
+const dir = (label: string) => temp.make(label);
 
 beforeAll(async () => {
   s3 = await startTestS3();
 });
 afterAll(async () => {
   await s3.close();
-  for (const d of cleanup) await rm(d, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 async function keysUnder(prefix: string): Promise<string[]> {

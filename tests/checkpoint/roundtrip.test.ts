@@ -8,11 +8,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type WorkspaceSource, type WorkspaceTarget } from "../../src/checkpoint/index";
 import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, readTree, setMtime, tempDir, writeTree } from "./tree";
+import { noise, readTree, setMtime, writeTree, tempDirs } from "./tree";
 
 let s3: TestS3;
 let engine: CheckpointEngine;
-const cleanup: string[] = [];
+const temp = tempDirs();
+const dir = (label: string) => temp.make(label);
 
 beforeAll(async () => {
   s3 = await startTestS3();
@@ -21,14 +22,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s3.close();
-  for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
-async function dir(label: string): Promise<string> {
-  const d = await tempDir(label);
-  cleanup.push(d);
-  return d;
-}
 
 const workspace = {
   "README.md": "# hello\n",

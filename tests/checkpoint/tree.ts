@@ -3,7 +3,7 @@
  * into a comparable description (type, mode, bytes' hash, symlink target, mtime).
  */
 import { createHash } from "node:crypto";
-import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -11,6 +11,21 @@ export type TreeSpec = Record<string, string | Buffer | { content: string | Buff
 
 export async function tempDir(label: string): Promise<string> {
   return mkdtemp(path.join(tmpdir(), `torpor-${label}-`));
+}
+
+/** Temp folders a test file makes, removed together in its afterAll. */
+export function tempDirs(): { make(label: string): Promise<string>; removeAll(): Promise<void> } {
+  const made: string[] = [];
+  return {
+    async make(label) {
+      const dir = await tempDir(label);
+      made.push(dir);
+      return dir;
+    },
+    async removeAll() {
+      for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Files get an mtime an hour ago, as in a workspace at rest (recent mtimes are re-read as racy). */
