@@ -12,7 +12,7 @@
  * (→ paused): the sandbox and its files stay where they are.
  * Hibernate reuses archiveSteps for providers that cannot pause.
  */
-import { ConflictError, describeError } from "../core/errors";
+import { describeError } from "../core/errors";
 import { nextState } from "../core/lifecycle";
 import { HEALING_STEP, takeHealingCheckpoint, verifyOutcome, verifyRefused } from "./archive-healing";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
@@ -22,7 +22,8 @@ import { sessionWorkflow, type Step, type TorporEvent, type WorkflowDeps } from 
 type ArchiveEvent = Extract<TorporEvent, { name: "torpor/session.archive.requested" }>;
 
 export interface ArchiveResult {
-  status: "archived" | "skipped";
+  /** "aborted": the session changed after its last checkpoint (activity won); it stays paused. */
+  status: "archived" | "skipped" | "aborted";
   reason: string;
   checkpointId: string | null;
   finalCheckpoint: boolean;
@@ -41,7 +42,7 @@ export async function archiveSteps(
   step: Step,
   deps: WorkflowDeps,
   input: { sessionId: string; runId: string; sandboxId: string },
-): Promise<{ checkpointId: string; finalCheckpoint: boolean; healed: HealedCheckpoint | null }> {
+): Promise<{ checkpointId: string; finalCheckpoint: boolean; healed: HealedCheckpoint | null; changedSince: string | null }> {
   const { sessionId, runId, sandboxId } = input;
   const { store } = deps;
   const final = await step.run("Take a final checkpoint if anything changed", async () => {
@@ -90,26 +91,26 @@ export async function archiveSteps(
     healed = { failedCheckpointId: final.checkpointId, problem, checkpointId: healing.checkpointId };
   }
   const verifiedId = healed?.checkpointId ?? final.checkpointId;
-  await step.run("Kill the sandbox", async () => {
+  // Invariant 1: the sandbox dies only if the verified checkpoint is the latest and nothing changed
+  // since. A change that raced in is an expected outcome (activity wins), returned as a value.
+  const changedSince = await step.run("Kill the sandbox", async () => {
     await guardLease(deps, sessionId, runId);
     const session = await store.getSession(sessionId);
     if (session.state === "archived") return null;
     const checkpoint = session.latestCheckpointId ? await store.getCheckpoint(session.latestCheckpointId) : null;
     const pending = await store.listPendingChanges(sessionId, 1);
     // The checkpoint verified above must be the latest: a newer one has not been verified.
-    if (session.latestCheckpointId !== verifiedId || checkpoint?.status !== "committed" || pending.length > 0) {
-      throw new ConflictError("CONFLICT", `Session '${sessionId}' changed after its last checkpoint: not killing its sandbox`, {
-        retriable: false,
-        details: { sessionId, latestCheckpointId: session.latestCheckpointId, verifiedCheckpointId: verifiedId, pendingChanges: pending.length },
-      });
+    if (session.latestCheckpointId !== verifiedId || checkpoint?.status !== "committed") {
+      return `its latest checkpoint is ${session.latestCheckpointId ?? "none"}, not the verified ${verifiedId}`;
     }
+    if (pending.length > 0) return "a file changed after its last checkpoint";
     await deps.sandboxes.kill(sandboxId);
     // A healed archive says so where people look: the damaged checkpoint stays in the history.
     const note = healed ? { lastError: `verify of ${healed.failedCheckpointId} failed: ${healed.problem}; healed with ${healed.checkpointId}` } : {};
     await store.transition(sessionId, "archive.done", { holder: runId, patch: { sandboxId: null, ...note }, now: deps.now() });
     return null;
   });
-  return { checkpointId: verifiedId, finalCheckpoint: final.taken, healed };
+  return { checkpointId: verifiedId, finalCheckpoint: final.taken, healed, changedSince };
 }
 
 export const archiveWorkflow = sessionWorkflow<ArchiveEvent, ArchiveResult>({
@@ -126,6 +127,17 @@ export const archiveWorkflow = sessionWorkflow<ArchiveEvent, ArchiveResult>({
     try {
       const sandboxId = requireSandbox(lease, sessionId);
       const done = await archiveSteps(step, deps, { sessionId, runId, sandboxId });
+      if (done.changedSince) {
+        const why = `not archived: ${done.changedSince}; the sandbox is kept`;
+        await step.run("Leave the session paused: it changed", async () => {
+          // The final checkpoint may have resumed the sandbox to read it: paused means billing stops.
+          if (deps.sandboxes.supportsPause && (await deps.sandboxes.status(sandboxId)) === "running") {
+            await deps.sandboxes.pause(sandboxId);
+          }
+          return settle(deps, { sessionId, holder: runId, events: ["archive.aborted"], patch: { lastError: null } });
+        });
+        return { status: "aborted", reason: why, checkpointId: done.checkpointId, finalCheckpoint: done.finalCheckpoint, healed: done.healed };
+      }
       await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
       return { status: "archived", reason, checkpointId: done.checkpointId, finalCheckpoint: done.finalCheckpoint, healed: done.healed };
     } catch (error) {

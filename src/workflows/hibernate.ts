@@ -11,7 +11,7 @@
  * safe because the checkpoint just committed is newer than the last change (invariant 1).
  * A failure before the pause leaves the session running with its sandbox (never half-paused).
  */
-import { describeError } from "../core/errors";
+import { ConflictError, describeError } from "../core/errors";
 import { archiveSteps } from "./archive";
 import { activitySince, commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
@@ -73,7 +73,15 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
         return result("aborted", `activity since the start: ${activity.detail}`, done);
       }
       if (!deps.sandboxes.supportsPause) {
-        await archiveSteps(step, deps, { sessionId, runId, sandboxId });
+        const archived = await archiveSteps(step, deps, { sessionId, runId, sandboxId });
+        // Providers without pause keep the sandbox running: a change that raced in is a failure
+        // here, and the catch below leaves the session paused with its sandbox and the reason.
+        if (archived.changedSince) {
+          throw new ConflictError("CONFLICT", `Session '${sessionId}' not archived: ${archived.changedSince}`, {
+            retriable: false,
+            details: { sessionId },
+          });
+        }
         await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
         return result("archived", `${reason}; the provider cannot pause, so the sandbox was archived`, done);
       }
