@@ -67,6 +67,8 @@ export function createJournaledStep(options: JournalOptions): Step {
     }
     const startedAt = prior?.startedAt ?? options.now();
     let attempts = prior?.attempts ?? 0;
+    // Why earlier attempts failed, kept in the failed step's error: a retry is always explainable.
+    const earlier: string[] = prior?.error ? [prior.error] : [];
     for (;;) {
       if (options.isStopping()) throw new EngineStoppedError();
       attempts += 1;
@@ -83,11 +85,13 @@ export function createJournaledStep(options: JournalOptions): Step {
         const message = describeError(error);
         if (isRetriable(error) && attempts <= retry.retries) {
           if (options.isStopping()) throw new EngineStoppedError();
-          await record({ ...base, status: "running", error: `attempt ${attempts}: ${message}` });
+          earlier.push(`attempt ${attempts}: ${message}`);
+          await record({ ...base, status: "running", error: earlier.at(-1)! });
           await options.delay(backoffMs(attempts, retry));
           continue;
         }
-        await record({ ...base, status: "failed", endedAt: options.now(), error: message });
+        const history = earlier.length > 0 ? ` (earlier: ${earlier.join("; ")})` : "";
+        await record({ ...base, status: "failed", endedAt: options.now(), error: `${message}${history}` });
         throw error;
       }
     }

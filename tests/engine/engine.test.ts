@@ -120,6 +120,22 @@ describe("embedded engine", () => {
     expect(calls).toBe(3);
   });
 
+  it("a failed step's error says why each earlier attempt failed", async () => {
+    let calls = 0;
+    const engine = engineWith([
+      workflow(async ({ step }) => step.run("Fails twice over", () => {
+        calls += 1;
+        if (calls === 1) throw new StorageError("STORAGE_TRANSIENT", "connection reset");
+        throw new ValidationError("bad bytes");
+      })),
+    ]);
+    await engine.start();
+    const run = await engine.waitFor((await engine.send(hibernate("s1", "r1"))).ids[0]!);
+    expect(run.status).toBe("failed");
+    expect(calls).toBe(2);
+    expect(run.steps).toMatchObject([{ name: "Fails twice over", status: "failed", attempts: 2, error: "bad bytes (earlier: attempt 1: connection reset)" }]);
+  });
+
   it("continues an interrupted run from its last finished step after a restart", async () => {
     const calls: string[] = [];
     const definition = workflow(async ({ step }) => {

@@ -4,11 +4,12 @@
  * sandboxes, and file fingerprints to compare a workspace with what it should hold.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { expect } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig, type Config } from "../../src/core/config";
-import type { RunRecord, Session } from "../../src/core/types";
+import type { RunRecord, Session, StepRecord } from "../../src/core/types";
 import type { TorporEvent } from "../../src/workflows/types";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime";
 import type { SandboxProvider } from "../../src/sandbox/types";
@@ -135,4 +136,27 @@ export async function waitUntil<T>(
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last saw ${JSON.stringify(value)?.slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+export function stepOf(record: RunRecord, name: string): StepRecord {
+  const step = record.steps.find((s) => s.name === name);
+  expect(step, `step '${name}' in ${record.steps.map((s) => s.name).join(", ")}`).toBeDefined();
+  return step!;
+}
+
+/**
+ * The step failed on an error that was not retried: its last attempt's error is the first of its
+ * kind. Earlier attempts may have met a transient fault (a reset connection on a loaded machine);
+ * the journal lists why each one failed, "<error> (earlier: attempt 1: …; attempt 2: …)".
+ */
+export function expectFailedWithoutRetry(record: RunRecord, name: string, problem?: RegExp): StepRecord {
+  const step = stepOf(record, name);
+  expect(step.status).toBe("failed");
+  const [last, history = ""] = step.error!.split(/ \(earlier: (?=attempt 1: )/);
+  if (problem) expect(last).toMatch(problem);
+  const earlier = history ? history.slice(0, -1).split(/;? ?attempt \d+: /).filter(Boolean) : [];
+  expect(earlier, `attempts of '${name}': ${step.error}`).toHaveLength(step.attempts - 1);
+  for (const message of earlier) expect(message, `'${name}' retried after its final error`).not.toBe(last);
+  if (problem) for (const message of earlier) expect(message).not.toMatch(problem);
+  return step;
 }
