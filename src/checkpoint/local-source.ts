@@ -2,23 +2,28 @@
  * A WorkspaceSource over a local folder: a stat scan (lstat, symlinks are not followed)
  * and file contents read one after another (small ones whole, large ones as streams). Sockets, fifos and devices are skipped with a reason
  * (see `skipped()`), as are paths that the ignore rules (gitignore syntax) exclude.
+ * It also reads small files in place (`readInto`, see snapshot-files.ts): straight into the
+ * engine's frame buffer, with no Buffer per file.
  */
-import { createReadStream, lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, createReadStream, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import ignore from "ignore";
 import { TorporError } from "../core/errors";
+import type { InPlaceReads } from "./snapshot-files";
 import type { ScanEntry, WorkspaceSource } from "./types";
 
 const SMALL_READ_MAX = 1024 * 1024;
+/** Probes for bytes past the space readInto was given. */
+const oneByte = Buffer.alloc(1);
 
 export interface LocalDirSourceOptions {
   /** gitignore-style patterns, relative to the folder. */
   ignore?: string[];
 }
 
-export interface LocalDirSource extends WorkspaceSource {
+export interface LocalDirSource extends WorkspaceSource, InPlaceReads {
   readonly dir: string;
   skipped(): { path: string; reason: string }[];
 }
@@ -112,10 +117,37 @@ export function localDirSource(dir: string, options: LocalDirSourceOptions = {})
     }
   }
 
+  /** Synchronous like the small reads above, and for the same reason. */
+  function readInto(rel: string, buffer: Buffer, offset: number, maxBytes: number): number {
+    const abs = path.join(root, rel);
+    let fd: number;
+    try {
+      fd = openSync(abs, "r");
+    } catch (error) {
+      throw new TorporError("INTERNAL", `Cannot read ${abs}`, { cause: error });
+    }
+    try {
+      const end = offset + maxBytes;
+      let at = offset;
+      // Until end of file: a file that grew since the scan is read whole or refused, never cut.
+      for (;;) {
+        if (at === end) return readSync(fd, oneByte, 0, 1, null) === 0 ? maxBytes : -1;
+        const n = readSync(fd, buffer, at, end - at, null);
+        if (n === 0) return at - offset;
+        at += n;
+      }
+    } catch (error) {
+      throw new TorporError("INTERNAL", `Cannot read ${abs}`, { cause: error });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   return {
     dir: root,
     scan,
     readFiles,
+    readInto,
     // No hashFiles: reading a local file twice (hash, then compress) costs more on new content
     // than it saves on content the bucket already has.
     skipped: () => skipped,

@@ -4,20 +4,18 @@
  * rest, pack new small blobs, stream new large ones, then commit: every pack, index and blob is
  * durable before the manifest is written, and the manifest is the commit.
  */
-import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import ignore from "ignore";
 import { TorporError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
 import { type BlobLocation, EMPTY_HASH, encodeManifest, keys, type Manifest } from "./format";
 import { KnownBlobs } from "./known-blobs";
-import { storeLargeBlob } from "./large-blobs";
 import { Packer, type PackerStats } from "./packer";
 import { assertScanSafe, byPath } from "./paths";
+import { storeFiles } from "./snapshot-files";
 import type { ManifestEntry, ScanEntry, SnapshotOptions, SnapshotResult, WorkspaceSource } from "./types";
 
 export interface SnapshotSettings {
@@ -43,12 +41,6 @@ function unchanged(now: ScanEntry, before: ManifestEntry | undefined, racyAfter:
     before.mode === now.mode &&
     Math.abs(before.mtimeMs - now.mtimeMs) < MTIME_TOLERANCE_MS
   );
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOptions, s: SnapshotSettings): Promise<SnapshotResult> {
@@ -113,8 +105,6 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   const packer = new Packer(s.objects, known, uploadGate, stats, s.packTargetBytes, 3);
   const tmpDir = await mkdtemp(path.join(tmpdir(), "torpor-snapshot-"));
   const largeUploads: Promise<void>[] = [];
-  const largeReads: Promise<void>[] = [];
-  const largeGate = new Gate(2);
   const largeCtx = { objects: s.objects, known, uploadGate, stats, tmpDir, pending: new Map() };
   progress.phase = "hash";
   // Everything not to be read is done already: reused files and empty ones.
@@ -150,42 +140,8 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
     }
 
     progress.phase = "upload";
-    // Large files first, largest first: their compression is the longest serial work, and it
-    // then overlaps with the packing of all the small files instead of trailing behind it.
-    const order = [...readList.filter((e) => e.size > s.smallFileBytes).sort((a, b) => b.size - a.size), ...readList.filter((e) => e.size <= s.smallFileBytes)];
-    for await (const item of source.readFiles(order.map((e) => e.path))) {
-      checkAbort();
-      const entry = byPathIndex.get(item.path);
-      if (!entry || entry.hash !== undefined) {
-        if (!("data" in item)) item.stream.destroy();
-        throw new TorporError("INTERNAL", `Source returned an unexpected file '${item.path}'`);
-      }
-      const data = (item as { data?: Buffer }).data;
-      const scannedSize = entry.size;
-      if (item.size <= s.smallFileBytes) {
-        const buf = data ?? (await collect(item.stream));
-        const hash = createHash("sha256").update(buf).digest("hex");
-        entry.hash = hash;
-        entry.size = buf.length;
-        if (!packer.has(hash) && !(await known.hasSmall(hash))) await packer.add(hash, buf);
-      } else {
-        // Compressing a large file takes a while: keep reading (and packing) small ones meanwhile.
-        await largeGate.acquire();
-        const task = storeLargeBlob(item.stream, item.size, largeCtx)
-          .then(({ hash, size, upload }) => {
-            entry.hash = hash;
-            entry.size = size;
-            largeUploads.push(upload);
-            countDone(scannedSize);
-          })
-          .finally(() => largeGate.release());
-        task.catch(() => {}); // awaited below, after the loop
-        largeReads.push(task);
-        continue;
-      }
-      countDone(scannedSize);
-    }
-    await Promise.all(largeReads);
+    const ctx = { source, byPath: byPathIndex, packer, known, large: largeCtx, smallFileBytes: s.smallFileBytes, checkAbort, countDone, largeUploads };
+    await storeFiles(readList, ctx);
     const missing = toRead.find((e) => e.hash === undefined);
     if (missing) throw new TorporError("INTERNAL", `Source did not return '${missing.path}'`);
     await packer.flush();

@@ -1,0 +1,113 @@
+/**
+ * The snapshot's in-place reads (small files read straight into the packer's frames while large
+ * files stream): files whose size crossed the small-file limit since the scan, duplicates, a file
+ * that vanished, and the packer's one-slot rule.
+ */
+import { rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type WorkspaceSource } from "../../src/checkpoint/index";
+import { Gate } from "../../src/checkpoint/channel";
+import { KnownBlobs } from "../../src/checkpoint/known-blobs";
+import { Packer } from "../../src/checkpoint/packer";
+import { isTorporError } from "../../src/core/errors";
+import { startTestS3, type TestS3 } from "../helpers/s3";
+import { noise, readTree, writeTree, tempDirs } from "./tree";
+
+let s3: TestS3;
+let engine: CheckpointEngine;
+const temp = tempDirs();
+const dir = (label: string) => temp.make(label);
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+  // Small thresholds so that frames and packs roll over and the large-file path runs on small data.
+  engine = createCheckpointEngine({ objects: s3.objects, smallFileBytes: 4096, packTargetBytes: 64 * 1024 });
+});
+afterAll(async () => {
+  await s3.close();
+  await temp.removeAll();
+});
+
+const many = (n: number, prefix: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}/f${i}.txt`, `${prefix} ${i}\n`.repeat(1 + (i % 300))]));
+
+describe("in-place reads of a local source", () => {
+  it("stores small and large files read at the same time; duplicates once", async () => {
+    const src = await dir("src");
+    await writeTree(src, {
+      ...many(600, "small"),
+      ...Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`large/l${i}.bin`, noise(50_000 + i * 9_000, i)])),
+      "dup/a.txt": "the same bytes\n".repeat(100),
+      "dup/b.txt": "the same bytes\n".repeat(100),
+      "dup/c.txt": "the same bytes\n".repeat(100),
+    });
+    const snap = await engine.snapshot(localDirSource(src));
+    expect(snap.files).toBe(608);
+    const manifest = await engine.readManifest(snap.checkpoint);
+    const hashes = manifest.entries.filter((e) => e.path.startsWith("dup/")).map((e) => e.hash);
+    expect(new Set(hashes).size).toBe(1);
+
+    const out = await dir("out");
+    await engine.restore(snap.checkpoint, localDirTarget(out));
+    expect(await readTree(out)).toEqual(await readTree(src));
+  });
+
+  it("stores files whose size crossed the small-file limit since the scan", async () => {
+    const src = await dir("src");
+    await writeTree(src, { "grew.bin": noise(20_000, 1), "shrank.txt": "now small\n", "same.txt": "unchanged\n" });
+    const local = localDirSource(src);
+    // The scan saw the old sizes: grew.bin was small (in-place pass), shrank.txt large (stream pass).
+    const stale: WorkspaceSource = {
+      ...local,
+      async scan() {
+        return (await local.scan()).map((e) => (e.path === "grew.bin" ? { ...e, size: 100 } : e.path === "shrank.txt" ? { ...e, size: 50_000 } : e));
+      },
+    };
+    const snap = await engine.snapshot(stale);
+    const manifest = await engine.readManifest(snap.checkpoint);
+    expect(Object.fromEntries(manifest.entries.map((e) => [e.path, e.size]))).toMatchObject({ "grew.bin": 20_000, "shrank.txt": 10 });
+
+    const out = await dir("out");
+    await engine.restore(snap.checkpoint, localDirTarget(out));
+    expect(await readTree(out)).toEqual(await readTree(src));
+    // grew.bin is over the limit now: a standalone blob, not packed.
+    const grew = manifest.entries.find((e) => e.path === "grew.bin")!;
+    expect(await s3.objects.head(`blobs/${grew.hash}`)).not.toBeNull();
+  });
+
+  it("fails with a typed error, and commits nothing, when a file vanished since the scan", async () => {
+    const src = await dir("src");
+    await writeTree(src, { ...many(200, "small"), "large.bin": noise(100_000, 3) });
+    const local = localDirSource(src);
+    const vanishing: WorkspaceSource = {
+      ...local,
+      async scan() {
+        const entries = await local.scan();
+        await rm(path.join(src, "small/f150.txt"));
+        return entries;
+      },
+    };
+    const before = (await engine.list()).length;
+    const error = await engine.snapshot(vanishing).catch((e: unknown) => e);
+    expect(isTorporError(error)).toBe(true);
+    expect(String((error as Error).message)).toContain("f150.txt");
+    expect((await engine.list()).length).toBe(before);
+    await writeFile(path.join(src, "small/f150.txt"), "back\n");
+  });
+});
+
+describe("Packer slots", () => {
+  it("allows one reserved slot at a time, and add() copies into the frame", async () => {
+    const packer = new Packer(s3.objects, new KnownBlobs(s3.objects, 4), new Gate(2), { uploadedBytes: 0, uploadedObjects: 0 }, 64 * 1024, 2);
+    const slot = await packer.reserve(10);
+    expect(slot.room).toBeGreaterThanOrEqual(10);
+    await expect(packer.reserve(10)).rejects.toThrow(/already reserved/);
+    await expect(packer.add("a".repeat(64), Buffer.from("x"))).rejects.toThrow(/already reserved/);
+    await expect(packer.flush()).rejects.toThrow(/reserved/);
+    packer.cancel();
+    await expect(packer.commit("b".repeat(64), 1)).rejects.toThrow(/without a reserved slot/);
+    await packer.add("c".repeat(64), Buffer.from("hello"));
+    expect(packer.has("c".repeat(64))).toBe(true);
+    await packer.flush();
+  });
+});
