@@ -9,13 +9,13 @@ import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { constants, createBrotliCompress } from "node:zlib";
 import type { ObjectStore } from "../objectstore/index";
 import { retryTransient } from "../objectstore/retry";
 import type { Gate } from "./channel";
 import { keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import type { PackerStats } from "./packer";
+import { largeCompressor } from "./snapshot-codec";
 
 export interface LargeBlobContext {
   objects: ObjectStore;
@@ -24,24 +24,6 @@ export interface LargeBlobContext {
   stats: PackerStats;
   tmpDir: string;
   pending: Map<string, Promise<void>>;
-}
-
-/**
- * codec.ts's large-blob compressor (Brotli quality 1, 4 MB window: the same stored format), with
- * 256 KB output chunks instead of zlib's 16 KB: each chunk is a round trip through the main
- * thread, which the snapshot keeps busy reading small files meanwhile. With 16 KB chunks the
- * 100 MB file of the bench workspace took 2,000 round trips and became the snapshot's critical
- * path (3.2 s instead of 1.4 s). TODO(codec owner): give codec.largeCompressor this chunk size.
- */
-function largeCompressor(sizeHint: number) {
-  return createBrotliCompress({
-    chunkSize: 256 * 1024,
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: 1,
-      [constants.BROTLI_PARAM_LGWIN]: 22,
-      [constants.BROTLI_PARAM_SIZE_HINT]: Math.min(sizeHint, 2 ** 31 - 1),
-    },
-  });
 }
 
 /** Hashes and stores one large file; resolves with its hash and size once it is read (the upload may still run). */

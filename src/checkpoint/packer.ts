@@ -12,9 +12,9 @@
 import { TorporError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
-import { compressFrame } from "./codec";
 import { encodeIndex, type IndexEntry, keys, sha256 } from "./format";
 import type { KnownBlobs } from "./known-blobs";
+import { compressFrame } from "./snapshot-codec";
 
 const FRAME_BYTES = 1024 * 1024;
 /** A frame is closed once it holds FRAME_BYTES, so a buffer of twice that fits any blob up to FRAME_BYTES after it. */
