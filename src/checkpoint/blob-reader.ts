@@ -74,15 +74,21 @@ export function planReads(hashes: Iterable<string>, locations: Map<string, BlobL
   return { ranges, large };
 }
 
-function mismatch(what: string, detail: string): IntegrityError {
+export function mismatch(what: string, detail: string): IntegrityError {
   return new IntegrityError("INTEGRITY", `${what}: ${detail} (corrupt, truncated or tampered)`);
 }
 
 /** Fetches one range, then yields each wanted blob of its frames, decompressed and checked. */
-export async function* readRange(objects: ObjectStore, range: PackRange): AsyncGenerator<{ hash: string; data: Buffer }> {
+/** Fetches one range of a pack, as stored (compressed frames), refusing a short read. */
+export async function fetchRange(objects: ObjectStore, range: PackRange): Promise<Buffer> {
   const length = range.end - range.start + 1;
   const buf = length > 0 ? await objects.getBuffer(keys.pack(range.pack), { start: range.start, end: range.end }) : Buffer.alloc(0);
   if (buf.length !== length) throw mismatch(`Pack ${range.pack}`, `expected ${length} bytes at ${range.start}, got ${buf.length}`);
+  return buf;
+}
+
+export async function* readRange(objects: ObjectStore, range: PackRange): AsyncGenerator<{ hash: string; data: Buffer }> {
+  const buf = await fetchRange(objects, range);
   for (const frame of range.frames) {
     const slice = buf.subarray(frame.offset - range.start, frame.offset - range.start + frame.length);
     let raw: Buffer;

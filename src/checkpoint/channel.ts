@@ -35,6 +35,14 @@ export class Gate {
   }
 }
 
+/** What a producer gets from push() once the consumer stopped reading (it failed or broke off). */
+export class ConsumerStoppedError extends Error {
+  constructor() {
+    super("The consumer stopped reading");
+    this.name = "ConsumerStoppedError";
+  }
+}
+
 export class Channel<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private closed = false;
@@ -89,7 +97,7 @@ export class Channel<T> implements AsyncIterable<T> {
       }
     } finally {
       // The consumer stopped early (break or error): producers must not wait forever.
-      if (!this.closed || this.items.length > 0) this.fail(this.error ?? new Error("consumer stopped"));
+      if (!this.closed || this.items.length > 0) this.fail(this.error ?? new ConsumerStoppedError());
     }
   }
 }

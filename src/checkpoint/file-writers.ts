@@ -16,9 +16,24 @@ import { Worker } from "node:worker_threads";
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const fs = require("node:fs");
-parentPort.on("message", ({ id, buffer, files, umask }) => {
-  const data = Buffer.from(buffer);
-  let error = null;
+const zlib = require("node:zlib");
+const { createHash } = require("node:crypto");
+
+function writeFile(abs, data, offset, size, mode, mtime, umask) {
+  const fd = fs.openSync(abs, "wx", mode);
+  try {
+    let at = offset;
+    const end = offset + size;
+    while (at < end) at += fs.writeSync(fd, data, at, end - at);
+    if ((mode & umask) !== 0) fs.fchmodSync(fd, mode);
+    fs.futimesSync(fd, mtime, mtime);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// Files (and dirs, size -1) whose bytes sit back to back in the batch buffer.
+function writeFiles(data, files, umask) {
   for (const [abs, offset, size, mode, mtime] of files) {
     try {
       if (size < 0) {
@@ -29,27 +44,66 @@ parentPort.on("message", ({ id, buffer, files, umask }) => {
         }
         continue;
       }
-      const fd = fs.openSync(abs, "wx", mode);
-      try {
-        let at = offset;
-        const end = offset + size;
-        while (at < end) at += fs.writeSync(fd, data, at, end - at);
-        if ((mode & umask) !== 0) fs.fchmodSync(fd, mode);
-        fs.futimesSync(fd, mtime, mtime);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeFile(abs, data, offset, size, mode, mtime, umask);
     } catch (e) {
-      error = { path: abs, code: e.code, message: e.message };
-      break;
+      return { path: abs, code: e.code, message: e.message };
     }
+  }
+  return null;
+}
+
+// Compressed frames of a pack range: each frame is decompressed here, and each blob's size and
+// SHA-256 are checked before any file of it is written.
+function writePacked(data, frames, umask) {
+  for (const [offset, length, blobs] of frames) {
+    let raw;
+    try {
+      // 1 MB output chunks: a frame is about 1 MB, so one chunk instead of 64 (see codec.ts).
+      raw = zlib.brotliDecompressSync(data.subarray(offset, offset + length), { chunkSize: 1024 * 1024 });
+    } catch (e) {
+      return { integrity: { frame: offset, problem: "cannot decompress: " + e.message } };
+    }
+    for (const [hash, rawOffset, size, files] of blobs) {
+      const end = rawOffset + size;
+      if (end > raw.length || createHash("sha256").update(raw.subarray(rawOffset, end)).digest("hex") !== hash) {
+        return { integrity: { frame: offset, blob: hash, problem: "hash mismatch" } };
+      }
+      for (const [abs, mode, mtime] of files) {
+        try {
+          writeFile(abs, raw, rawOffset, size, mode, mtime, umask);
+        } catch (e) {
+          return { path: abs, code: e.code, message: e.message };
+        }
+      }
+    }
+  }
+  return null;
+}
+
+parentPort.on("message", ({ id, buffer, length, files, frames, umask }) => {
+  const data = Buffer.from(buffer, 0, length);
+  let error;
+  try {
+    error = frames ? writePacked(data, frames, umask) : writeFiles(data, files, umask);
+  } catch (e) {
+    error = { path: "", code: e.code, message: String(e && e.message) };
   }
   // The buffer goes back for the next batch: no allocation per batch, and no garbage here.
   parentPort.postMessage({ id, error, buffer }, [buffer]);
 });
 `;
 
-type WorkerError = { path: string; code?: string; message: string };
+type WorkerError =
+  | { path: string; code?: string; message: string; integrity?: undefined }
+  | { integrity: { frame: number; blob?: string; problem: string } };
+
+/** A pack range for the workers: frame offsets are in the pack, `data` starts at `start`. */
+export interface PackedBatch {
+  pack: string;
+  start: number;
+  data: Buffer;
+  frames: { offset: number; length: number; blobs: { hash: string; rawOffset: number; size: number; files: { abs: string; mode: number; mtimeSeconds: number }[] }[] }[];
+}
 
 /** [absolute path, offset in the batch buffer, size (-1: a dir to create), mode, mtime in seconds] */
 type FileJob = [string, number, number, number, number];
@@ -59,6 +113,19 @@ interface Batch {
   parts: Buffer[];
   bytes: number;
   files: FileJob[];
+}
+
+/** What a worker found wrong in a packed range: the engine turns it into its IntegrityError. */
+export class PackedContentError extends Error {
+  constructor(
+    readonly pack: string,
+    readonly frame: number,
+    readonly blob: string | undefined,
+    readonly problem: string,
+  ) {
+    super(`Pack ${pack}, ${blob ? `blob ${blob}` : `frame at ${frame}`}: ${problem}`);
+    this.name = "PackedContentError";
+  }
 }
 
 export class FileWriteError extends Error {
@@ -81,19 +148,23 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 
 /** A batch is sent when it holds this many bytes or files: few messages, little memory held. */
 const BATCH_BYTES = 1024 * 1024;
 const BATCH_FILES = 128;
+/** Buffers kept for reuse: the batches and ranges in flight (two per worker) plus one being filled. */
+const SPARE_BUFFERS = 6;
 
 export class FileWriterPool {
   private readonly workers: Worker[];
   private readonly busy: number[];
   /** Batch id → the worker writing it. */
   private readonly pending = new Map<number, number>();
+  /** Packed batch id → its pack and range start, to name a problem the worker reports. */
+  private readonly packedBatches = new Map<number, { pack: string; start: number }>();
   private closing = false;
   private readonly waiters: (() => void)[] = [];
   /** Batch buffers back from the workers, reused. */
   private readonly spare: ArrayBuffer[] = [];
   private batch: Batch | undefined;
   private nextId = 0;
-  private failure: FileWriteError | Error | undefined;
+  private failure: FileWriteError | PackedContentError | Error | undefined;
 
   /** `perWorker`: batches queued per worker, so a worker never waits for the main thread. */
   constructor(
@@ -105,7 +176,8 @@ export class FileWriterPool {
     this.busy = this.workers.map(() => 0);
     this.workers.forEach((worker, index) => {
       worker.on("message", (m: { id: number; error: WorkerError | null; buffer: ArrayBuffer }) => {
-        if (m.buffer.byteLength > 0) this.spare.push(m.buffer);
+        // A few of the pool's own buffers are kept for reuse (a range's buffer is its own size).
+        if (m.buffer.byteLength >= 2 * BATCH_BYTES && this.spare.length < SPARE_BUFFERS) this.spare.push(m.buffer);
         this.done(m.id, m.error);
       });
       worker.on("error", (error) => this.fail(error));
@@ -171,29 +243,64 @@ export class FileWriterPool {
     }
   }
 
+  /**
+   * Queues a pack range: a worker decompresses its frames, checks each blob's size and SHA-256 and
+   * only then creates the blob's files. The range's bytes are moved to the worker, not copied,
+   * when the Buffer owns its whole ArrayBuffer.
+   */
+  async addPacked(range: PackedBatch): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.batch) await this.send();
+    const data = range.data;
+    let buffer: ArrayBuffer;
+    if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
+      buffer = data.buffer;
+    } else {
+      buffer = this.takeSpare(data.length);
+      new Uint8Array(buffer).set(data);
+    }
+    const frames = range.frames.map((f) => [
+      f.offset - range.start,
+      f.length,
+      f.blobs.map((b) => [b.hash, b.rawOffset, b.size, b.files.map((file) => [file.abs, file.mode, file.mtimeSeconds])]),
+    ]);
+    const id = this.nextId++;
+    this.packedBatches.set(id, { pack: range.pack, start: range.start });
+    await this.dispatch(id, { id, buffer, length: data.length, frames, umask: this.umask }, buffer);
+  }
+
   private async send(): Promise<void> {
     const batch = this.batch!;
     this.batch = undefined;
-    let worker = this.idlest();
-    while (this.busy[worker]! >= this.perWorker && !this.failure) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-      worker = this.idlest();
-    }
-    if (this.failure) throw this.failure;
     // Transferred (not cloned) to the worker, and back. A batch never exceeds two BATCH_BYTES
     // (it is sent once it reaches BATCH_BYTES, and the last file added is a small file).
-    const spareIndex = batch.bytes === 0 ? -1 : this.spare.findIndex((b) => b.byteLength >= batch.bytes);
-    const size = batch.bytes === 0 ? 0 : Math.max(batch.bytes, 2 * BATCH_BYTES);
-    const buffer = spareIndex >= 0 ? this.spare.splice(spareIndex, 1)[0]! : new ArrayBuffer(size);
+    const buffer = batch.bytes === 0 ? new ArrayBuffer(0) : this.takeSpare(batch.bytes);
     const view = new Uint8Array(buffer);
     let at = 0;
     for (const part of batch.parts) {
       view.set(part, at);
       at += part.length;
     }
+    await this.dispatch(batch.id, { id: batch.id, buffer, length: batch.bytes, files: batch.files, umask: this.umask }, buffer);
+  }
+
+  /** A recycled buffer of at least `bytes`, or a new one. */
+  private takeSpare(bytes: number): ArrayBuffer {
+    const index = this.spare.findIndex((b) => b.byteLength >= bytes);
+    return index >= 0 ? this.spare.splice(index, 1)[0]! : new ArrayBuffer(Math.max(bytes, 2 * BATCH_BYTES));
+  }
+
+  /** Sends one message to the idlest worker once it has room (backpressure). */
+  private async dispatch(id: number, message: object, buffer: ArrayBuffer): Promise<void> {
+    let worker = this.idlest();
+    while (this.busy[worker]! >= this.perWorker && !this.failure) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      worker = this.idlest();
+    }
+    if (this.failure) throw this.failure;
     this.busy[worker]!++;
-    this.pending.set(batch.id, worker);
-    this.workers[worker]!.postMessage({ id: batch.id, buffer, files: batch.files, umask: this.umask }, [buffer]);
+    this.pending.set(id, worker);
+    this.workers[worker]!.postMessage(message, buffer.byteLength > 0 ? [buffer] : []);
   }
 
   private idlest(): number {
@@ -208,7 +315,12 @@ export class FileWriterPool {
       this.pending.delete(id);
       this.busy[worker]!--;
     }
-    if (error) this.fail(new FileWriteError(error.path, error.code, error.message));
+    const packed = this.packedBatches.get(id);
+    this.packedBatches.delete(id);
+    if (error?.integrity) {
+      const { frame, blob, problem } = error.integrity;
+      this.fail(new PackedContentError(packed?.pack ?? "?", frame + (packed?.start ?? 0), blob, problem));
+    } else if (error) this.fail(new FileWriteError(error.path, error.code, error.message));
     this.wakeAll();
   }
 

@@ -8,16 +8,17 @@
  * `allowNonEmpty`, an existing entry of another kind, or a symlink, at an entry's path is removed
  * first, so that no write ever follows a link that was already in the folder.
  */
-import { closeSync, createWriteStream, fchmodSync, futimesSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, createWriteStream, fchmodSync, futimesSync, mkdirSync, openSync, utimesSync, writeSync } from "node:fs";
 import { chmod, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TorporError, ValidationError } from "../core/errors";
 import { Gate } from "./channel";
-import { FileWriteError, FileWriterPool } from "./file-writers";
+import { mismatch } from "./blob-reader";
+import { FileWriteError, FileWriterPool, PackedContentError } from "./file-writers";
 import { hashLocalFiles } from "./hash-file";
-import type { ManifestEntry, WorkspaceTarget } from "./types";
+import type { ManifestEntry, RestoreItem, WorkspaceTarget } from "./types";
 
 const WRITE_CONCURRENCY = 32;
 /** Threads creating small files in an empty target: file creation is kernel CPU time (two cores). */
@@ -87,89 +88,114 @@ export function localDirTarget(dir: string): LocalDirTarget {
       overlay = existing.length > 0;
     },
 
-    async write(entries) {
-      const dirs: ManifestEntry[] = [];
-      const gate = new Gate(WRITE_CONCURRENCY);
-      const running = new Set<Promise<void>>();
-      let failure: unknown;
-      // Over existing content each path is cleared first, on this thread: no pool then.
-      const pool = overlay ? undefined : new FileWriterPool(WRITER_THREADS, UMASK);
-      // With the pool, dirs (which all come first) are created together, in parallel, before the first file.
-      const pendingDirs: string[] = [];
-      const createDirs = async () => {
-        if (pendingDirs.length > 0) await pool!.mkdirs(pendingDirs.splice(0), 0o700);
-      };
-      try {
-        for await (const item of entries) {
-          const entry = item.entry;
-          // The engine's small files come as checked bytes (`data`): no stream needed for those.
-          const buffered = (item as { data?: Buffer }).data;
-          const content = buffered ? undefined : item.content;
+    // Into an empty folder, the writer threads also decompress and check packed small files.
+    packedWriter: () => (overlay ? undefined : (items) => write(items)),
+
+    write: (entries) => write(entries),
+
+    hashFiles: (paths) => hashLocalFiles(root, paths, 4),
+  };
+
+  async function write(entries: AsyncIterable<RestoreItem>): Promise<void> {
+    const dirs: ManifestEntry[] = [];
+    const gate = new Gate(WRITE_CONCURRENCY);
+    const running = new Set<Promise<void>>();
+    let failure: unknown;
+    // Over existing content each path is cleared first, on this thread: no pool then.
+    const pool = overlay ? undefined : new FileWriterPool(WRITER_THREADS, UMASK);
+    // With the pool, dirs (which all come first) are created together, in parallel, before the first file.
+    const pendingDirs: string[] = [];
+    const createDirs = async () => {
+      if (pendingDirs.length > 0) await pool!.mkdirs(pendingDirs.splice(0), 0o700);
+    };
+    try {
+      for await (const item of entries) {
+        if ("packed" in item) {
+          if (failure !== undefined) break;
+          if (pendingDirs.length > 0) await createDirs().catch((error: unknown) => (failure ??= error));
+          if (!pool) failure ??= new TorporError("INTERNAL", "Packed files sent to a restore over existing content");
+          if (failure !== undefined) break;
+          const { pack, start, data, frames } = item.packed;
+          const batch = frames.map((f) => ({
+            ...f,
+            blobs: f.blobs.map((b) => ({
+              ...b,
+              files: b.entries.map((e) => ({ abs: path.join(root, e.path), mode: e.mode, mtimeSeconds: seconds(e.mtimeMs) })),
+            })),
+          }));
+          await pool!.addPacked({ pack, start, data, frames: batch }).catch((error: unknown) => (failure ??= error));
+          continue;
+        }
+        const entry = item.entry;
+        // The engine's small files come as checked bytes (`data`): no stream needed for those.
+        const buffered = (item as { data?: Buffer }).data;
+        const content = buffered ? undefined : item.content;
+        if (failure !== undefined) {
+          content?.destroy();
+          break;
+        }
+        const abs = path.join(root, entry.path);
+        if (pool && entry.type === "dir") {
+          pendingDirs.push(abs);
+          dirs.push(entry);
+          continue;
+        }
+        if (pendingDirs.length > 0) {
+          await createDirs().catch((error: unknown) => (failure ??= error));
           if (failure !== undefined) {
             content?.destroy();
             break;
           }
-          const abs = path.join(root, entry.path);
-          if (pool && entry.type === "dir") {
-            pendingDirs.push(abs);
-            dirs.push(entry);
-            continue;
-          }
-          if (pendingDirs.length > 0) {
-            await createDirs().catch((error: unknown) => (failure ??= error));
-            if (failure !== undefined) {
-              content?.destroy();
-              break;
-            }
-          }
-          if (entry.type === "dir") {
-            await clearFor(abs, "dir");
-            try {
-              mkdirSync(abs, { mode: 0o700 });
-            } catch (error) {
-              if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-            }
-            dirs.push(entry);
-            continue;
-          }
-          if (pool && entry.type === "file" && buffered) {
-            await pool.add(abs, buffered, entry.mode, seconds(entry.mtimeMs)).catch((error: unknown) => (failure ??= error));
-            continue;
-          }
-          // Symlinks come last: every file is written before the first link exists.
-          if (pool && entry.type === "symlink") await pool.drain().catch((error: unknown) => (failure ??= error));
-          await gate.acquire();
-          const task = (entry.type === "file" ? writeFile(entry, abs, content, buffered) : writeSymlink(entry, abs))
-            .catch((error: unknown) => {
-              content?.destroy();
-              failure ??= error;
-            })
-            .finally(() => {
-              gate.release();
-              running.delete(task);
-            });
-          running.add(task);
         }
-        if (pool && failure === undefined) await createDirs().catch((error: unknown) => (failure ??= error));
-        await Promise.all([...running]);
-        if (pool && failure === undefined) await pool.drain().catch((error: unknown) => (failure ??= error));
-      } finally {
-        await pool?.close();
+        if (entry.type === "dir") {
+          await clearFor(abs, "dir");
+          try {
+            mkdirSync(abs, { mode: 0o700 });
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          }
+          dirs.push(entry);
+          continue;
+        }
+        if (pool && entry.type === "file" && buffered) {
+          await pool.add(abs, buffered, entry.mode, seconds(entry.mtimeMs)).catch((error: unknown) => (failure ??= error));
+          continue;
+        }
+        // Symlinks come last: every file is written before the first link exists.
+        if (pool && entry.type === "symlink") await pool.drain().catch((error: unknown) => (failure ??= error));
+        await gate.acquire();
+        const task = (entry.type === "file" ? writeFile(entry, abs, content, buffered) : writeSymlink(entry, abs))
+          .catch((error: unknown) => {
+            content?.destroy();
+            failure ??= error;
+          })
+          .finally(() => {
+            gate.release();
+            running.delete(task);
+          });
+        running.add(task);
       }
-      if (failure !== undefined) {
-        if (failure instanceof TorporError) throw failure;
-        const where = failure instanceof FileWriteError ? failure.path : root;
-        throw new TorporError("INTERNAL", `Writing into ${where} failed`, { cause: failure });
+      if (pool && failure === undefined) await createDirs().catch((error: unknown) => (failure ??= error));
+      await Promise.all([...running]);
+      if (pool && failure === undefined) await pool.drain().catch((error: unknown) => (failure ??= error));
+    } finally {
+      await pool?.close();
+    }
+    if (failure !== undefined) {
+      if (failure instanceof TorporError) throw failure;
+      if (failure instanceof PackedContentError) {
+        throw mismatch(`Pack ${failure.pack}, ${failure.blob ? `blob ${failure.blob}` : `frame at ${failure.frame}`}`, failure.problem);
       }
-      for (const d of dirs.reverse()) {
-        const abs = path.join(root, d.path);
-        await chmod(abs, d.mode);
-        await utimes(abs, seconds(d.mtimeMs), seconds(d.mtimeMs));
-      }
-    },
-
-    hashFiles: (paths) => hashLocalFiles(root, paths, 4),
-  };
+      const where = failure instanceof FileWriteError ? failure.path : root;
+      throw new TorporError("INTERNAL", `Writing into ${where} failed`, { cause: failure });
+    }
+    // Synchronous, as for files: two thousand dirs are two thousand thread-pool round trips otherwise.
+    for (const d of dirs.reverse()) {
+      const abs = path.join(root, d.path);
+      chmodSync(abs, d.mode);
+      utimesSync(abs, seconds(d.mtimeMs), seconds(d.mtimeMs));
+    }
+  }
 
   async function writeSymlink(entry: ManifestEntry, abs: string): Promise<void> {
     await clearFor(abs, "symlink");

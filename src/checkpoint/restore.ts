@@ -7,11 +7,11 @@
  */
 import { Readable } from "node:stream";
 import type { ObjectStore } from "../objectstore/index";
-import { Channel, Gate } from "./channel";
+import { Channel, ConsumerStoppedError, Gate } from "./channel";
 import { EMPTY_HASH, type Manifest } from "./format";
-import { openLargeBlob, planReads, readRange } from "./blob-reader";
+import { fetchRange, openLargeBlob, planReads, readRange, type PackRange } from "./blob-reader";
 import { assertRestorable, byPath } from "./paths";
-import type { ManifestEntry, RestoreOptions, RestoreProgress, RestoreResult, WorkspaceTarget } from "./types";
+import type { ManifestEntry, PackedFiles, RestoreOptions, RestoreProgress, RestoreResult, WorkspaceTarget } from "./types";
 
 export interface RestoreSettings {
   objects: ObjectStore;
@@ -20,7 +20,15 @@ export interface RestoreSettings {
 }
 
 /** `data` (checked bytes of a small file) lets a local target skip the stream; others read `content`. */
-type Item = { entry: ManifestEntry; content?: Readable; data?: Buffer };
+type Item = { entry: ManifestEntry; content?: Readable; data?: Buffer } | { packed: PackedFiles };
+
+/**
+ * Items queued for the target. A packed range is up to 2 MB of compressed frames, so with a
+ * packed writer the queue is short: memory stays bounded when the target writes slower than
+ * ranges arrive.
+ */
+const QUEUE_ITEMS = 256;
+const QUEUE_ITEMS_PACKED = 4;
 
 function bufferedItem(entry: ManifestEntry, data: Buffer): Item {
   return {
@@ -43,6 +51,8 @@ export async function restoreCheckpoint(
   const entries = [...manifest.entries].sort(byPath);
   assertRestorable(entries, checkpointId);
   await target.prepare({ allowNonEmpty: options.allowNonEmpty ?? false });
+  // A target that decompresses and checks packed frames itself (on its own threads) gets them as stored.
+  const packedWriter = target.packedWriter?.();
 
   const files = entries.filter((e) => e.type === "file");
   const pathsByHash = new Map<string, ManifestEntry[]>();
@@ -65,7 +75,7 @@ export async function restoreCheckpoint(
   };
   report();
 
-  const channel = new Channel<Item>(256);
+  const channel = new Channel<Item>(packedWriter ? QUEUE_ITEMS_PACKED : QUEUE_ITEMS);
   // Streams handed to the channel but perhaps never read, if the target stops: destroyed on failure.
   const open = new Set<Readable>();
   const abandon = (error: unknown) => {
@@ -75,12 +85,29 @@ export async function restoreCheckpoint(
   const push = async (item: Item) => {
     if (options.signal?.aborted) throw new Error("Restore aborted");
     await channel.push(item);
-    if (item.entry.type === "file") {
+    if ("packed" in item) {
+      for (const frame of item.packed.frames) {
+        for (const blob of frame.blobs) {
+          progress.filesDone += blob.entries.length;
+          progress.bytesDone += blob.size * blob.entries.length;
+        }
+      }
+      report();
+    } else if (item.entry.type === "file") {
       progress.filesDone++;
       progress.bytesDone += item.entry.size;
       report(false);
     }
   };
+  /** A range as stored, with the entries of each of its blobs, for a packed writer. */
+  const packedItem = async (range: PackRange): Promise<Item> => ({
+    packed: {
+      pack: range.pack,
+      start: range.start,
+      data: await fetchRange(s.objects, range),
+      frames: range.frames.map((f) => ({ ...f, blobs: f.blobs.map((b) => ({ ...b, entries: pathsByHash.get(b.hash)! })) })),
+    },
+  });
 
   const produce = async () => {
     const plan = planReads(
@@ -124,6 +151,11 @@ export async function restoreCheckpoint(
     for (const range of plan.ranges) {
       tasks.push(
         gate.run(async () => {
+          if (packedWriter) {
+            const item = await packedItem(range);
+            await dirsDone;
+            return push(item);
+          }
           for await (const { hash, data } of readRange(s.objects, range)) {
             await dirsDone;
             for (const entry of pathsByHash.get(hash)!) await push(bufferedItem(entry, data));
@@ -157,11 +189,13 @@ export async function restoreCheckpoint(
     },
   );
   try {
-    await target.write(channel);
+    await (packedWriter ? packedWriter(channel) : target.write(channel as AsyncIterable<Exclude<Item, { packed: PackedFiles }>>));
   } catch (error) {
     abandon(error);
     await producer;
-    throw producerError ?? error;
+    // The producer's own failure says more (a blob that failed its check), unless it only failed
+    // because the target stopped reading: then the target's error is the cause.
+    throw producerError !== undefined && !(producerError instanceof ConsumerStoppedError) ? producerError : error;
   }
   await producer;
   if (producerError !== undefined) throw producerError;

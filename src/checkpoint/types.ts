@@ -58,12 +58,32 @@ export interface WorkspaceSource {
   skipped?(): { path: string; reason: string }[];
 }
 
+/**
+ * Small files as stored: the compressed frames of one range of a pack, and for each blob in them
+ * the entries (files) that hold its content. Offsets are in the pack; `data` starts at `start`.
+ */
+export interface PackedFiles {
+  pack: string;
+  start: number;
+  data: Buffer;
+  frames: { offset: number; length: number; blobs: { hash: string; rawOffset: number; size: number; entries: ManifestEntry[] }[] }[];
+}
+
+export type RestoreItem = { entry: ManifestEntry; content?: Readable } | { packed: PackedFiles };
+
 /** Where a restore writes a workspace to: an empty local folder, or a sandbox (one tar stream in). */
 export interface WorkspaceTarget {
   /** Refuses a non-empty target unless `allowNonEmpty`. */
   prepare(options: { allowNonEmpty: boolean }): Promise<void>;
   /** Writes every entry; file contents arrive as streams whose hashes the engine checks. */
   write(entries: AsyncIterable<{ entry: ManifestEntry; content?: Readable }>): Promise<void>;
+  /**
+   * Optional, asked after prepare(): a write() that also takes `{ packed }` items. The target
+   * decompresses their frames and checks every blob (size and SHA-256, as in the manifest) before
+   * any file of it is written, refusing a mismatch with an IntegrityError; it can do that off the
+   * engine's thread. Undefined when it cannot: the engine then sends checked bytes to write().
+   */
+  packedWriter?(): ((items: AsyncIterable<RestoreItem>) => Promise<void>) | undefined;
   /** SHA-256 of each restored file as it is now on the target: the file-by-file verification. */
   hashFiles(paths: string[]): Promise<Record<string, string>>;
 }

@@ -5,7 +5,9 @@
 import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FileWriteError, FileWriterPool } from "../../src/checkpoint/file-writers";
+import { createHash } from "node:crypto";
+import { compressFrame } from "../../src/checkpoint/codec";
+import { FileWriteError, FileWriterPool, PackedContentError, type PackedBatch } from "../../src/checkpoint/file-writers";
 import { tempDir } from "./tree";
 
 const cleanup: string[] = [];
@@ -50,5 +52,68 @@ describe("FileWriterPool", () => {
     } finally {
       await pool.close();
     }
+  });
+
+  describe("packed ranges", () => {
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    /** Two frames at pack offsets 100 and 100 + the first's length; the second frame's blob is shared by two files. */
+    async function range(root: string): Promise<PackedBatch> {
+      const one = Buffer.from("first file\n");
+      const two = Buffer.from("second file, twice\n");
+      const frameA = await compressFrame(Buffer.concat([one]));
+      const frameB = await compressFrame(Buffer.concat([Buffer.from("padding"), two]));
+      const file = (name: string, mode = 0o644) => ({ abs: path.join(root, name), mode, mtimeSeconds: 1_600_000_000 });
+      return {
+        pack: "p".repeat(64),
+        start: 100,
+        data: Buffer.concat([frameA, frameB]),
+        frames: [
+          { offset: 100, length: frameA.length, blobs: [{ hash: sha(one), rawOffset: 0, size: one.length, files: [file("one.txt")] }] },
+          { offset: 100 + frameA.length, length: frameB.length, blobs: [{ hash: sha(two), rawOffset: 7, size: two.length, files: [file("two.txt", 0o755), file("copy.txt")] }] },
+        ],
+      };
+    }
+
+    it("decompresses, checks and writes every file of a range", async () => {
+      const root = await tempDir("writers-packed");
+      cleanup.push(root);
+      const pool = new FileWriterPool(2, process.umask());
+      try {
+        await pool.addPacked(await range(root));
+        await pool.drain();
+      } finally {
+        await pool.close();
+      }
+      expect(await readFile(path.join(root, "one.txt"), "utf8")).toBe("first file\n");
+      expect(await readFile(path.join(root, "two.txt"), "utf8")).toBe("second file, twice\n");
+      expect(await readFile(path.join(root, "copy.txt"), "utf8")).toBe("second file, twice\n");
+      expect((await stat(path.join(root, "two.txt"))).mode & 0o777).toBe(0o755);
+    });
+
+    it("refuses a blob whose hash does not match, and a frame that does not decompress, before writing their files", async () => {
+      const root = await tempDir("writers-packed-bad");
+      cleanup.push(root);
+      const cases: { damage(r: PackedBatch): void; expected: RegExp; written: string[] }[] = [
+        { damage: (r) => void (r.frames[1]!.blobs[0]!.hash = "0".repeat(64)), expected: /^Pack p{64}, blob 0{64}: hash mismatch$/, written: ["one.txt"] },
+        { damage: (r) => void (r.frames[1]!.blobs[0]!.size += 50), expected: /blob [0-9a-f]{64}: hash mismatch$/, written: ["one.txt"] },
+        { damage: (r) => void r.data.fill(0x5a, 0, 4), expected: /^Pack p{64}, frame at 100: cannot decompress/, written: [] },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const dir = path.join(root, String(i));
+        await import("node:fs/promises").then((fs) => fs.mkdir(dir));
+        const r = await range(dir);
+        c.damage(r);
+        const pool = new FileWriterPool(1, process.umask());
+        try {
+          await pool.addPacked(r);
+          const error = await pool.drain().then(() => undefined, (e: unknown) => e);
+          expect(error).toBeInstanceOf(PackedContentError);
+          expect((error as Error).message).toMatch(c.expected);
+        } finally {
+          await pool.close();
+        }
+        expect((await import("node:fs/promises").then((fs) => fs.readdir(dir))).sort()).toEqual(c.written);
+      }
+    });
   });
 });
