@@ -58,8 +58,9 @@ function writePacked(data, frames, umask) {
   for (const [offset, length, blobs] of frames) {
     let raw;
     try {
-      // 1 MB output chunks: a frame is about 1 MB, so one chunk instead of 64 (see codec.ts).
-      raw = zlib.brotliDecompressSync(data.subarray(offset, offset + length), { chunkSize: 1024 * 1024 });
+      // One output chunk: a frame closes once it holds 1 MB, so with its last file (at most 1 MB)
+      // it stays under 2 MB. Two chunks would cost a copy of the whole frame to join them.
+      raw = zlib.brotliDecompressSync(data.subarray(offset, offset + length), { chunkSize: 2 * 1024 * 1024 });
     } catch (e) {
       return { integrity: { frame: offset, problem: "cannot decompress: " + e.message } };
     }
