@@ -6,11 +6,12 @@
  * engine's frame buffer, with no Buffer per file.
  */
 import { closeSync, createReadStream, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
-import { lstat } from "node:fs/promises";
+import { type FileHandle, lstat, open } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import ignore from "ignore";
 import { TorporError } from "../core/errors";
+import type { ChunkedFile } from "./large-blobs";
 import type { InPlaceReads } from "./snapshot-files";
 import type { ScanEntry, WorkspaceSource } from "./types";
 
@@ -143,11 +144,41 @@ export function localDirSource(dir: string, options: LocalDirSourceOptions = {})
     }
   }
 
+  async function openFile(rel: string): Promise<ChunkedFile> {
+    const abs = path.join(root, rel);
+    const failed = (error: unknown) => new TorporError("INTERNAL", `Cannot read ${abs}`, { cause: error });
+    let handle: FileHandle;
+    try {
+      handle = await open(abs, "r");
+    } catch (error) {
+      throw failed(error);
+    }
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+    } catch (error) {
+      await handle.close();
+      throw failed(error);
+    }
+    return {
+      size,
+      read: (buffer, offset, length) =>
+        handle.read(buffer, offset, length, null).then(
+          (r) => r.bytesRead,
+          (error: unknown) => {
+            throw failed(error);
+          },
+        ),
+      close: () => handle.close(),
+    };
+  }
+
   return {
     dir: root,
     scan,
     readFiles,
     readInto,
+    openFile,
     // No hashFiles: reading a local file twice (hash, then compress) costs more on new content
     // than it saves on content the bucket already has.
     skipped: () => skipped,

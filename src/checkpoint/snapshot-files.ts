@@ -3,11 +3,11 @@
  * - streamed (any WorkspaceSource): one `readFiles` pass, large files first; a small file is
  *   collected and copied into the packer, a large one is compressed to a temp file (up to two
  *   at a time) while the pass goes on.
- * - in place (a source with `readInto`, such as the local folder): small files are read straight
- *   into the packer's open frame, hashed there and, if new, kept there (no Buffer per file), and
- *   they are read at the same time as the large files are streamed, instead of after them (the
+ * - in place (a source with `InPlaceReads`, such as the local folder): small files are read
+ *   straight into the packer's open frame, hashed there and, if new, kept there (no Buffer per
+ *   file), and they are read at the same time as the large files, instead of after them (the
  *   large files alone took the first 40 % of a full snapshot of the bench workspace, with one
- *   core idle).
+ *   core idle). Large files are read in chunks into reused buffers (large-blobs.ts).
  * Every file read gets its hash and its size as read; duplicates (already packed in this
  * snapshot, or already in the bucket) are not stored again.
  */
@@ -17,17 +17,20 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { TorporError } from "../core/errors";
 import { Gate } from "./channel";
 import type { KnownBlobs } from "./known-blobs";
-import { type LargeBlobContext, storeLargeBlob } from "./large-blobs";
+import { type ChunkedFile, type LargeBlobContext, storeLargeBlob, storeLargeFile } from "./large-blobs";
 import type { Packer } from "./packer";
 import type { ManifestEntry, WorkspaceSource } from "./types";
 
-/** Optional capability of a source: synchronous whole-file reads into a caller's buffer. */
+/** Optional capability of a source: reads into the caller's buffers. */
 export interface InPlaceReads {
   /**
-   * Reads the whole file `path` into `buffer` at `offset` and returns its length, or -1 when it
-   * holds more than `maxBytes` (it grew since the scan). `buffer` has room for `maxBytes`.
+   * Reads the whole file `path` into `buffer` at `offset`, synchronously, and returns its length,
+   * or -1 when it holds more than `maxBytes` (it grew since the scan). `buffer` has room for
+   * `maxBytes`.
    */
   readInto(path: string, buffer: Buffer, offset: number, maxBytes: number): number;
+  /** Opens the file `path` to be read in chunks. */
+  openFile(path: string): Promise<ChunkedFile>;
 }
 
 export interface StoreFilesContext {
@@ -61,14 +64,14 @@ export async function storeFiles(entries: ManifestEntry[], ctx: StoreFilesContex
   const small = entries.filter((e) => e.size <= ctx.smallFileBytes);
   const halt: Halt = { stopped: false };
   const source = ctx.source;
-  if (!source.readInto) {
-    await streamFiles([...large, ...small], ctx, halt, undefined);
+  if (!source.readInto || !source.openFile) {
+    await streamFiles([...large, ...small], ctx, halt);
     return;
   }
   const readInto = source.readInto.bind(source);
   // Files whose size moved across smallFileBytes since the scan: streamed once both passes are done.
   const rerouted: ManifestEntry[] = [];
-  const passes = [streamFiles(large, ctx, halt, rerouted), packInPlace(small, readInto, ctx, halt, rerouted)].map((pass) =>
+  const passes = [storeLargeFiles(large, source.openFile.bind(source), ctx, halt, rerouted), packInPlace(small, readInto, ctx, halt, rerouted)].map((pass) =>
     pass.catch((error: unknown) => {
       halt.stopped = true;
       throw error;
@@ -77,13 +80,13 @@ export async function storeFiles(entries: ManifestEntry[], ctx: StoreFilesContex
   const results = await Promise.allSettled(passes);
   const failed = results.find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
-  if (rerouted.length > 0) await streamFiles(rerouted, ctx, halt, undefined);
+  if (rerouted.length > 0) await streamFiles(rerouted, ctx, halt);
 }
 
 /**
  * The in-place pass. It is the only writer of the packer while it runs (the large-file pass
- * reroutes a file that shrank instead of packing it), so a reserved slot stays valid across the
- * awaits between read and commit.
+ * leaves a file that shrank for later instead of packing it), so a reserved slot stays valid
+ * across the awaits between read and commit.
  */
 async function packInPlace(entries: ManifestEntry[], readInto: InPlaceReads["readInto"], ctx: StoreFilesContext, halt: Halt, rerouted: ManifestEntry[]): Promise<void> {
   const { packer, known } = ctx;
@@ -121,6 +124,56 @@ async function packInPlace(entries: ManifestEntry[], readInto: InPlaceReads["rea
   }
 }
 
+/**
+ * The large files of an in-place source, two at a time (each compression is one thread's serial
+ * work). A file that is small by now is left for later, like in streamFiles.
+ */
+async function storeLargeFiles(entries: ManifestEntry[], openFile: InPlaceReads["openFile"], ctx: StoreFilesContext, halt: Halt, rerouted: ManifestEntry[]): Promise<void> {
+  const gate = new Gate(2);
+  const reads: Promise<void>[] = [];
+  try {
+    for (const entry of entries) {
+      await gate.acquire();
+      if (halt.stopped) {
+        gate.release();
+        break;
+      }
+      ctx.checkAbort();
+      const task = storeOneLarge(entry, openFile, ctx, rerouted)
+        .catch((error: unknown) => {
+          halt.stopped = true;
+          throw error;
+        })
+        .finally(() => gate.release());
+      task.catch(() => {}); // awaited below, once the pass is over
+      reads.push(task);
+    }
+  } finally {
+    // Nothing of this pass may still run once it returned or threw (the temp folder goes next).
+    await Promise.allSettled(reads);
+  }
+  await Promise.all(reads);
+}
+
+async function storeOneLarge(entry: ManifestEntry, openFile: InPlaceReads["openFile"], ctx: StoreFilesContext, rerouted: ManifestEntry[]): Promise<void> {
+  const scannedSize = entry.size;
+  const file = await openFile(entry.path);
+  let stored: Awaited<ReturnType<typeof storeLargeFile>>;
+  try {
+    if (file.size <= ctx.smallFileBytes) {
+      rerouted.push(entry);
+      return;
+    }
+    stored = await storeLargeFile(file, ctx.large);
+  } finally {
+    await file.close();
+  }
+  entry.hash = stored.hash;
+  entry.size = stored.size;
+  ctx.largeUploads.push(stored.upload);
+  ctx.countDone(scannedSize);
+}
+
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
@@ -128,11 +181,10 @@ async function collect(stream: Readable): Promise<Buffer> {
 }
 
 /**
- * The streamed pass. With `rerouted`, small files are not packed but left for later (the
- * in-place pass owns the packer meanwhile). Large files are compressed two at a time, while the
- * pass goes on; it returns once all of them are read.
+ * The streamed pass. Large files are compressed two at a time while the pass goes on; it
+ * returns once all of them are read.
  */
-async function streamFiles(entries: ManifestEntry[], ctx: StoreFilesContext, halt: Halt, rerouted: ManifestEntry[] | undefined): Promise<void> {
+async function streamFiles(entries: ManifestEntry[], ctx: StoreFilesContext, halt: Halt): Promise<void> {
   if (entries.length === 0) return;
   const largeReads: Promise<void>[] = [];
   const largeGate = new Gate(2);
@@ -155,11 +207,6 @@ async function streamFiles(entries: ManifestEntry[], ctx: StoreFilesContext, hal
       }
       const scannedSize = entry.size;
       if (item.size <= ctx.smallFileBytes) {
-        if (rerouted) {
-          drop();
-          rerouted.push(entry);
-          continue;
-        }
         const buf = data ?? (await collect(item.stream));
         const hash = createHash("sha256").update(buf).digest("hex");
         if (!ctx.packer.has(hash) && !(await ctx.known.hasSmall(hash))) await ctx.packer.add(hash, buf);

@@ -108,7 +108,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   const packer = new Packer(s.objects, known, uploadGate, stats, s.packTargetBytes, 2);
   const tmpDir = await mkdtemp(path.join(tmpdir(), "torpor-snapshot-"));
   const largeUploads: Promise<void>[] = [];
-  const largeCtx = { objects: s.objects, known, uploadGate, stats, tmpDir, pending: new Map() };
+  const largeCtx = { objects: s.objects, known, uploadGate, stats, tmpDir, pending: new Map(), readBuffers: [] };
   progress.phase = "hash";
   // Everything not to be read is done already: reused files and empty ones.
   progress.filesDone = progress.filesTotal - toRead.length;

@@ -94,6 +94,25 @@ describe("in-place reads of a local source", () => {
     expect((await engine.list()).length).toBe(before);
     await writeFile(path.join(src, "small/f150.txt"), "back\n");
   });
+
+  it("fails the same way when a large file vanished since the scan", async () => {
+    const src = await dir("src");
+    await writeTree(src, { ...many(300, "small"), "a.bin": noise(60_000, 4), "b.bin": noise(50_000, 5) });
+    const local = localDirSource(src);
+    const vanishing: WorkspaceSource = {
+      ...local,
+      async scan() {
+        const entries = await local.scan();
+        await rm(path.join(src, "b.bin"));
+        return entries;
+      },
+    };
+    const before = (await engine.list()).length;
+    const error = await engine.snapshot(vanishing).catch((e: unknown) => e);
+    expect(isTorporError(error)).toBe(true);
+    expect(String((error as Error).message)).toContain("b.bin");
+    expect((await engine.list()).length).toBe(before);
+  });
 });
 
 describe("Packer slots", () => {
