@@ -7,13 +7,15 @@
 // The workspace is a real node_modules (npm ci of bench/fixtures/next-app, cached in bench-output/)
 // plus a generated source tree. Results: a table on stdout and bench-output/checkpoint-results.json.
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateSources, summarize, listFiles, touchFiles } from "./fixtures/workspace.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const OUT = path.join(ROOT, "bench-output", "checkpoint");
+// BENCH_DIR puts the workspaces, the S3 data and the restores on another filesystem (see
+// docs/checkpoints.md: restore times on ext4 without a journal depend on recent deletions).
+const OUT = process.env.BENCH_DIR ? path.resolve(process.env.BENCH_DIR) : path.join(ROOT, "bench-output", "checkpoint");
 const CACHE = path.join(ROOT, "bench-output", "cache", "next-app");
 const FIXTURE = path.join(ROOT, "bench", "fixtures", "next-app");
 const BASELINES = path.join(ROOT, "bench", "fixtures", "baselines");
@@ -66,6 +68,23 @@ function makeWorkspace(dir, seed) {
   generateSources(path.join(dir, "src"), seed);
 }
 
+/** Type, source and mount options of the filesystem holding `dir` (the restores' cost depends on it). */
+function filesystemOf(dir) {
+  let fs;
+  try {
+    fs = sh("findmnt", ["-n", "-o", "FSTYPE,SOURCE", "-T", dir]).trim().split(/\s+/);
+  } catch {
+    return "an unknown filesystem";
+  }
+  const [type, source] = fs;
+  if (type !== "ext4") return `${type} (${source})`;
+  // A journaled ext4 has an entry in /proc/fs/jbd2 named after its device.
+  const device = path.basename(source);
+  if (!existsSync(`/proc/fs/ext4/${device}`)) return `ext4 (${source})`;
+  const journaled = existsSync("/proc/fs/jbd2") && readdirSync("/proc/fs/jbd2").some((name) => name.startsWith(`${device}-`));
+  return `ext4 (${source}, ${journaled ? "with" : "without"} a journal)`;
+}
+
 function duBytes(dir) {
   return Number(sh("du", ["-sb", dir]).split("\t")[0]);
 }
@@ -100,6 +119,8 @@ async function main() {
   makeWorkspace(wsB, 2);
   const shape = summarize(wsA);
   console.log(`workspace: ${shape.files} files, ${(shape.bytes / MB).toFixed(0)} MB (${shape.dirs} dirs, ${shape.symlinks} symlinks)`);
+  shape.filesystem = filesystemOf(OUT);
+  console.log(`filesystem: ${shape.filesystem}`);
 
   const { stop, endpoint, cert } = await startServer();
   const s3 = (bucket) => path.join(OUT, "s3", bucket);
@@ -186,7 +207,7 @@ function report({ shape, r, full, one, pct, second }) {
   const header = ["", "A tar+gzip", "B PUT/file", "C restic", "T torpor", "T / C", "target"];
   const lines = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`);
   const extra = [
-    `Workspace: ${shape.files} files, ${mb(shape.bytes)} MB, ${shape.dirs} dirs, ${shape.symlinks} symlinks (node_modules of bench/fixtures/next-app + generated src/).`,
+    `Workspace: ${shape.files} files, ${mb(shape.bytes)} MB, ${shape.dirs} dirs, ${shape.symlinks} symlinks (node_modules of bench/fixtures/next-app + generated src/), on ${shape.filesystem}.`,
     `Torpor 1-file incremental: changed ${one.changedBytes} bytes, uploaded ${one.uploadedBytes} bytes in ${one.uploadedObjects} objects (manifest included); target < 2x changed + manifest.`,
     `Torpor 1 % incremental: ${pct.files - pct.reusedFiles} files re-read, changed ${mb(pct.changedBytes)} MB, uploaded ${mb(pct.uploadedBytes)} MB.`,
     `Torpor second workspace (same node_modules, other src/): ${s(r.torporSecond)} s, uploaded ${mb(second.uploadedBytes)} MB of ${mb(second.bytes)} MB = ${((second.uploadedBytes / second.bytes) * 100).toFixed(2)} % (target < 5 %); peak RSS ${r.torporSecond.rssMB.toFixed(0)} MB.`,
