@@ -7,7 +7,7 @@
  *
  * Frames are reused buffers: a blob is either copied in (`add`) or read straight into the open
  * frame (`reserve`, then `commit` or `cancel`), which spares a Buffer per file and a concat per
- * frame (their garbage collection was a tenth of a snapshot's CPU time).
+ * frame (garbage collection was 8 % of a full snapshot's CPU samples with them).
  */
 import { TorporError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";

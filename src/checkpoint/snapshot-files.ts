@@ -115,8 +115,8 @@ async function packInPlace(entries: ManifestEntry[], readInto: InPlaceReads["rea
       packer.cancel();
       throw error;
     }
-    // Reads are synchronous: without a turn now and then, the large files' streams would wait
-    // until the next frame has to wait for a compression.
+    // Reads are synchronous: without a turn now and then, the large files' reads and
+    // compressions, and the uploads, would wait until the next frame has to wait for a compression.
     if (++sinceYield === YIELD_EVERY) {
       sinceYield = 0;
       await nextTurn();
