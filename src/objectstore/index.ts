@@ -24,7 +24,11 @@ export interface ObjectStore {
   /** A description for messages: "s3://bucket/prefix" and the endpoint. */
   readonly description: string;
   put(key: string, body: Buffer | Uint8Array | string | Readable, options?: PutOptions): Promise<void>;
-  /** The whole object in memory: for manifests and packs, never for large files. */
+  /**
+   * The whole object (or an inclusive byte range) in memory: for manifests and packs, never for
+   * large files. The bytes belong to the caller, who may change them or move their ArrayBuffer to
+   * another thread (restore does): an adapter must never hand out a buffer it keeps.
+   */
   getBuffer(key: string, range?: { start: number; end: number }): Promise<Buffer>;
   /** A stream of the object or of an inclusive byte range of it. */
   getStream(key: string, range?: { start: number; end: number }): Promise<Readable>;
