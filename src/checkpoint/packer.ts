@@ -74,6 +74,17 @@ export class Packer {
   }
 
   /**
+   * Seals the open pack now, below the target size if need be, with every frame closed so far
+   * (the open frame stays open): the last pack is uploaded after everything else, so a snapshot
+   * calls this shortly before its end to keep that last one small.
+   */
+  async sealNow(): Promise<void> {
+    while (this.compressing.size > 0) await Promise.all([...this.compressing]);
+    if (this.failure !== undefined) throw this.failure;
+    this.seal();
+  }
+
+  /**
    * Room for a blob of about `size` bytes in the open frame, to be written there by the caller
    * and then committed or cancelled; until then nothing else may be added (one slot at a time).
    */

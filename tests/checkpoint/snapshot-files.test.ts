@@ -129,4 +129,18 @@ describe("Packer slots", () => {
     expect(packer.has("c".repeat(64))).toBe(true);
     await packer.flush();
   });
+
+  it("sealNow() closes the open pack below its target size", async () => {
+    const stats = { uploadedBytes: 0, uploadedObjects: 0 };
+    const known = new KnownBlobs(s3.objects, 4);
+    const packer = new Packer(s3.objects, known, new Gate(2), stats, 64 * 1024 * 1024, 2);
+    // A frame is closed once it holds 1 MB: this one goes into the first pack.
+    await packer.add("d".repeat(64), noise(1024 * 1024, 8));
+    await packer.sealNow();
+    await packer.add("e".repeat(64), Buffer.from("after the seal"));
+    await packer.flush();
+    // Two packs, each with its index.
+    expect(stats.uploadedObjects).toBe(4);
+    expect(known.get("d".repeat(64))![0]).not.toBe(known.get("e".repeat(64))![0]);
+  });
 });
