@@ -115,6 +115,26 @@ describe("in-place reads of a local source", () => {
   });
 });
 
+describe("aborting", () => {
+  it("stops both passes at the next file and commits nothing", async () => {
+    const src = await dir("src");
+    await writeTree(src, { ...many(600, "small"), ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`large/l${i}.bin`, noise(80_000, 20 + i)])) });
+    const controller = new AbortController();
+    const before = (await engine.list()).length;
+    const error = await engine
+      .snapshot(localDirSource(src), {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase === "upload" && p.filesDone > 100) controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(isTorporError(error)).toBe(true);
+    expect(String((error as Error).message)).toContain("aborted");
+    expect((await engine.list()).length).toBe(before);
+  });
+});
+
 describe("Packer slots", () => {
   it("allows one reserved slot at a time, and add() copies into the frame", async () => {
     const packer = new Packer(s3.objects, new KnownBlobs(s3.objects, 4), new Gate(2), { uploadedBytes: 0, uploadedObjects: 0 }, 64 * 1024, 2);
