@@ -16,6 +16,7 @@ import type { InPlaceReads } from "./snapshot-files";
 import type { ScanEntry, WorkspaceSource } from "./types";
 
 const SMALL_READ_MAX = 1024 * 1024;
+const LSTAT_OPTIONS = { throwIfNoEntry: false } as const;
 /** Probes for bytes past the space readInto was given. */
 const oneByte = Buffer.alloc(1);
 
@@ -54,36 +55,40 @@ export function localDirSource(dir: string, options: LocalDirSourceOptions = {})
     const entries: ScanEntry[] = [];
     // Synchronous on purpose: tens of thousands of lstat calls are several times faster in one
     // tight loop than as thread-pool round trips, and a scan is short.
-    const visit = (relDir: string) => {
+    const visit = (relDir: string, absDir: string) => {
       let names: string[];
       try {
-        names = readdirSync(path.join(root, relDir));
+        names = readdirSync(absDir);
       } catch (error) {
-        throw new TorporError("INTERNAL", `Cannot list ${path.join(root, relDir)}`, { cause: error });
+        throw new TorporError("INTERNAL", `Cannot list ${absDir}`, { cause: error });
       }
+      // Plain concatenation: path.join would normalize ~24,000 paths that need none (a name from
+      // readdir has no "/" and is never "." or "..").
+      const relPrefix = relDir === "" ? "" : `${relDir}/`;
+      const absPrefix = absDir.endsWith("/") ? absDir : `${absDir}/`;
       for (const name of names) {
-        const rel = relDir === "" ? name : `${relDir}/${name}`;
-        const abs = path.join(root, rel);
-        const stats = lstatSync(abs, { throwIfNoEntry: false });
+        const rel = relPrefix + name;
+        const abs = absPrefix + name;
+        const stats = lstatSync(abs, LSTAT_OPTIONS);
         if (!stats) continue; // deleted since the listing
         const isDir = stats.isDirectory();
         if (hasIgnore && ig.ignores(isDir ? `${rel}/` : rel)) continue;
-        const base = { path: rel, mode: stats.mode & 0o7777, mtimeMs: stats.mtimeMs };
+        const mode = stats.mode & 0o7777;
         if (isDir) {
-          entries.push({ ...base, type: "dir", size: 0 });
-          visit(rel);
+          entries.push({ path: rel, type: "dir", mode, size: 0, mtimeMs: stats.mtimeMs });
+          visit(rel, abs);
         } else if (stats.isFile()) {
-          entries.push({ ...base, type: "file", size: stats.size });
+          entries.push({ path: rel, type: "file", mode, size: stats.size, mtimeMs: stats.mtimeMs });
           sizes.set(rel, stats.size);
         } else if (stats.isSymbolicLink()) {
           const target = readlinkSync(abs);
-          entries.push({ ...base, type: "symlink", size: Buffer.byteLength(target), target });
+          entries.push({ path: rel, type: "symlink", mode, size: Buffer.byteLength(target), mtimeMs: stats.mtimeMs, target });
         } else {
           skipped.push({ path: rel, reason: `${specialKind(stats)} skipped` });
         }
       }
     };
-    visit("");
+    visit("", root);
     return entries;
   }
 
