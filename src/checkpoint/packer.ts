@@ -9,10 +9,13 @@
  * frame (`reserve`, then `commit` or `cancel`), which spares a Buffer per file and a concat per
  * frame (garbage collection was 8 % of a full snapshot's CPU samples with them).
  */
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { TorporError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
+import { retryTransient } from "../objectstore/retry";
 import { Gate } from "./channel";
-import { encodeIndex, type IndexEntry, keys, sha256 } from "./format";
+import { encodeIndex, type IndexEntry, keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import { compressFrame } from "./snapshot-codec";
 
@@ -159,17 +162,22 @@ export class Packer {
 
   private seal(): void {
     if (this.blobs.length === 0) return;
-    const pack = Buffer.concat(this.chunks);
+    // Uploaded from its frames as they are, not joined: a 16 MB copy less in memory per pack.
+    const frames = this.chunks;
+    const length = this.bytes;
     const blobs = this.blobs;
     this.chunks = [];
     this.blobs = [];
     this.bytes = 0;
-    const id = sha256(pack);
+    const hasher = createHash("sha256");
+    for (const frame of frames) hasher.update(frame);
+    const id = hasher.digest("hex");
     const upload = this.uploadGate.run(async () => {
-      await this.objects.put(keys.pack(id), pack);
+      // A stream is not replayed by the store's retries: each attempt gets a fresh one.
+      await retryTransient(() => this.objects.put(keys.pack(id), Readable.from(frames, { objectMode: false }), { contentLength: length }));
       const index = encodeIndex(blobs);
       await this.objects.put(keys.index(id), index);
-      this.stats.uploadedBytes += pack.length + index.length;
+      this.stats.uploadedBytes += length + index.length;
       this.stats.uploadedObjects += 2;
       for (const [hash, offset, length, rawOffset, size] of blobs) this.known.set(hash, [id, offset, length, rawOffset, size]);
     });
