@@ -52,6 +52,12 @@ function timed(label, cmd, args, env = {}) {
   });
 }
 
+/** The environment bin/torpor's shebang sets (`env -S NAME=value … node`): one source of truth. */
+function shebangEnv() {
+  const shebang = readFileSync(path.join(ROOT, "bin", "torpor"), "utf8").split("\n", 1)[0];
+  return Object.fromEntries([...shebang.matchAll(/\b([A-Z_][A-Z0-9_]*)=(\S+)/g)].map(([, name, value]) => [name, value]));
+}
+
 function ensureNodeModules() {
   if (existsSync(path.join(CACHE, "node_modules", ".package-lock.json"))) return;
   console.log("installing the fixture's node_modules (npm ci, cached in bench-output/cache)…");
@@ -125,10 +131,10 @@ async function main() {
   const { stop, endpoint, cert } = await startServer();
   const s3 = (bucket) => path.join(OUT, "s3", bucket);
   const baseEnv = { NODE_EXTRA_CA_CERTS: cert, BENCH_S3_ENDPOINT: endpoint };
-  // What bin/torpor runs (its shebang's flags), minus its rebuild-if-stale check: other
+  // What bin/torpor runs (its shebang's variables), minus its rebuild-if-stale check: other
   // workstreams editing src/ during a bench run must not trigger a rebuild mid-measurement.
   const torporEnv = {
-    ...baseEnv, MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", UV_THREADPOOL_SIZE: "8", TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
+    ...baseEnv, ...shebangEnv(), TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
     AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", TORPOR_DATA_DIR: path.join(OUT, "torpor-data"),
   };
   const resticEnv = {
