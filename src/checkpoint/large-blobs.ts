@@ -18,7 +18,7 @@ import type { Gate } from "./channel";
 import { keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import type { PackerStats } from "./packer";
-import { largeCompressor } from "./snapshot-codec";
+import { largeCompressor } from "./codec";
 
 /** A file opened for reading in chunks, of `size` bytes when opened. */
 export interface ChunkedFile {

@@ -17,7 +17,7 @@ import { retryTransient } from "../objectstore/retry";
 import { Gate } from "./channel";
 import { encodeIndex, type IndexEntry, keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
-import { compressFrame } from "./snapshot-codec";
+import { compressFrame } from "./codec";
 
 const FRAME_BYTES = 1024 * 1024;
 /** A frame is closed once it holds FRAME_BYTES, so a buffer of twice that fits any blob up to FRAME_BYTES after it. */

@@ -3,25 +3,14 @@
  * byte, whatever path each file took (empty, small and packed, large and streamed, large and
  * already stored, reused from the parent).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine } from "../../src/checkpoint/index";
+import { describe, expect, it } from "vitest";
+import { localDirSource, localDirTarget } from "../../src/checkpoint/index";
 import type { RestoreProgress, SnapshotProgress } from "../../src/checkpoint/types";
-import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, writeTree, tempDirs } from "./tree";
+import { noise, writeTree } from "./tree";
+import { checkpointFixture } from "./fixture";
 
-let s3: TestS3;
-let engine: CheckpointEngine;
-const temp = tempDirs();
-const dir = (label: string) => temp.make(label);
-
-beforeAll(async () => {
-  s3 = await startTestS3();
-  engine = createCheckpointEngine({ objects: s3.objects, smallFileBytes: 4096, packTargetBytes: 64 * 1024 });
-});
-afterAll(async () => {
-  await s3.close();
-  await temp.removeAll();
-});
+const fx = checkpointFixture();
+const dir = fx.dir;
 
 
 const tree = {
@@ -42,7 +31,7 @@ describe("progress", () => {
     const src = await dir("progress-src");
     await writeTree(src, tree);
     const events: SnapshotProgress[] = [];
-    const snap = await engine.snapshot(localDirSource(src), { onProgress: (p) => events.push(p) });
+    const snap = await fx.engine.snapshot(localDirSource(src), { onProgress: (p) => events.push(p) });
     expect(snap.files).toBe(152);
     expectComplete(events.at(-1), 152);
     expect(events.at(-1)!.bytesTotal).toBe(snap.bytes);
@@ -51,16 +40,16 @@ describe("progress", () => {
     const other = await dir("progress-other");
     await writeTree(other, tree);
     const again: SnapshotProgress[] = [];
-    await engine.snapshot(localDirSource(other), { onProgress: (p) => again.push(p) });
+    await fx.engine.snapshot(localDirSource(other), { onProgress: (p) => again.push(p) });
     expectComplete(again.at(-1), 152);
 
     // Incremental: reused files count as done.
     const incremental: SnapshotProgress[] = [];
-    await engine.snapshot(localDirSource(src), { parent: snap.checkpoint, onProgress: (p) => incremental.push(p) });
+    await fx.engine.snapshot(localDirSource(src), { parent: snap.checkpoint, onProgress: (p) => incremental.push(p) });
     expectComplete(incremental.at(-1), 152);
 
     const restored: RestoreProgress[] = [];
-    await engine.restore(snap.checkpoint, localDirTarget(await dir("progress-dst")), { onProgress: (p) => restored.push(p) });
+    await fx.engine.restore(snap.checkpoint, localDirTarget(await dir("progress-dst")), { onProgress: (p) => restored.push(p) });
     expectComplete(restored.at(-1), 152);
     expect(restored.at(-1)!.bytesTotal).toBe(snap.bytes);
   });

@@ -5,25 +5,13 @@
 import { execFileSync } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type WorkspaceSource, type WorkspaceTarget } from "../../src/checkpoint/index";
-import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, readTree, setMtime, writeTree, tempDirs } from "./tree";
+import { describe, expect, it } from "vitest";
+import { createCheckpointEngine, localDirSource, localDirTarget, type WorkspaceSource, type WorkspaceTarget } from "../../src/checkpoint/index";
+import { noise, readTree, setMtime, writeTree } from "./tree";
+import { checkpointFixture } from "./fixture";
 
-let s3: TestS3;
-let engine: CheckpointEngine;
-const temp = tempDirs();
-const dir = (label: string) => temp.make(label);
-
-beforeAll(async () => {
-  s3 = await startTestS3();
-  // Small thresholds so that packs roll over and the large-file path runs on small data.
-  engine = createCheckpointEngine({ objects: s3.objects, smallFileBytes: 4096, packTargetBytes: 64 * 1024 });
-});
-afterAll(async () => {
-  await s3.close();
-  await temp.removeAll();
-});
+const fx = checkpointFixture();
+const dir = fx.dir;
 
 
 const workspace = {
@@ -49,7 +37,7 @@ describe("snapshot and restore", () => {
   it("restores every entry: bytes, modes, symlinks, empty files and dirs, non-ASCII names, mtimes", async () => {
     const src = await dir("src");
     await writeTree(src, { ...workspace, ...Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`many/f${i}.txt`, `file ${i}\n`.repeat(i % 50)])) });
-    const snap = await engine.snapshot(localDirSource(src));
+    const snap = await fx.engine.snapshot(localDirSource(src));
     expect(snap.files).toBe(310);
     expect(snap.symlinks).toBe(4);
     expect(snap.skipped).toEqual([]);
@@ -58,7 +46,7 @@ describe("snapshot and restore", () => {
     expect(snap.uploadedObjects).toBeLessThan(40);
 
     const out = await dir("out");
-    const restored = await engine.restore(snap.checkpoint, localDirTarget(out));
+    const restored = await fx.engine.restore(snap.checkpoint, localDirTarget(out));
     expect(restored.files).toBe(310);
     expect(restored.verifiedFiles).toBe(310);
     expect(await readTree(out)).toEqual(await readTree(src));
@@ -67,11 +55,11 @@ describe("snapshot and restore", () => {
   it("an incremental snapshot re-reads only changed files and uploads little", async () => {
     const src = await dir("inc");
     await writeTree(src, { ...workspace, ...Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`m/${i}.txt`, `v1 ${i}\n`.repeat(100)])) });
-    const full = await engine.snapshot(localDirSource(src));
+    const full = await fx.engine.snapshot(localDirSource(src));
     await writeFile(path.join(src, "m/7.txt"), "changed!\n");
     await rm(path.join(src, "m/8.txt"));
     await writeFile(path.join(src, "new.txt"), "new file\n");
-    const inc = await engine.snapshot(localDirSource(src), { parent: full.checkpoint });
+    const inc = await fx.engine.snapshot(localDirSource(src), { parent: full.checkpoint });
     expect(inc.parent).toBe(full.checkpoint);
     expect(inc.reusedFiles).toBe(full.files - 2);
     expect(inc.files).toBe(full.files);
@@ -80,17 +68,17 @@ describe("snapshot and restore", () => {
     expect(inc.uploadedBytes).toBeLessThan(full.uploadedBytes);
 
     const out = await dir("inc-out");
-    await engine.restore(inc.checkpoint, localDirTarget(out));
+    await fx.engine.restore(inc.checkpoint, localDirTarget(out));
     expect(await readTree(out)).toEqual(await readTree(src));
   });
 
   it("a snapshot of a restored folder, with the original as parent, reuses every file (mtimes survive)", async () => {
     const src = await dir("re");
     await writeTree(src, workspace);
-    const first = await engine.snapshot(localDirSource(src));
+    const first = await fx.engine.snapshot(localDirSource(src));
     const out = await dir("re-out");
-    await engine.restore(first.checkpoint, localDirTarget(out));
-    const again = await engine.snapshot(localDirSource(out), { parent: first.checkpoint });
+    await fx.engine.restore(first.checkpoint, localDirTarget(out));
+    const again = await fx.engine.snapshot(localDirSource(out), { parent: first.checkpoint });
     expect(again.reusedFiles).toBe(first.files);
     expect(again.uploadedObjects).toBe(1);
   });
@@ -98,19 +86,19 @@ describe("snapshot and restore", () => {
   it("with changedPaths and no fullScan, only the listed paths are re-read", async () => {
     const src = await dir("chg");
     await writeTree(src, { "a.txt": "a1", "b.txt": "b1" });
-    const first = await engine.snapshot(localDirSource(src));
+    const first = await fx.engine.snapshot(localDirSource(src));
     await writeFile(path.join(src, "a.txt"), "a2");
     await writeFile(path.join(src, "b.txt"), "b2");
     // Same size: only the mtime tells the change (set apart explicitly, clocks can be coarse).
     await setMtime(path.join(src, "b.txt"), Date.now() + 60_000);
-    const trusted = await engine.snapshot(localDirSource(src), { parent: first.checkpoint, changedPaths: ["a.txt"] });
-    const { entries } = await engine.readManifest(trusted.checkpoint);
-    const firstEntries = (await engine.readManifest(first.checkpoint)).entries;
+    const trusted = await fx.engine.snapshot(localDirSource(src), { parent: first.checkpoint, changedPaths: ["a.txt"] });
+    const { entries } = await fx.engine.readManifest(trusted.checkpoint);
+    const firstEntries = (await fx.engine.readManifest(first.checkpoint)).entries;
     expect(entries.find((e) => e.path === "b.txt")?.hash).toBe(firstEntries.find((e) => e.path === "b.txt")?.hash);
     expect(entries.find((e) => e.path === "a.txt")?.hash).not.toBe(firstEntries.find((e) => e.path === "a.txt")?.hash);
     // fullScan: the stat comparison catches b.txt too.
-    const scanned = await engine.snapshot(localDirSource(src), { parent: first.checkpoint, changedPaths: ["a.txt"], fullScan: true });
-    const scannedEntries = (await engine.readManifest(scanned.checkpoint)).entries;
+    const scanned = await fx.engine.snapshot(localDirSource(src), { parent: first.checkpoint, changedPaths: ["a.txt"], fullScan: true });
+    const scannedEntries = (await fx.engine.readManifest(scanned.checkpoint)).entries;
     expect(scannedEntries.find((e) => e.path === "b.txt")?.hash).not.toBe(firstEntries.find((e) => e.path === "b.txt")?.hash);
   });
 
@@ -120,12 +108,12 @@ describe("snapshot and restore", () => {
     const two = await dir("ws2");
     await writeTree(one, { ...shared, "big.bin": noise(200_000, 3), "app.ts": "one" });
     await writeTree(two, { ...shared, "big.bin": noise(200_000, 3), "app.ts": "two" });
-    const a = await engine.snapshot(localDirSource(one));
-    const b = await engine.snapshot(localDirSource(two));
+    const a = await fx.engine.snapshot(localDirSource(one));
+    const b = await fx.engine.snapshot(localDirSource(two));
     expect(b.bytes).toBe(a.bytes);
     expect(b.uploadedBytes).toBeLessThan(a.uploadedBytes * 0.2);
     const out = await dir("ws2-out");
-    await engine.restore(b.checkpoint, localDirTarget(out));
+    await fx.engine.restore(b.checkpoint, localDirTarget(out));
     expect(await readTree(out)).toEqual(await readTree(two));
   });
 
@@ -133,7 +121,7 @@ describe("snapshot and restore", () => {
     const src = await dir("ign");
     await writeTree(src, { "keep.txt": "k", "build/out.js": "x", "logs/a.log": "l", "src/b.log": "l", "src/c.ts": "c" });
     execFileSync("mkfifo", [path.join(src, "pipe")]);
-    const ignoring = createCheckpointEngine({ objects: s3.objects, ignore: ["*.log"] });
+    const ignoring = createCheckpointEngine({ objects: fx.s3.objects, ignore: ["*.log"] });
     const snap = await ignoring.snapshot(localDirSource(src, { ignore: ["build/"] }));
     expect(snap.skipped).toEqual([{ path: "pipe", reason: "fifo skipped" }]);
     const paths = (await ignoring.readManifest(snap.checkpoint)).entries.map((e) => e.path).sort();
@@ -143,8 +131,8 @@ describe("snapshot and restore", () => {
   it("lists committed checkpoints newest first, with their summary and meta", async () => {
     const src = await dir("ls");
     await writeTree(src, { "x.txt": "x" });
-    const snap = await engine.snapshot(localDirSource(src), { meta: { workspace: "ls-test" } });
-    const list = await engine.list();
+    const snap = await fx.engine.snapshot(localDirSource(src), { meta: { workspace: "ls-test" } });
+    const list = await fx.engine.list();
     expect(list[0]?.id).toBe(snap.checkpoint);
     expect(list[0]?.meta).toEqual({ workspace: "ls-test" });
     expect(list[0]?.files).toBe(1);
@@ -162,7 +150,7 @@ describe("snapshot and restore", () => {
         for await (const f of local.readFiles(paths)) yield { path: f.path, size: f.size, stream: f.stream };
       },
     };
-    const snap = await engine.snapshot(source);
+    const snap = await fx.engine.snapshot(source);
     const out = await dir("generic-out");
     const inner = localDirTarget(out);
     const seen: string[] = [];
@@ -179,7 +167,7 @@ describe("snapshot and restore", () => {
           })(),
         ),
     };
-    await engine.restore(snap.checkpoint, target);
+    await fx.engine.restore(snap.checkpoint, target);
     expect(await readTree(out)).toEqual(await readTree(src));
     // Dirs first, symlinks last: the order the WorkspaceTarget contract promises.
     expect(seen.indexOf("file")).toBeGreaterThan(seen.lastIndexOf("dir"));

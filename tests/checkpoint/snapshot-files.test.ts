@@ -5,29 +5,17 @@
  */
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type WorkspaceSource } from "../../src/checkpoint/index";
+import { describe, expect, it } from "vitest";
+import { localDirSource, localDirTarget, type WorkspaceSource } from "../../src/checkpoint/index";
 import { Gate } from "../../src/checkpoint/channel";
 import { KnownBlobs } from "../../src/checkpoint/known-blobs";
 import { Packer } from "../../src/checkpoint/packer";
 import { isTorporError } from "../../src/core/errors";
-import { startTestS3, type TestS3 } from "../helpers/s3";
-import { noise, readTree, writeTree, tempDirs } from "./tree";
+import { noise, readTree, writeTree } from "./tree";
+import { checkpointFixture } from "./fixture";
 
-let s3: TestS3;
-let engine: CheckpointEngine;
-const temp = tempDirs();
-const dir = (label: string) => temp.make(label);
-
-beforeAll(async () => {
-  s3 = await startTestS3();
-  // Small thresholds so that frames and packs roll over and the large-file path runs on small data.
-  engine = createCheckpointEngine({ objects: s3.objects, smallFileBytes: 4096, packTargetBytes: 64 * 1024 });
-});
-afterAll(async () => {
-  await s3.close();
-  await temp.removeAll();
-});
+const fx = checkpointFixture();
+const dir = fx.dir;
 
 const many = (n: number, prefix: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}/f${i}.txt`, `${prefix} ${i}\n`.repeat(1 + (i % 300))]));
 
@@ -41,14 +29,14 @@ describe("in-place reads of a local source", () => {
       "dup/b.txt": "the same bytes\n".repeat(100),
       "dup/c.txt": "the same bytes\n".repeat(100),
     });
-    const snap = await engine.snapshot(localDirSource(src));
+    const snap = await fx.engine.snapshot(localDirSource(src));
     expect(snap.files).toBe(608);
-    const manifest = await engine.readManifest(snap.checkpoint);
+    const manifest = await fx.engine.readManifest(snap.checkpoint);
     const hashes = manifest.entries.filter((e) => e.path.startsWith("dup/")).map((e) => e.hash);
     expect(new Set(hashes).size).toBe(1);
 
     const out = await dir("out");
-    await engine.restore(snap.checkpoint, localDirTarget(out));
+    await fx.engine.restore(snap.checkpoint, localDirTarget(out));
     expect(await readTree(out)).toEqual(await readTree(src));
   });
 
@@ -63,16 +51,16 @@ describe("in-place reads of a local source", () => {
         return (await local.scan()).map((e) => (e.path === "grew.bin" ? { ...e, size: 100 } : e.path === "shrank.txt" ? { ...e, size: 50_000 } : e));
       },
     };
-    const snap = await engine.snapshot(stale);
-    const manifest = await engine.readManifest(snap.checkpoint);
+    const snap = await fx.engine.snapshot(stale);
+    const manifest = await fx.engine.readManifest(snap.checkpoint);
     expect(Object.fromEntries(manifest.entries.map((e) => [e.path, e.size]))).toMatchObject({ "grew.bin": 20_000, "shrank.txt": 10 });
 
     const out = await dir("out");
-    await engine.restore(snap.checkpoint, localDirTarget(out));
+    await fx.engine.restore(snap.checkpoint, localDirTarget(out));
     expect(await readTree(out)).toEqual(await readTree(src));
     // grew.bin is over the limit now: a standalone blob, not packed.
     const grew = manifest.entries.find((e) => e.path === "grew.bin")!;
-    expect(await s3.objects.head(`blobs/${grew.hash}`)).not.toBeNull();
+    expect(await fx.s3.objects.head(`blobs/${grew.hash}`)).not.toBeNull();
   });
 
   it("fails with a typed error, and commits nothing, when a file vanished since the scan", async () => {
@@ -87,11 +75,11 @@ describe("in-place reads of a local source", () => {
         return entries;
       },
     };
-    const before = (await engine.list()).length;
-    const error = await engine.snapshot(vanishing).catch((e: unknown) => e);
+    const before = (await fx.engine.list()).length;
+    const error = await fx.engine.snapshot(vanishing).catch((e: unknown) => e);
     expect(isTorporError(error)).toBe(true);
     expect(String((error as Error).message)).toContain("f150.txt");
-    expect((await engine.list()).length).toBe(before);
+    expect((await fx.engine.list()).length).toBe(before);
     await writeFile(path.join(src, "small/f150.txt"), "back\n");
   });
 
@@ -107,11 +95,11 @@ describe("in-place reads of a local source", () => {
         return entries;
       },
     };
-    const before = (await engine.list()).length;
-    const error = await engine.snapshot(vanishing).catch((e: unknown) => e);
+    const before = (await fx.engine.list()).length;
+    const error = await fx.engine.snapshot(vanishing).catch((e: unknown) => e);
     expect(isTorporError(error)).toBe(true);
     expect(String((error as Error).message)).toContain("b.bin");
-    expect((await engine.list()).length).toBe(before);
+    expect((await fx.engine.list()).length).toBe(before);
   });
 });
 
@@ -120,8 +108,8 @@ describe("aborting", () => {
     const src = await dir("src");
     await writeTree(src, { ...many(600, "small"), ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`large/l${i}.bin`, noise(80_000, 20 + i)])) });
     const controller = new AbortController();
-    const before = (await engine.list()).length;
-    const error = await engine
+    const before = (await fx.engine.list()).length;
+    const error = await fx.engine
       .snapshot(localDirSource(src), {
         signal: controller.signal,
         onProgress: (p) => {
@@ -131,13 +119,13 @@ describe("aborting", () => {
       .catch((e: unknown) => e);
     expect(isTorporError(error)).toBe(true);
     expect(String((error as Error).message)).toContain("aborted");
-    expect((await engine.list()).length).toBe(before);
+    expect((await fx.engine.list()).length).toBe(before);
   });
 });
 
 describe("Packer slots", () => {
   it("allows one reserved slot at a time, and add() copies into the frame", async () => {
-    const packer = new Packer(s3.objects, new KnownBlobs(s3.objects, 4), new Gate(2), { uploadedBytes: 0, uploadedObjects: 0 }, 64 * 1024, 2);
+    const packer = new Packer(fx.s3.objects, new KnownBlobs(fx.s3.objects, 4), new Gate(2), { uploadedBytes: 0, uploadedObjects: 0 }, 64 * 1024, 2);
     const slot = await packer.reserve(10);
     expect(slot.room).toBeGreaterThanOrEqual(10);
     await expect(packer.reserve(10)).rejects.toThrow(/already reserved/);
@@ -152,8 +140,8 @@ describe("Packer slots", () => {
 
   it("sealNow() closes the open pack below its target size", async () => {
     const stats = { uploadedBytes: 0, uploadedObjects: 0 };
-    const known = new KnownBlobs(s3.objects, 4);
-    const packer = new Packer(s3.objects, known, new Gate(2), stats, 64 * 1024 * 1024, 2);
+    const known = new KnownBlobs(fx.s3.objects, 4);
+    const packer = new Packer(fx.s3.objects, known, new Gate(2), stats, 64 * 1024 * 1024, 2);
     // A frame is closed once it holds 1 MB: this one goes into the first pack.
     await packer.add("d".repeat(64), noise(1024 * 1024, 8));
     await packer.sealNow();
