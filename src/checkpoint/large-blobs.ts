@@ -19,15 +19,9 @@ import { keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import type { PackerStats } from "./packer";
 import { largeCompressor } from "./codec";
+import type { ChunkedFile } from "./types";
 
 /** A file opened for reading in chunks, of `size` bytes when opened. */
-export interface ChunkedFile {
-  size: number;
-  /** Reads up to `length` bytes at the current position into `buffer` at `offset`; 0 at the end. */
-  read(buffer: Buffer, offset: number, length: number): Promise<number>;
-  close(): Promise<void>;
-}
-
 export interface LargeBlobContext {
   objects: ObjectStore;
   known: KnownBlobs;

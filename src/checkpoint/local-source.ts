@@ -11,9 +11,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import ignore from "ignore";
 import { TorporError } from "../core/errors";
-import type { ChunkedFile } from "./large-blobs";
-import type { InPlaceReads } from "./snapshot-files";
-import type { ScanEntry, WorkspaceSource } from "./types";
+import type { ChunkedFile, InPlaceReads, ScanEntry, WorkspaceSource } from "./types";
 
 const SMALL_READ_MAX = 1024 * 1024;
 const LSTAT_OPTIONS = { throwIfNoEntry: false } as const;

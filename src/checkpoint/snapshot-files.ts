@@ -17,22 +17,11 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { TorporError } from "../core/errors";
 import { Gate } from "./channel";
 import type { KnownBlobs } from "./known-blobs";
-import { type ChunkedFile, type LargeBlobContext, storeLargeBlob, storeLargeFile } from "./large-blobs";
+import { type LargeBlobContext, storeLargeBlob, storeLargeFile } from "./large-blobs";
 import type { Packer } from "./packer";
-import type { ManifestEntry, WorkspaceSource } from "./types";
+import type { InPlaceReads, ManifestEntry, WorkspaceSource } from "./types";
 
 /** Optional capability of a source: reads into the caller's buffers. */
-export interface InPlaceReads {
-  /**
-   * Reads the whole file `path` into `buffer` at `offset`, synchronously, and returns its length,
-   * or -1 when it holds more than `maxBytes` (it grew since the scan). `buffer` has room for
-   * `maxBytes`.
-   */
-  readInto(path: string, buffer: Buffer, offset: number, maxBytes: number): number;
-  /** Opens the file `path` to be read in chunks. */
-  openFile(path: string): Promise<ChunkedFile>;
-}
-
 export interface StoreFilesContext {
   source: WorkspaceSource & Partial<InPlaceReads>;
   byPath: Map<string, ManifestEntry>;

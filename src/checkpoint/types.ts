@@ -58,6 +58,30 @@ export interface WorkspaceSource {
   skipped?(): { path: string; reason: string }[];
 }
 
+/** A file a source can read in chunks, into buffers the engine reuses. */
+export interface ChunkedFile {
+  size: number;
+  /** Reads up to `length` bytes at the current position into `buffer` at `offset`; 0 at the end. */
+  read(buffer: Buffer, offset: number, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Optional capability of a WorkspaceSource on the local disk (`LocalDirSource`): the snapshot
+ * reads small files straight into its frames and large ones in chunks into reused buffers,
+ * instead of a Buffer or stream per file (see snapshot-files.ts).
+ */
+export interface InPlaceReads {
+  /**
+   * Reads the whole file `path` into `buffer` at `offset`, synchronously, and returns its length,
+   * or -1 when it holds more than `maxBytes` (it grew since the scan). `buffer` has room for
+   * `maxBytes`.
+   */
+  readInto(path: string, buffer: Buffer, offset: number, maxBytes: number): number;
+  /** Opens the file `path` to be read in chunks. */
+  openFile(path: string): Promise<ChunkedFile>;
+}
+
 /**
  * Small files as stored: the compressed frames of one range of a pack, and for each blob in them
  * the entries (files) that hold its content. Offsets are in the pack; `data` starts at `start`.
