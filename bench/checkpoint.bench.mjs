@@ -220,7 +220,10 @@ function report({ shape, r, full, one, pct, second }) {
     `Torpor peak RSS over all runs: ${Math.max(...[r.torporFull, r.torporOne, r.torporPct, r.torporRestore, r.torporSecond].map((x) => x.rssMB)).toFixed(0)} MB (target < 256 MB).`,
   ];
   console.log(`\n${lines.join("\n")}\n\n${extra.join("\n")}`);
-  writeFileSync(path.join(ROOT, "bench-output", "checkpoint-results.json"), JSON.stringify({ shape, r, full, one, pct, second }, null, 2));
+  const results = JSON.stringify({ shape, r, full, one, pct, second }, null, 2);
+  writeFileSync(path.join(ROOT, "bench-output", "checkpoint-results.json"), results);
+  // Beside the data too, for bench/ab.mjs (which checkpoint to restore).
+  writeFileSync(path.join(OUT, "results.json"), results);
   writeFileSync(path.join(ROOT, "bench-output", "checkpoint-table.md"), `${lines.join("\n")}\n\n${extra.map((e) => `- ${e}`).join("\n")}\n`);
 }
 
