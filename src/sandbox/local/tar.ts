@@ -8,7 +8,7 @@
  * (UNSAFE_PATH) "..", absolute names and anything that would be written through a symlink, so
  * nothing lands outside the workspace; folders get their mode and mtime after their content.
  */
-import { createReadStream } from "node:fs";
+import { chmodSync, closeSync, createReadStream, lstatSync, lutimesSync, mkdirSync, unlinkSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -16,22 +16,36 @@ import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { SandboxError } from "../../core/errors";
 import { headerMtimeMs, paxMtime, workspacePath } from "../paths";
-import { hostPath, openRegular, writeWorkspaceFile } from "./files";
+import { hostPath, hostPathSync, openRegular, openRegularSync, readWhole, writeWorkspaceFile, writeWorkspaceFileSync } from "./files";
 
 export function exportFolderTar(root: string, paths: string[]): Readable {
   const names = [...new Set(paths.map((p) => workspacePath(p)))].filter((p) => p !== "");
   const pack = tar.pack();
   const fill = async (): Promise<void> => {
     for (const name of names) {
-      const abs = await hostPath(root, name);
+      const abs = hostPathSync(root, name);
       if (abs === null) continue;
-      const st = await fs.lstat(abs).catch(() => null);
-      if (st === null) continue;
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st === undefined) continue;
       const base = { name, mode: st.mode & 0o7777, mtime: st.mtime, pax: { mtime: paxMtime(st.mtimeMs) } };
       if (st.isSymbolicLink()) {
         await addEntry(pack, { ...base, type: "symlink", linkname: await fs.readlink(abs) });
       } else if (st.isDirectory()) {
         await addEntry(pack, { ...base, type: "directory" });
+      } else if (st.isFile() && st.size <= SMALL_FILE) {
+        // Read whole, synchronously (see hostPathSync); a file that grew past the size is sent
+        // with the size it had when opened, like tar.
+        const file = openRegularSync(root, name);
+        if (file === null) continue;
+        let data: Buffer;
+        try {
+          const size = Math.min(file.size, SMALL_FILE);
+          data = Buffer.allocUnsafe(size);
+          data = data.subarray(0, size === 0 ? 0 : readWhole(file.fd, data));
+        } finally {
+          closeSync(file.fd);
+        }
+        await addEntry(pack, { ...base, type: "file", size: data.length }, data);
       } else if (st.isFile()) {
         const handle = await openRegular(root, name);
         if (handle === null) continue;
@@ -60,7 +74,7 @@ export function exportFolderTar(root: string, paths: string[]): Readable {
 
 type EntryHeader = Parameters<tar.Pack["entry"]>[0];
 
-function addEntry(pack: tar.Pack, header: EntryHeader, content?: string): Promise<void> {
+function addEntry(pack: tar.Pack, header: EntryHeader, content?: string | Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (error?: Error | null): void => (error ? reject(error) : resolve());
     if (content === undefined) pack.entry(header, done);
@@ -85,15 +99,19 @@ export async function importFolderTar(root: string, input: Readable): Promise<vo
         entry.resume();
         continue;
       }
-      if (header.type === "file" || header.type === "contiguous-file") {
+      if ((header.type === "file" || header.type === "contiguous-file") && (header.size ?? 0) <= SMALL_FILE) {
+        // Small files in memory, written with synchronous syscalls: thousands of them are
+        // otherwise thousands of thread-pool round trips each (see hostPathSync).
+        writeWorkspaceFileSync(root, name, await collect(entry), mode, mtime);
+      } else if (header.type === "file" || header.type === "contiguous-file") {
         const abs = await writeWorkspaceFile(root, name, entry as AsyncIterable<Uint8Array>, mode);
         await fs.lutimes(abs, mtime, mtime);
       } else if (header.type === "directory") {
         entry.resume();
-        const abs = (await hostPath(root, name, true))!;
-        const st = await fs.lstat(abs).catch(() => null);
-        if (st?.isSymbolicLink() || (st && !st.isDirectory())) await fs.unlink(abs);
-        if (!st?.isDirectory()) await fs.mkdir(abs, { mode: 0o755 });
+        const abs = hostPathSync(root, name, true)!;
+        const st = lstatSync(abs, { throwIfNoEntry: false });
+        if (st?.isSymbolicLink() || (st && !st.isDirectory())) unlinkSync(abs);
+        if (!st?.isDirectory()) mkdirSync(abs, { mode: 0o755 });
         dirs.push({ abs, mode, mtimeMs: mtime.getTime() });
       } else if (header.type === "symlink") {
         entry.resume();
@@ -124,9 +142,18 @@ export async function importFolderTar(root: string, input: Readable): Promise<vo
   // Deepest first, so that a read-only folder does not stop its children's updates.
   dirs.sort((a, b) => b.abs.split(path.sep).length - a.abs.split(path.sep).length);
   for (const dir of dirs) {
-    await fs.chmod(dir.abs, dir.mode);
-    await fs.lutimes(dir.abs, new Date(dir.mtimeMs), new Date(dir.mtimeMs));
+    chmodSync(dir.abs, dir.mode);
+    lutimesSync(dir.abs, new Date(dir.mtimeMs), new Date(dir.mtimeMs));
   }
+}
+
+/** Files up to this size are taken whole in memory, on export and on import. */
+const SMALL_FILE = 1024 * 1024;
+
+async function collect(entry: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 async function removeNonDir(abs: string, name: string): Promise<void> {
