@@ -21,7 +21,7 @@ import { type LargeBlobContext, storeLargeBlob, storeLargeFile } from "./large-b
 import type { Packer } from "./packer";
 import type { InPlaceReads, ManifestEntry, WorkspaceSource } from "./types";
 
-/** Optional capability of a source: reads into the caller's buffers. */
+/** What storeFiles works with: the source, the snapshot's entries, packer and blob stores. */
 export interface StoreFilesContext {
   source: WorkspaceSource & Partial<InPlaceReads>;
   byPath: Map<string, ManifestEntry>;
