@@ -9,7 +9,7 @@
  * Every adapter passes tests/sandbox/contract.ts.
  */
 import type { Readable } from "node:stream";
-import type { ScanEntry } from "../checkpoint/types";
+import type { InPlaceReads, ScanEntry } from "../checkpoint/types";
 
 export const WORKSPACE_DIR = "/workspace";
 
@@ -82,6 +82,12 @@ export interface SandboxProvider {
   hashFiles(sandboxId: string, paths: string[]): Promise<Record<string, string>>;
   /** One tar stream holding these paths (files, dirs, symlinks with their modes and mtimes). */
   exportTar(sandboxId: string, paths: string[]): Promise<Readable>;
+  /**
+   * Optional, for a provider whose workspaces are folders on this host (the local provider): the
+   * checkpoint engine reads files in place, with the same checks as exportTar (no symlink among
+   * the parents, none followed at the end), instead of through a tar stream.
+   */
+  inPlaceReads?(sandboxId: string): InPlaceReads;
   /** Extracts one tar stream into the workspace; refuses entries that would escape it. */
   importTar(sandboxId: string, tar: Readable): Promise<void>;
 

@@ -12,12 +12,14 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { ConflictError, SandboxError } from "../core/errors";
-import type { ManifestEntry, ScanEntry, WorkspaceSource, WorkspaceTarget } from "../checkpoint/types";
+import type { InPlaceReads, ManifestEntry, ScanEntry, WorkspaceSource, WorkspaceTarget } from "../checkpoint/types";
 import { paxMtime, workspacePath } from "./paths";
 import type { SandboxProvider } from "./types";
 
-export function sandboxWorkspace(provider: SandboxProvider, sandboxId: string): WorkspaceSource & WorkspaceTarget {
+export function sandboxWorkspace(provider: SandboxProvider, sandboxId: string): WorkspaceSource & WorkspaceTarget & Partial<InPlaceReads> {
   return {
+    // A provider whose workspaces are host folders lets the snapshot read files in place.
+    ...provider.inPlaceReads?.(sandboxId),
     scan: (): Promise<ScanEntry[]> => provider.scan(sandboxId),
     hashFiles: (paths: string[]) => provider.hashFiles(sandboxId, paths),
     readFiles: (paths: string[]) => readFiles(provider, sandboxId, paths),

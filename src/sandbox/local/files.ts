@@ -8,15 +8,18 @@
  * link between the check and the open) remains possible; see docs/sandboxes.md.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants, createReadStream, fstatSync, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, readlinkSync, unlinkSync, writeSync } from "node:fs";
+import { close, closeSync, constants, createReadStream, fstatSync, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, read, readSync, readdirSync, readlinkSync, unlinkSync, writeSync } from "node:fs";
 import fs from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { SandboxError } from "../../core/errors";
-import type { ScanEntry } from "../../checkpoint/types";
+import type { ChunkedFile, InPlaceReads, ScanEntry } from "../../checkpoint/types";
 import { parentsOf, workspacePath } from "../paths";
 
 const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
+const readAsync = promisify(read);
+const closeAsync = promisify(close);
 const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function code(error: unknown): string | undefined {
@@ -161,6 +164,39 @@ export function readWhole(fd: number, buffer: Buffer): number {
     at += n;
     if (at === buffer.length) return at;
   }
+}
+
+/**
+ * InPlaceReads over a workspace folder, with openRegularSync's checks. A file that is gone or is
+ * no regular file any more fails the read, as a file missing from exportTar fails a snapshot.
+ */
+export function workspaceInPlaceReads(root: string): InPlaceReads {
+  const open = (rel: string) => {
+    const file = openRegularSync(root, rel);
+    if (file === null) throw new SandboxError("PROVIDER", `'${rel}' is gone from the workspace`, { details: { path: rel } });
+    return file;
+  };
+  return {
+    readInto(rel, buffer, offset, maxBytes) {
+      const { fd } = open(rel);
+      try {
+        // One byte past maxBytes: a file that grew since the scan is refused (-1), never cut.
+        const n = readWhole(fd, buffer.subarray(offset, offset + maxBytes));
+        if (n < maxBytes) return n;
+        return readSync(fd, Buffer.alloc(1), 0, 1, null) === 0 ? n : -1;
+      } finally {
+        closeSync(fd);
+      }
+    },
+    async openFile(rel): Promise<ChunkedFile> {
+      const { fd, size } = open(rel);
+      return {
+        size,
+        read: (buffer, offset, length) => readAsync(fd, buffer, offset, length, null).then((r) => r.bytesRead),
+        close: () => closeAsync(fd),
+      };
+    },
+  };
 }
 
 /**

@@ -21,7 +21,7 @@ import { isTorporError, SandboxError } from "../../core/errors";
 import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
 import { probeBubblewrap } from "./bwrap";
-import { hashFolderFiles, hostPath, readWorkspaceFile, scanFolder, writeWorkspaceFile } from "./files";
+import { hashFolderFiles, hostPath, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "./files";
 import { allGone, allStopped, isAlive, signalSandbox, type ProcessRecord } from "./processes";
 import { recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
@@ -233,6 +233,10 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     async exportTar(id, paths): Promise<Readable> {
       await readLiveState(root, id);
       return exportFolderTar(sandboxDirs(root, id).workspace, paths);
+    },
+    inPlaceReads(id) {
+      // No live-state check per read: the snapshot scans first (provider.scan checks it).
+      return workspaceInPlaceReads(sandboxDirs(root, id).workspace);
     },
     async importTar(id, tar) {
       await readLiveState(root, id).catch((error: unknown) => {
