@@ -9,7 +9,7 @@
  * Every adapter passes tests/sandbox/contract.ts.
  */
 import type { Readable } from "node:stream";
-import type { InPlaceReads, ScanEntry } from "../checkpoint/types";
+import type { InPlaceReads, ManifestEntry, ScanEntry } from "../checkpoint/types";
 
 export const WORKSPACE_DIR = "/workspace";
 
@@ -90,6 +90,12 @@ export interface SandboxProvider {
   inPlaceReads?(sandboxId: string): InPlaceReads;
   /** Extracts one tar stream into the workspace; refuses entries that would escape it. */
   importTar(sandboxId: string, tar: Readable): Promise<void>;
+  /**
+   * Optional, for a provider whose workspaces are folders on this host: what importTar does, from
+   * the entries themselves (a restore's, in its order: dirs, files, symlinks), without a tar
+   * stream in between. `data` is a small file's content, already checked by the engine.
+   */
+  writeEntries?(sandboxId: string, entries: AsyncIterable<{ entry: ManifestEntry; content?: Readable; data?: Buffer }>): Promise<void>;
 
   readFile(sandboxId: string, path: string): Promise<Buffer>;
   writeFile(sandboxId: string, path: string, content: Buffer | string, mode?: number): Promise<void>;

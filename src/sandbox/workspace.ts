@@ -35,6 +35,8 @@ export function sandboxWorkspace(provider: SandboxProvider, sandboxId: string): 
     },
 
     async write(entries: AsyncIterable<{ entry: ManifestEntry; content?: Readable }>): Promise<void> {
+      // A provider with host folders takes the entries themselves: no tar stream in between.
+      if (provider.writeEntries) return provider.writeEntries(sandboxId, entries);
       const pack = tar.pack();
       const importing = provider.importTar(sandboxId, pack as unknown as Readable);
       importing.catch(() => undefined); // awaited below, after the pack ends or fails

@@ -73,12 +73,15 @@ afterAll(async () => {
 });
 
 describe("sandboxWorkspace", () => {
-  it("reads many files through ONE exportTar and writes them through ONE importTar", async () => {
+  it("reads many files through ONE exportTar and writes them through ONE importTar (a provider without host folders)", async () => {
     const a = await sandbox(local);
     await fillWorkspace(local, a);
     const exportTar = vi.spyOn(local, "exportTar");
     const importTar = vi.spyOn(local, "importTar");
-    const source = sandboxWorkspace(local, a);
+    // What E2B offers: no in-place reads and no direct writes, only the tar streams.
+    const viaTar: SandboxProvider = { ...local, inPlaceReads: undefined, writeEntries: undefined };
+    const source = sandboxWorkspace(viaTar, a);
+    expect("readInto" in source).toBe(false);
     const got = new Map<string, string>();
     const streams: { path: string; stream: Readable }[] = [];
     // Ask for every file before reading any: the rest of each is buffered, nothing is lost.
@@ -93,7 +96,7 @@ describe("sandboxWorkspace", () => {
     expect(got.get("assets/big.bin")).toBe(big);
 
     const b = await sandbox(local);
-    const target = sandboxWorkspace(local, b);
+    const target = sandboxWorkspace(viaTar, b);
     await target.prepare({ allowNonEmpty: false });
     const entries: { entry: ManifestEntry; content?: Readable }[] = [];
     const now = Date.now();
@@ -107,6 +110,45 @@ describe("sandboxWorkspace", () => {
     expect(hashed["many/f3.txt"]).toBe(createHash("sha256").update("3\n").digest("hex"));
     exportTar.mockRestore();
     importTar.mockRestore();
+  });
+});
+
+describe("a provider with host folders (local)", () => {
+  it("is read in place by a snapshot and written directly by a restore: no tar stream either way", async () => {
+    const a = await sandbox(local);
+    await fillWorkspace(local, a);
+    const exportTar = vi.spyOn(local, "exportTar");
+    const importTar = vi.spyOn(local, "importTar");
+    try {
+      const snap = await engine.snapshot(sandboxWorkspace(local, a));
+      const b = await sandbox(local);
+      await engine.restore(snap.checkpoint, sandboxWorkspace(local, b));
+      expect(await fingerprint(local, b)).toEqual(await fingerprint(local, a));
+      expect(exportTar).not.toHaveBeenCalled();
+      expect(importTar).not.toHaveBeenCalled();
+    } finally {
+      exportTar.mockRestore();
+      importTar.mockRestore();
+    }
+  });
+
+  it("keeps the host-side checks: no read or write through a symlink the sandbox made", async () => {
+    const a = await sandbox(local);
+    await fillWorkspace(local, a);
+    expect((await local.exec(a, "ln -s /etc hostetc")).exitCode).toBe(0);
+    const ws = sandboxWorkspace(local, a);
+    // A symlinked parent folder is refused; a symlink as the file itself is not followed.
+    expect(() => ws.readInto!("hostetc/hostname", Buffer.alloc(4096), 0, 4096)).toThrow(/symlink/);
+    expect(() => ws.readInto!("entry", Buffer.alloc(4096), 0, 4096)).toThrow(/symlink/);
+    await expectCode(ws.openFile!("hostetc/hostname"), "UNSAFE_PATH");
+    await expectCode(
+      ws.write(
+        (async function* () {
+          yield { entry: { path: "hostetc/written-by-torpor", type: "file" as const, mode: 0o644, size: 2, mtimeMs: Date.now() }, data: Buffer.from("x\n") };
+        })(),
+      ),
+      "UNSAFE_PATH",
+    );
   });
 });
 

@@ -410,6 +410,11 @@ describe("a restore whose files differ from the checkpoint afterwards", () => {
           await inner.importTar(id, tar);
           if (clobber) await inner.writeFile(id, "README.md", "clobbered\n");
         },
+        // The local provider's direct writes (no tar stream): the same clobbering after them.
+        async writeEntries(id, entries) {
+          await inner.writeEntries!(id, entries);
+          if (clobber) await inner.writeFile(id, "README.md", "clobbered\n");
+        },
       }),
     });
     const { runtime } = rt;

@@ -25,7 +25,7 @@ import { hashFolderFiles, hostPath, readWorkspaceFile, scanFolder, workspaceInPl
 import { allGone, allStopped, isAlive, signalSandbox, type ProcessRecord } from "./processes";
 import { recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
-import { exportFolderTar, importFolderTar } from "./tar";
+import { exportFolderTar, importFolderTar, workspaceImporter } from "./tar";
 import { watchFolder } from "./watch";
 
 export interface LocalProviderOptions {
@@ -237,6 +237,27 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     inPlaceReads(id) {
       // No live-state check per read: the snapshot scans first (provider.scan checks it).
       return workspaceInPlaceReads(sandboxDirs(root, id).workspace);
+    },
+    async writeEntries(id, entries) {
+      await readLiveState(root, id);
+      const importer = workspaceImporter(sandboxDirs(root, id).workspace);
+      for await (const item of entries) {
+        const { entry, data } = item;
+        const name = workspacePath(entry.path, "manifest path");
+        if (name === "") continue;
+        await importer.write({
+          name,
+          type: entry.type,
+          mode: entry.mode & 0o7777,
+          mtime: new Date(entry.mtimeMs),
+          size: entry.size,
+          linkname: entry.target,
+          data,
+          // Read only when there is no data: for the engine's small files it is made on demand.
+          content: data === undefined ? item.content : undefined,
+        });
+      }
+      importer.finish();
     },
     async importTar(id, tar) {
       await readLiveState(root, id).catch((error: unknown) => {

@@ -88,50 +88,32 @@ export async function importFolderTar(root: string, input: Readable): Promise<vo
   const extract = tar.extract();
   const feeding = pipeline(input, extract);
   feeding.catch(() => undefined); // awaited below; the loop may stop it early
-  const dirs: { abs: string; mode: number; mtimeMs: number }[] = [];
+  const importer = workspaceImporter(root);
   try {
     for await (const entry of extract) {
       const header = entry.header;
       const name = workspacePath(header.name, "tar entry");
-      const mode = (header.mode ?? 0o644) & 0o7777;
-      const mtime = new Date(headerMtimeMs({ mtime: header.mtime, pax: header.pax as Record<string, string> | null }));
       if (name === "") {
         entry.resume();
         continue;
       }
-      if ((header.type === "file" || header.type === "contiguous-file") && (header.size ?? 0) <= SMALL_FILE) {
-        // Small files in memory, written with synchronous syscalls: thousands of them are
-        // otherwise thousands of thread-pool round trips each (see hostPathSync).
-        writeWorkspaceFileSync(root, name, await collect(entry), mode, mtime);
-      } else if (header.type === "file" || header.type === "contiguous-file") {
-        const abs = await writeWorkspaceFile(root, name, entry as AsyncIterable<Uint8Array>, mode);
-        await fs.lutimes(abs, mtime, mtime);
-      } else if (header.type === "directory") {
-        entry.resume();
-        const abs = hostPathSync(root, name, true)!;
-        const st = lstatSync(abs, { throwIfNoEntry: false });
-        if (st?.isSymbolicLink() || (st && !st.isDirectory())) unlinkSync(abs);
-        if (!st?.isDirectory()) mkdirSync(abs, { mode: 0o755 });
-        dirs.push({ abs, mode, mtimeMs: mtime.getTime() });
-      } else if (header.type === "symlink") {
-        entry.resume();
-        const abs = (await hostPath(root, name, true))!;
-        await removeNonDir(abs, name);
-        await fs.symlink(header.linkname ?? "", abs);
-        await fs.lutimes(abs, mtime, mtime);
-      } else if (header.type === "link") {
-        entry.resume();
-        const from = workspacePath(header.linkname ?? "", "hard link target");
-        const handle = await openRegular(root, from);
-        if (handle === null) throw new SandboxError("PROVIDER", `Hard link '${name}' points to missing '${from}'`);
-        const abs = await writeWorkspaceFile(root, name, handle.createReadStream(), mode);
-        await fs.lutimes(abs, mtime, mtime);
-      } else {
+      const type = TAR_TYPES[header.type ?? ""];
+      if (type === undefined) {
         entry.resume();
         throw new SandboxError("VALIDATION", `Unsupported tar entry type '${header.type}' for '${name}'`, {
           details: { path: name },
         });
       }
+      if (type !== "file") entry.resume();
+      await importer.write({
+        name,
+        type,
+        mode: (header.mode ?? 0o644) & 0o7777,
+        mtime: new Date(headerMtimeMs({ mtime: header.mtime, pax: header.pax as Record<string, string> | null })),
+        size: header.size ?? 0,
+        linkname: header.linkname ?? undefined,
+        content: entry as AsyncIterable<Uint8Array>,
+      });
     }
     await feeding;
   } catch (error) {
@@ -139,18 +121,81 @@ export async function importFolderTar(root: string, input: Readable): Promise<vo
     input.destroy();
     throw error;
   }
-  // Deepest first, so that a read-only folder does not stop its children's updates.
-  dirs.sort((a, b) => b.abs.split(path.sep).length - a.abs.split(path.sep).length);
-  for (const dir of dirs) {
-    chmodSync(dir.abs, dir.mode);
-    lutimesSync(dir.abs, new Date(dir.mtimeMs), new Date(dir.mtimeMs));
-  }
+  importer.finish();
+}
+
+const TAR_TYPES: Record<string, ImportEntry["type"] | undefined> = {
+  file: "file",
+  "contiguous-file": "file",
+  directory: "dir",
+  symlink: "symlink",
+  link: "link",
+};
+
+export interface ImportEntry {
+  /** A checked workspace path (workspacePath). */
+  name: string;
+  type: "file" | "dir" | "symlink" | "link";
+  mode: number;
+  mtime: Date;
+  size: number;
+  /** Symlinks: the target; hard links: the workspace path they point to. */
+  linkname?: string;
+  /** Files: the bytes already in memory, or else a stream of them. */
+  data?: Buffer;
+  content?: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Writes entries into a workspace one by one, with the host-side checks of files.ts (no symlink
+ * among the parents, a file replaced rather than written through); folders get their mode and
+ * mtime at `finish()`, deepest first, so that a read-only folder does not stop its children.
+ * Used by the tar import and by the provider's direct writes (no tar stream in between).
+ */
+export function workspaceImporter(root: string): { write(entry: ImportEntry): Promise<void>; finish(): void } {
+  const dirs: { abs: string; mode: number; mtimeMs: number }[] = [];
+  return {
+    async write({ name, type, mode, mtime, size, linkname, data, content }) {
+      if (type === "file" && (data !== undefined || size <= SMALL_FILE)) {
+        // Small files in memory, written with synchronous syscalls: thousands of them are
+        // otherwise thousands of thread-pool round trips each (see hostPathSync).
+        writeWorkspaceFileSync(root, name, data ?? (content ? await collect(content) : Buffer.alloc(0)), mode, mtime);
+      } else if (type === "file") {
+        const abs = await writeWorkspaceFile(root, name, content ?? Buffer.alloc(0), mode);
+        await fs.lutimes(abs, mtime, mtime);
+      } else if (type === "dir") {
+        const abs = hostPathSync(root, name, true)!;
+        const st = lstatSync(abs, { throwIfNoEntry: false });
+        if (st?.isSymbolicLink() || (st && !st.isDirectory())) unlinkSync(abs);
+        if (!st?.isDirectory()) mkdirSync(abs, { mode: 0o755 });
+        dirs.push({ abs, mode, mtimeMs: mtime.getTime() });
+      } else if (type === "symlink") {
+        const abs = hostPathSync(root, name, true)!;
+        await removeNonDir(abs, name);
+        await fs.symlink(linkname ?? "", abs);
+        await fs.lutimes(abs, mtime, mtime);
+      } else {
+        const from = workspacePath(linkname ?? "", "hard link target");
+        const handle = await openRegular(root, from);
+        if (handle === null) throw new SandboxError("PROVIDER", `Hard link '${name}' points to missing '${from}'`);
+        const abs = await writeWorkspaceFile(root, name, handle.createReadStream(), mode);
+        await fs.lutimes(abs, mtime, mtime);
+      }
+    },
+    finish() {
+      dirs.sort((a, b) => b.abs.split(path.sep).length - a.abs.split(path.sep).length);
+      for (const dir of dirs) {
+        chmodSync(dir.abs, dir.mode);
+        lutimesSync(dir.abs, new Date(dir.mtimeMs), new Date(dir.mtimeMs));
+      }
+    },
+  };
 }
 
 /** Files up to this size are taken whole in memory, on export and on import. */
 const SMALL_FILE = 1024 * 1024;
 
-async function collect(entry: AsyncIterable<unknown>): Promise<Buffer> {
+async function collect(entry: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of entry) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
