@@ -30,10 +30,6 @@ function code(error: unknown): string | undefined {
  * The host path of a workspace path whose parent folders exist and are real folders.
  * `create` makes missing parents (mode 0755). Returns null when a parent is missing.
  */
-export async function hostPath(root: string, rel: string, create = false): Promise<string | null> {
-  return hostPathSync(root, rel, create);
-}
-
 /**
  * hostPath with synchronous syscalls: a workspace of 20,000 files at depth 6-8 is 150,000 lstat
  * calls, which as thread-pool round trips took most of a 30 s resume; in a row they take a
@@ -65,7 +61,7 @@ const YIELD_EVERY = 256;
 /** lstat walk of the workspace (or a folder in it); never follows symlinks; sorted by path. */
 export async function scanFolder(root: string, dir = ""): Promise<ScanEntry[]> {
   const start = workspacePath(dir, "folder");
-  const abs = await hostPath(root, start);
+  const abs = hostPathSync(root, start);
   if (abs === null) return [];
   const out: ScanEntry[] = [];
   let visited = 0;
@@ -112,7 +108,7 @@ export async function scanFolder(root: string, dir = ""): Promise<ScanEntry[]> {
 
 /** Opens a regular file for reading without following a final symlink; null if it is missing. */
 export async function openRegular(root: string, rel: string): Promise<fs.FileHandle | null> {
-  const abs = await hostPath(root, rel);
+  const abs = hostPathSync(root, rel);
   if (abs === null) return null;
   let handle: fs.FileHandle;
   try {
@@ -138,7 +134,11 @@ const SMALL_READ = 1024 * 1024;
  */
 export function openRegularSync(root: string, rel: string): { fd: number; size: number } | null {
   const abs = hostPathSync(root, rel);
-  if (abs === null) return null;
+  return abs === null ? null : openCheckedSync(abs, rel);
+}
+
+/** The open of openRegularSync, for a host path whose parents were just checked by hostPathSync. */
+export function openCheckedSync(abs: string, rel: string): { fd: number; size: number } | null {
   let fd: number;
   try {
     fd = openSync(abs, NOFOLLOW_READ);
@@ -280,7 +280,7 @@ export async function writeWorkspaceFile(
 ): Promise<string> {
   const p = workspacePath(rel);
   if (p === "") throw new SandboxError("UNSAFE_PATH", "Cannot write the workspace folder itself as a file");
-  const abs = (await hostPath(root, p, true))!;
+  const abs = hostPathSync(root, p, true)!;
   const st = await fs.lstat(abs).catch(() => null);
   if (st?.isDirectory()) throw new SandboxError("PROVIDER", `'${p}' is a folder, not a file`, { details: { path: p } });
   if (st) await fs.unlink(abs);

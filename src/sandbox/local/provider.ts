@@ -21,7 +21,7 @@ import { isTorporError, SandboxError } from "../../core/errors";
 import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
 import { probeBubblewrap } from "./bwrap";
-import { hashFolderFiles, hostPath, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "./files";
+import { hashFolderFiles, hostPathSync, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "./files";
 import { allGone, allStopped, isAlive, signalSandbox, type ProcessRecord } from "./processes";
 import { recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
@@ -198,7 +198,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       }
       const dirs = sandboxDirs(root, id);
       const cwd = workspacePath(opts.cwd ?? "", "cwd");
-      const cwdHost = await hostPath(dirs.workspace, cwd);
+      const cwdHost = hostPathSync(dirs.workspace, cwd);
       if (cwdHost === null || !(await fs.stat(cwdHost).then((s) => s.isDirectory(), () => false))) {
         throw new SandboxError("PROVIDER", `No folder '${cwd}' in sandbox '${id}' for exec`, { details: { sandboxId: id, cwd } });
       }

@@ -16,7 +16,7 @@ import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { SandboxError } from "../../core/errors";
 import { headerMtimeMs, paxMtime, workspacePath } from "../paths";
-import { hostPath, hostPathSync, openRegular, openRegularSync, readWhole, writeWorkspaceFile, writeWorkspaceFileSync } from "./files";
+import { hostPathSync, openCheckedSync, openRegular, readWhole, writeWorkspaceFile, writeWorkspaceFileSync } from "./files";
 
 export function exportFolderTar(root: string, paths: string[]): Readable {
   const names = [...new Set(paths.map((p) => workspacePath(p)))].filter((p) => p !== "");
@@ -35,7 +35,8 @@ export function exportFolderTar(root: string, paths: string[]): Readable {
       } else if (st.isFile() && st.size <= SMALL_FILE) {
         // Read whole, synchronously (see hostPathSync); a file that grew past the size is sent
         // with the size it had when opened, like tar.
-        const file = openRegularSync(root, name);
+        // The parents were checked just above (hostPathSync): only the open is left.
+        const file = openCheckedSync(abs, name);
         if (file === null) continue;
         let data: Buffer;
         try {
