@@ -17,6 +17,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { shebangEnv } from "./fixtures/torpor-env.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = process.env.BENCH_DIR ? path.resolve(process.env.BENCH_DIR) : path.join(ROOT, "bench-output", "checkpoint");
@@ -38,12 +39,6 @@ for (const needed of [path.join(OUT, "s3", "restic"), path.join(OUT, "ws-a"), RE
   }
 }
 
-/** The environment bin/torpor's shebang sets, as in the bench. */
-function shebangEnv() {
-  const shebang = readFileSync(path.join(ROOT, "bin", "torpor"), "utf8").split("\n", 1)[0];
-  return Object.fromEntries([...shebang.matchAll(/\b([A-Z_][A-Z0-9_]*)=(\S+)/g)].map(([, name, value]) => [name, value]));
-}
-
 const tls = path.join(OUT, "tls");
 const cert = path.join(tls, "cert.pem");
 const server = spawn(process.execPath, [path.join(ROOT, "bench/fixtures/baselines/s3-server.mjs"), path.join(OUT, "s3"), path.join(tls, "key.pem"), cert, "restic", "torpor", "ab-runs"], {
@@ -61,7 +56,7 @@ const serverCpu = () => {
 const s3Auth = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
 /** Restores read the bench's bucket; snapshots go to fresh prefixes of the "ab-runs" bucket, removed at the end. */
 const torporEnv = (bucket, prefix) => ({
-  ...process.env, ...shebangEnv(), ...s3Auth, NODE_EXTRA_CA_CERTS: cert, TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint,
+  ...process.env, ...shebangEnv(ROOT), ...s3Auth, NODE_EXTRA_CA_CERTS: cert, TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint,
   S3_BUCKET: bucket, S3_PREFIX: prefix, TORPOR_DATA_DIR: path.join(OUT, "ab-data"),
 });
 const resticArgs = ["--cacert", cert, "-o", "s3.bucket-lookup=path", "--quiet"];

@@ -10,6 +10,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { shebangEnv } from "./fixtures/torpor-env.mjs";
 import { generateSources, summarize, listFiles, touchFiles } from "./fixtures/workspace.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -50,12 +51,6 @@ function timed(label, cmd, args, env = {}) {
       resolve({ seconds, rssMB: kb / 1024, stdout });
     });
   });
-}
-
-/** The environment bin/torpor's shebang sets (`env -S NAME=value … node`): one source of truth. */
-function shebangEnv() {
-  const shebang = readFileSync(path.join(ROOT, "bin", "torpor"), "utf8").split("\n", 1)[0];
-  return Object.fromEntries([...shebang.matchAll(/\b([A-Z_][A-Z0-9_]*)=(\S+)/g)].map(([, name, value]) => [name, value]));
 }
 
 function ensureNodeModules() {
@@ -134,7 +129,7 @@ async function main() {
   // What bin/torpor runs (its shebang's variables), minus its rebuild-if-stale check: other
   // workstreams editing src/ during a bench run must not trigger a rebuild mid-measurement.
   const torporEnv = {
-    ...baseEnv, ...shebangEnv(), TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
+    ...baseEnv, ...shebangEnv(ROOT), TORPOR_OBJECT_STORE: "s3", S3_ENDPOINT: endpoint, S3_BUCKET: "torpor",
     AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", TORPOR_DATA_DIR: path.join(OUT, "torpor-data"),
   };
   const resticEnv = {
