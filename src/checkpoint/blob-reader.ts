@@ -78,7 +78,6 @@ export function mismatch(what: string, detail: string): IntegrityError {
   return new IntegrityError("INTEGRITY", `${what}: ${detail} (corrupt, truncated or tampered)`);
 }
 
-/** Fetches one range, then yields each wanted blob of its frames, decompressed and checked. */
 /** Fetches one range of a pack, as stored (compressed frames), refusing a short read. */
 export async function fetchRange(objects: ObjectStore, range: PackRange): Promise<Buffer> {
   const length = range.end - range.start + 1;
@@ -87,6 +86,7 @@ export async function fetchRange(objects: ObjectStore, range: PackRange): Promis
   return buf;
 }
 
+/** Fetches one range, then yields each wanted blob of its frames, decompressed and checked. */
 export async function* readRange(objects: ObjectStore, range: PackRange): AsyncGenerator<{ hash: string; data: Buffer }> {
   const buf = await fetchRange(objects, range);
   for (const frame of range.frames) {
@@ -107,9 +107,42 @@ export async function* readRange(objects: ObjectStore, range: PackRange): AsyncG
   }
 }
 
+/** The first bytes of a stream (at least 4 unless it is shorter), put back for the next reader. */
+async function peekHead(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let length = 0;
+  while (length < 4 && !stream.readableEnded) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) {
+      parts.push(chunk);
+      length += chunk.length;
+      continue;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error) => {
+        stream.off("readable", settle).off("end", settle).off("error", settle);
+        if (error) reject(error);
+        else resolve();
+      };
+      stream.on("readable", settle).on("end", settle).on("error", settle);
+    });
+  }
+  const head = Buffer.concat(parts);
+  if (head.length > 0) stream.unshift(head);
+  return head;
+}
+
 /** A stream of a large blob's content that errors, instead of ending, if hash or size is wrong. */
 export async function openLargeBlob(objects: ObjectStore, blob: { hash: string; size: number }): Promise<Readable> {
   const raw = await objects.getStream(keys.blob(blob.hash));
+  let head: Buffer;
+  try {
+    // The codec is told by the stored bytes' first bytes (codec.ts).
+    head = await peekHead(raw);
+  } catch (error) {
+    raw.destroy();
+    throw new StorageError("STORAGE_TRANSIENT", `Reading blob ${blob.hash} failed`, { cause: error });
+  }
   const hasher = createHash("sha256");
   let size = 0;
   const check = new Transform({
@@ -124,10 +157,10 @@ export async function openLargeBlob(objects: ObjectStore, blob: { hash: string; 
       else callback();
     },
   });
-  const gunzip = largeDecompressor();
+  const decompressor = largeDecompressor(head);
   raw.on("error", (error: Error) =>
     check.destroy(new StorageError("STORAGE_TRANSIENT", `Reading blob ${blob.hash} failed`, { cause: error })),
   );
-  gunzip.on("error", (error: Error) => check.destroy(mismatch(`Blob ${blob.hash}`, `cannot decompress: ${error.message}`)));
-  return raw.pipe(gunzip).pipe(check);
+  decompressor.on("error", (error: Error) => check.destroy(mismatch(`Blob ${blob.hash}`, `cannot decompress: ${error.message}`)));
+  return raw.pipe(decompressor).pipe(check);
 }

@@ -1,52 +1,40 @@
 /**
- * Compression. Brotli, measured on the bench workspace (node_modules + sources, see
- * docs/checkpoints.md): small blobs compressed together in ~1 MB frames at quality 2 came to 19.5 %
- * of their size (quality 3: 18.9 %, 10 % slower), against 27 % for blob-by-blob deflate -6, at a
- * third of the CPU time; large
- * blobs at quality 1 run at about 250 MB/s for 33 %.
+ * Compression. New content is stored as zstd frames at level 3 (compress-pool.ts): a pack frame
+ * (about 1 MB of small blobs back to back) is one zstd frame, and a large blob is a run of zstd
+ * frames, one per 1 MB of content, which any zstd stream decoder reads as one stream.
+ *
+ * Checkpoints written before zstd hold Brotli (frames at quality 2, large blobs at quality 1) and
+ * stay readable: each frame or blob says which it is by its first bytes. A zstd frame starts with
+ * its magic number; the Brotli streams Torpor wrote use windows of 2^20 and 2^22 bytes, which
+ * makes their first byte odd, and the magic's first byte (0x28) is even. Whatever the codec, the
+ * output is then checked against the blob's SHA-256, so bytes that only pretend to be one codec
+ * are refused like any other corruption.
  */
 import { promisify } from "node:util";
-import { brotliCompress, brotliDecompress, constants, createBrotliCompress, createBrotliDecompress } from "node:zlib";
+import { brotliDecompress, createBrotliDecompress } from "node:zlib";
+import type { Transform } from "node:stream";
+import { compressChunk } from "./compress-pool";
+import { isZstd, zstdDecompress, ZstdDecompressStream } from "./zstd";
 
-const compressAsync = promisify(brotliCompress);
-const decompressAsync = promisify(brotliDecompress);
+const brotliDecompressAsync = promisify(brotliDecompress);
 
-/**
- * zlib hands its output back in chunks of `chunkSize` (16 KB by default), each one a round trip
- * between the thread pool and the main thread, which is busy during a snapshot: with 16 KB a
- * 1 MB frame took about 13 of them and the bench's 100 MB file 2,000, which made that file the
- * snapshot's critical path (3.2 s instead of 1.4 s). 256 KB: one round trip for a typical frame
- * (about 20 % of 1 MB), a few for an incompressible one. The stored bytes do not depend on it.
- */
-const OUTPUT_CHUNK = 256 * 1024;
+/** Raw bytes of a large blob per zstd frame (each compressed on its own, see compress-pool.ts). */
+export const LARGE_CHUNK = 1024 * 1024;
 
-/** One frame of small blobs (about 1 MB), compressed as a unit. */
-export function compressFrame(data: Buffer): Promise<Buffer> {
-  return compressAsync(data, {
-    chunkSize: OUTPUT_CHUNK,
-    // A 1 MB window covers a whole frame; a larger one only costs memory.
-    params: { [constants.BROTLI_PARAM_QUALITY]: 2, [constants.BROTLI_PARAM_LGWIN]: 20, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
-  });
+/** One frame of small blobs (about 1 MB), compressed as a unit; `data` may be reused at once. */
+export function compressFrame(data: Uint8Array): Promise<Buffer> {
+  return compressChunk(data);
 }
 
 export function decompressFrame(data: Buffer): Promise<Buffer> {
+  if (isZstd(data)) return Promise.resolve(zstdDecompress(data));
   // The default 16 KB output chunks make a 1 MB frame 64 thread-pool round trips (and events).
-  return decompressAsync(data, { chunkSize: 1024 * 1024 });
+  return brotliDecompressAsync(data, { chunkSize: 1024 * 1024 });
 }
 
-/** A stream transform compressing one large blob. */
-export function largeCompressor(sizeHint: number) {
-  return createBrotliCompress({
-    chunkSize: OUTPUT_CHUNK,
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: 1,
-      [constants.BROTLI_PARAM_LGWIN]: 22,
-      [constants.BROTLI_PARAM_SIZE_HINT]: Math.min(sizeHint, 2 ** 31 - 1),
-    },
-  });
-}
-
-export function largeDecompressor() {
+/** A stream transform decompressing a large blob whose stored bytes start with `head`. */
+export function largeDecompressor(head: Uint8Array): Transform {
+  if (isZstd(head)) return new ZstdDecompressStream();
   // Larger chunks: a 100 MB file is a few hundred stream hops instead of thousands.
   return createBrotliDecompress({ chunkSize: 256 * 1024 });
 }

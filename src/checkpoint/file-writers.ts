@@ -11,13 +11,23 @@
  * before it is handed over.
  */
 import { Worker } from "node:worker_threads";
+import { zstdModulePath } from "./zstd";
 
 /** Inline (eval) source: works the same from the esbuild bundle and from the TypeScript sources. */
 const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
+const { parentPort, workerData } = require("node:worker_threads");
 const fs = require("node:fs");
 const zlib = require("node:zlib");
 const { createHash } = require("node:crypto");
+const zstd = require(workerData.zstd);
+
+// A frame is zstd when it starts with zstd's magic number, else Brotli (older checkpoints: codec.ts).
+function decompress(frame) {
+  if (frame.length >= 4 && frame[0] === 0x28 && frame[1] === 0xb5 && frame[2] === 0x2f && frame[3] === 0xfd) return zstd.decompress(frame);
+  // One output chunk: a frame closes once it holds 1 MB, so with its last file (at most 1 MB)
+  // it stays under 2 MB. Two chunks would cost a copy of the whole frame to join them.
+  return zlib.brotliDecompressSync(frame, { chunkSize: 2 * 1024 * 1024 });
+}
 
 function writeFile(abs, data, offset, size, mode, mtime, umask) {
   const fd = fs.openSync(abs, "wx", mode);
@@ -58,9 +68,7 @@ function writePacked(data, frames, umask) {
   for (const [offset, length, blobs] of frames) {
     let raw;
     try {
-      // One output chunk: a frame closes once it holds 1 MB, so with its last file (at most 1 MB)
-      // it stays under 2 MB. Two chunks would cost a copy of the whole frame to join them.
-      raw = zlib.brotliDecompressSync(data.subarray(offset, offset + length), { chunkSize: 2 * 1024 * 1024 });
+      raw = decompress(data.subarray(offset, offset + length));
     } catch (e) {
       return { integrity: { frame: offset, problem: "cannot decompress: " + e.message } };
     }
@@ -173,7 +181,7 @@ export class FileWriterPool {
     private readonly umask: number,
     private readonly perWorker = 2,
   ) {
-    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, resourceLimits: WORKER_LIMITS }));
+    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdModulePath() }, resourceLimits: WORKER_LIMITS }));
     this.busy = this.workers.map(() => 0);
     this.workers.forEach((worker, index) => {
       worker.on("message", (m: { id: number; error: WorkerError | null; buffer: ArrayBuffer }) => {

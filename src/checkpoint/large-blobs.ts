@@ -1,5 +1,5 @@
 /**
- * Large files: streamed once through a SHA-256 and the compressor (codec.ts) into a temp file (never whole in memory),
+ * Large files: streamed once through a SHA-256 and compressed (codec.ts) into a temp file (never whole in memory),
  * then, unless the bucket already holds that content, uploaded as `blobs/<hash>` from the temp
  * file, so that a transient failure can be retried with a fresh stream.
  * A file the source can read in chunks (`ChunkedFile`) is read into two reused buffers instead
@@ -7,18 +7,20 @@
  * and unmap (bin/torpor caps malloc's mmap threshold at 256 KB), and garbage for the GC.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { Transform, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { ObjectStore } from "../objectstore/index";
 import { retryTransient } from "../objectstore/retry";
 import type { Gate } from "./channel";
 import { keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import type { PackerStats } from "./packer";
-import { largeCompressor } from "./codec";
+import { LARGE_CHUNK } from "./codec";
+import { compressChunk } from "./compress-pool";
 import type { ChunkedFile } from "./types";
 
 /** A file opened for reading in chunks, of `size` bytes when opened. */
@@ -33,41 +35,97 @@ export interface LargeBlobContext {
   readBuffers: [Buffer, Buffer][];
 }
 
-const READ_CHUNK = 1024 * 1024;
+/** Compressions queued per large file: enough for both workers, each holding one 1 MB chunk. */
+const CHUNKS_IN_FLIGHT = 3;
 
 type Stored = { hash: string; size: number; upload: Promise<void> };
 
+/**
+ * Writes a large blob's content, compressed one LARGE_CHUNK at a time on the compression workers
+ * (both of them for one file), to a temp file in order. Chunks in flight are bounded.
+ */
+class CompressedTempFile {
+  private readonly out: WriteStream;
+  private readonly inFlight: Promise<Buffer>[] = [];
+  private failure: Error | undefined;
+  private chunks = 0;
+
+  constructor(readonly path: string) {
+    this.out = createWriteStream(path);
+    this.out.on("error", (error) => (this.failure ??= error));
+  }
+
+  /** Queues a chunk (copied at once: the caller may reuse its buffer). */
+  async add(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.inFlight.push(compressChunk(chunk));
+    this.chunks++;
+    if (this.inFlight.length >= CHUNKS_IN_FLIGHT) await this.writeOldest();
+  }
+
+  async finish(): Promise<void> {
+    // Content that shrank to nothing is still one (empty) zstd frame, a valid stored blob.
+    if (this.chunks === 0) await this.add(new Uint8Array(0));
+    while (this.inFlight.length > 0) await this.writeOldest();
+    this.out.end();
+    await finished(this.out);
+  }
+
+  async abandon(): Promise<void> {
+    await Promise.allSettled(this.inFlight.splice(0));
+    this.out.destroy();
+    await finished(this.out).catch(() => {});
+    await rm(this.path, { force: true });
+  }
+
+  private async writeOldest(): Promise<void> {
+    const compressed = await this.inFlight.shift()!;
+    if (this.failure) throw this.failure;
+    if (!this.out.write(compressed)) await once(this.out, "drain");
+  }
+}
+
 /** Hashes and stores one large file; resolves with its hash and size once it is read (the upload may still run). */
-export async function storeLargeBlob(stream: Readable, sizeHint: number, ctx: LargeBlobContext): Promise<Stored> {
-  const tmp = path.join(ctx.tmpDir, randomUUID());
+export async function storeLargeBlob(stream: Readable, ctx: LargeBlobContext): Promise<Stored> {
+  const tmp = new CompressedTempFile(path.join(ctx.tmpDir, randomUUID()));
   const hasher = createHash("sha256");
   let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       hasher.update(chunk);
       size += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  try {
-    await pipeline(stream, tap, largeCompressor(sizeHint), createWriteStream(tmp));
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= LARGE_CHUNK) {
+        const joined = Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        for (let at = 0; at + LARGE_CHUNK <= joined.length; at += LARGE_CHUNK) await tmp.add(joined.subarray(at, at + LARGE_CHUNK));
+        const rest = joined.length % LARGE_CHUNK;
+        if (rest > 0) {
+          pending.push(joined.subarray(joined.length - rest));
+          pendingBytes = rest;
+        }
+      }
+    }
+    if (pendingBytes > 0) await tmp.add(Buffer.concat(pending, pendingBytes));
+    await tmp.finish();
   } catch (error) {
-    await rm(tmp, { force: true });
+    await tmp.abandon();
     throw error;
   }
-  return finish(hasher.digest("hex"), size, tmp, ctx);
+  return finish(hasher.digest("hex"), size, tmp.path, ctx);
 }
 
 /** storeLargeBlob for a file read in chunks: reading the next chunk overlaps compressing this one. */
 export async function storeLargeFile(file: ChunkedFile, ctx: LargeBlobContext): Promise<Stored> {
-  const tmp = path.join(ctx.tmpDir, randomUUID());
+  const tmp = new CompressedTempFile(path.join(ctx.tmpDir, randomUUID()));
   const hasher = createHash("sha256");
-  const buffers = ctx.readBuffers.pop() ?? [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
-  const compressor = largeCompressor(file.size);
-  const written = pipeline(compressor, createWriteStream(tmp));
-  written.catch(() => {}); // awaited below; its failure also fails the next write
+  const buffers = ctx.readBuffers.pop() ?? [Buffer.allocUnsafeSlow(LARGE_CHUNK), Buffer.allocUnsafeSlow(LARGE_CHUNK)];
   let size = 0;
-  let next = file.read(buffers[0], 0, READ_CHUNK);
+  let next = file.read(buffers[0], 0, LARGE_CHUNK);
   try {
     for (let i = 0; ; i ^= 1) {
       const n = await next;
@@ -75,21 +133,19 @@ export async function storeLargeFile(file: ChunkedFile, ctx: LargeBlobContext): 
       const chunk = buffers[i]!.subarray(0, n);
       hasher.update(chunk);
       size += n;
-      next = file.read(buffers[i ^ 1]!, 0, READ_CHUNK);
-      // The callback comes once zlib has consumed the chunk: only then is its buffer free again.
-      await new Promise<void>((resolve, reject) => compressor.write(chunk, (error) => (error ? reject(error) : resolve())));
+      // add() copies the chunk before it returns: this buffer is free for the read after next.
+      const added = tmp.add(chunk);
+      next = file.read(buffers[i ^ 1]!, 0, LARGE_CHUNK);
+      await added;
     }
-    compressor.end();
-    await written;
+    await tmp.finish();
   } catch (error) {
-    compressor.destroy();
     await next.catch(() => {}); // a read in flight must not land in a buffer given to another file
-    await written.catch(() => {});
-    await rm(tmp, { force: true });
+    await tmp.abandon();
     throw error;
   }
   ctx.readBuffers.push(buffers);
-  return finish(hasher.digest("hex"), size, tmp, ctx);
+  return finish(hasher.digest("hex"), size, tmp.path, ctx);
 }
 
 /** Uploads the compressed temp file unless the content is stored already (or being stored). */

@@ -145,7 +145,6 @@ export class Packer {
         this.failure ??= error;
       })
       .finally(() => {
-        // zlib reads the input in place until it is done: only then can the buffer be reused.
         if (buffer.length === FRAME_CAPACITY) this.spareFrames.push(buffer);
         this.compressGate.release();
         this.compressing.delete(task);

@@ -218,7 +218,7 @@ async function streamFiles(entries: ManifestEntry[], ctx: StoreFilesContext, hal
       }
       // Compressing a large file takes a while: keep reading (and packing) others meanwhile.
       await largeGate.acquire();
-      const task = storeLargeBlob(item.stream, item.size, ctx.large)
+      const task = storeLargeBlob(item.stream, ctx.large)
         .then(({ hash, size, upload }) => {
           entry.hash = hash;
           entry.size = size;

@@ -1,0 +1,112 @@
+/**
+ * zstd compression on worker threads. zstd-napi only offers synchronous calls, and a snapshot's
+ * main thread is busy reading, hashing and packing, so each chunk (a pack frame, or 1 MB of a
+ * large file) is compressed whole on one of these workers: both cores compress, and one large file
+ * uses both.
+ *
+ * The pool is created on first use and shared by every snapshot in the process. Its workers are
+ * unref'd while idle, so a process that has nothing else to do still exits.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { zstdModulePath } from "./zstd";
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const zstd = require(workerData.zstd);
+const compressor = new zstd.Compressor();
+compressor.setParameters({ compressionLevel: workerData.level });
+parentPort.on("message", ({ id, buffer }) => {
+  try {
+    const out = compressor.compress(new Uint8Array(buffer));
+    // Copied into a plain ArrayBuffer of its own, which can be moved back (not cloned).
+    const copy = new ArrayBuffer(out.length);
+    new Uint8Array(copy).set(out);
+    parentPort.postMessage({ id, buffer: copy }, [copy]);
+  } catch (e) {
+    parentPort.postMessage({ id, error: String(e && e.message) });
+  }
+});
+`;
+
+/**
+ * zstd level 3 (its default). Measured on the bench workspace's 1 MB frames of small files: 21 %
+ * of their size at 0.46 s per 200 MB (Brotli quality 2, used before: 22 % at 0.90 s); level 6
+ * saves another 2 % of the size for 2.7x the time. Decompression runs at the same speed whatever
+ * the level.
+ */
+export const ZSTD_LEVEL = 3;
+
+/** Worker limits: a worker only holds the chunk it compresses. */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
+
+interface Job {
+  resolve(data: Buffer): void;
+  reject(error: Error): void;
+  worker: number;
+}
+
+class CompressPool {
+  private readonly workers: (Worker | undefined)[];
+  private readonly load: number[];
+  private readonly jobs = new Map<number, Job>();
+  private nextId = 0;
+
+  constructor(size: number) {
+    this.workers = Array.from({ length: size }, () => undefined);
+    this.load = this.workers.map(() => 0);
+  }
+
+  compress(data: Uint8Array): Promise<Buffer> {
+    // The input is copied now, so the caller may reuse its buffer as soon as this returns.
+    const buffer = new ArrayBuffer(data.length);
+    new Uint8Array(buffer).set(data);
+    const index = this.load.indexOf(Math.min(...this.load));
+    const worker = this.worker(index);
+    const id = this.nextId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject, worker: index });
+      if (this.load[index]!++ === 0) worker.ref();
+      worker.postMessage({ id, buffer }, [buffer]);
+    });
+  }
+
+  private worker(index: number): Worker {
+    const existing = this.workers[index];
+    if (existing) return existing;
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdModulePath(), level: ZSTD_LEVEL }, resourceLimits: WORKER_LIMITS });
+    worker.unref();
+    worker.on("message", (m: { id: number; buffer?: ArrayBuffer; error?: string }) => {
+      const job = this.finish(m.id);
+      if (!job) return;
+      if (m.buffer) job.resolve(Buffer.from(m.buffer));
+      else job.reject(new Error(`zstd compression failed: ${m.error}`));
+    });
+    // A worker that dies fails its own jobs; the next call starts a new one in its place.
+    const lost = (error: Error) => {
+      if (this.workers[index] !== worker) return;
+      this.workers[index] = undefined;
+      for (const [id, job] of this.jobs) if (job.worker === index) this.finish(id)?.reject(error);
+    };
+    worker.on("error", lost);
+    worker.on("exit", (code) => lost(new Error(`Compression thread exited (${code})`)));
+    this.workers[index] = worker;
+    return worker;
+  }
+
+  private finish(id: number): Job | undefined {
+    const job = this.jobs.get(id);
+    if (!job) return undefined;
+    this.jobs.delete(id);
+    if (--this.load[job.worker]! === 0) this.workers[job.worker]?.unref();
+    return job;
+  }
+}
+
+let pool: CompressPool | undefined;
+
+/** Compresses one chunk as a zstd frame of its own, on a worker thread. */
+export function compressChunk(data: Uint8Array): Promise<Buffer> {
+  pool ??= new CompressPool(Math.max(1, Math.min(4, availableParallelism())));
+  return pool.compress(data);
+}
