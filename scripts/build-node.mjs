@@ -1,28 +1,28 @@
 // Compiles the Node entry points (CLI, start command, workers) to dist/ with esbuild, so that the
-// hot path runs plain JavaScript and not a TypeScript loader. Dependencies stay external.
+// hot path runs plain JavaScript and not a TypeScript loader. The settings, and which packages the
+// CLI bundles, are in scripts/esbuild-options.mjs.
 import { build } from "esbuild";
 import { existsSync } from "node:fs";
+import { cliBuildOptions, serviceBuildOptions } from "./esbuild-options.mjs";
 
-/** Entry points: [source, output name]. Add new process entry points here. */
-const entries = [
-  ["src/cli/main.ts", "cli"],
+const root = process.cwd();
+
+/** Entry points besides the CLI: [source, output name]. Add new process entry points here. */
+const services = [
   ["src/server/start.ts", "start"],
   ["src/runtime/worker.ts", "worker"],
   // The package's "./client" export for host apps: the typed client and the presence hook.
   ["src/client/index.ts", "client"],
-].filter(([source]) => existsSync(source));
+];
 
-await build({
-  entryPoints: Object.fromEntries(entries.map(([source, name]) => [name, source])),
-  outdir: "dist",
-  outExtension: { ".js": ".mjs" },
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "esm",
-  packages: "external",
-  sourcemap: "linked",
-  logLevel: "warning",
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-});
-console.log(`built ${entries.map(([, name]) => `dist/${name}.mjs`).join(", ")}`);
+/** BUILD_OUTDIR builds elsewhere (start-up experiments, comparing builds); dist/ by default. */
+const outdir = process.env.BUILD_OUTDIR || "dist";
+
+const names = [];
+if (existsSync("src/cli/main.ts")) {
+  await build(cliBuildOptions(root, outdir));
+  names.push("cli");
+}
+await build(serviceBuildOptions(root, services, outdir));
+names.push(...services.filter(([source]) => existsSync(source)).map(([, name]) => name));
+console.log(`built ${names.map((name) => `${outdir}/${name}.mjs`).join(", ")}`);
