@@ -5,7 +5,7 @@
  * errors instead of ending when the content does not match).
  */
 import { createHash } from "node:crypto";
-import { Transform, type Readable } from "node:stream";
+import { PassThrough, Transform, type Readable } from "node:stream";
 import { IntegrityError, StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import { decompressFrame, largeDecompressor } from "./codec";
@@ -132,17 +132,34 @@ async function peekHead(stream: Readable): Promise<Buffer> {
   return head;
 }
 
-/** A stream of a large blob's content that errors, instead of ending, if hash or size is wrong. */
-export async function openLargeBlob(objects: ObjectStore, blob: { hash: string; size: number }): Promise<Readable> {
-  const raw = await objects.getStream(keys.blob(blob.hash));
+/**
+ * A large blob as stored: its first bytes (which tell the codec, codec.ts) and the stream of all
+ * its bytes, whose read failures surface as transient storage errors.
+ */
+export async function openStoredBlob(objects: ObjectStore, hash: string): Promise<{ head: Buffer; stream: Readable }> {
+  const raw = await objects.getStream(keys.blob(hash));
+  const failed = (error: unknown) => new StorageError("STORAGE_TRANSIENT", `Reading blob ${hash} failed`, { cause: error });
   let head: Buffer;
   try {
-    // The codec is told by the stored bytes' first bytes (codec.ts).
     head = await peekHead(raw);
   } catch (error) {
     raw.destroy();
-    throw new StorageError("STORAGE_TRANSIENT", `Reading blob ${blob.hash} failed`, { cause: error });
+    throw failed(error);
   }
+  const stream = new PassThrough();
+  raw.on("error", (error: Error) => stream.destroy(failed(error)));
+  // Closing the reader's end (a failed restore) stops the download too.
+  stream.on("close", () => raw.destroy());
+  return { head, stream: raw.pipe(stream) };
+}
+
+/** A stream of a large blob's content that errors, instead of ending, if hash or size is wrong. */
+export async function openLargeBlob(objects: ObjectStore, blob: { hash: string; size: number }): Promise<Readable> {
+  return decompressLargeBlob(await openStoredBlob(objects, blob.hash), blob);
+}
+
+/** openLargeBlob for a blob already opened with openStoredBlob. */
+export function decompressLargeBlob(stored: { head: Buffer; stream: Readable }, blob: { hash: string; size: number }): Readable {
   const hasher = createHash("sha256");
   let size = 0;
   const check = new Transform({
@@ -157,10 +174,9 @@ export async function openLargeBlob(objects: ObjectStore, blob: { hash: string; 
       else callback();
     },
   });
-  const decompressor = largeDecompressor(head);
-  raw.on("error", (error: Error) =>
-    check.destroy(new StorageError("STORAGE_TRANSIENT", `Reading blob ${blob.hash} failed`, { cause: error })),
-  );
+  const decompressor = largeDecompressor(stored.head);
+  stored.stream.on("error", (error: Error) => check.destroy(error));
   decompressor.on("error", (error: Error) => check.destroy(mismatch(`Blob ${blob.hash}`, `cannot decompress: ${error.message}`)));
-  return raw.pipe(decompressor).pipe(check);
+  check.on("close", () => stored.stream.destroy());
+  return stored.stream.pipe(decompressor).pipe(check);
 }

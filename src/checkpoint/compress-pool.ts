@@ -9,19 +9,23 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { zstdModulePath } from "./zstd";
+import { zstdBindingPath } from "./zstd";
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const zstd = require(workerData.zstd);
-const compressor = new zstd.Compressor();
-compressor.setParameters({ compressionLevel: workerData.level });
+const cctx = new zstd.CCtx();
+// Compressed into this reused buffer, then copied into an ArrayBuffer of its own that is moved
+// back (not cloned): no Buffer per chunk, no garbage for this isolate.
+let out = Buffer.allocUnsafeSlow(zstd.compressBound(2 * 1024 * 1024));
 parentPort.on("message", ({ id, buffer }) => {
   try {
-    const out = compressor.compress(new Uint8Array(buffer));
-    // Copied into a plain ArrayBuffer of its own, which can be moved back (not cloned).
-    const copy = new ArrayBuffer(out.length);
-    new Uint8Array(copy).set(out);
+    const input = new Uint8Array(buffer);
+    const bound = zstd.compressBound(input.length);
+    if (bound > out.length) out = Buffer.allocUnsafeSlow(bound);
+    const length = cctx.compress(out, input, workerData.level);
+    const copy = new ArrayBuffer(length);
+    new Uint8Array(copy).set(out.subarray(0, length));
     parentPort.postMessage({ id, buffer: copy }, [copy]);
   } catch (e) {
     parentPort.postMessage({ id, error: String(e && e.message) });
@@ -74,7 +78,7 @@ class CompressPool {
   private worker(index: number): Worker {
     const existing = this.workers[index];
     if (existing) return existing;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdModulePath(), level: ZSTD_LEVEL }, resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdBindingPath(), level: ZSTD_LEVEL }, resourceLimits: WORKER_LIMITS });
     worker.unref();
     worker.on("message", (m: { id: number; buffer?: ArrayBuffer; error?: string }) => {
       const job = this.finish(m.id);

@@ -10,8 +10,9 @@
  * never writes through anything that was already in the folder. Content was checked by the engine
  * before it is handed over.
  */
+import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { zstdModulePath } from "./zstd";
+import { zstdBindingPath } from "./zstd";
 
 /** Inline (eval) source: works the same from the esbuild bundle and from the TypeScript sources. */
 const WORKER_SOURCE = `
@@ -21,12 +22,92 @@ const zlib = require("node:zlib");
 const { createHash } = require("node:crypto");
 const zstd = require(workerData.zstd);
 
+// Decompressed frames land in this reused buffer: a frame closes once it holds 1 MB, so with its
+// last file (at most 1 MB) it stays under 2 MB. No Buffer per frame, no garbage for this isolate.
+const FRAME_OUT = Buffer.allocUnsafeSlow(2 * 1024 * 1024);
+const dctx = new zstd.DCtx();
+
 // A frame is zstd when it starts with zstd's magic number, else Brotli (older checkpoints: codec.ts).
 function decompress(frame) {
-  if (frame.length >= 4 && frame[0] === 0x28 && frame[1] === 0xb5 && frame[2] === 0x2f && frame[3] === 0xfd) return zstd.decompress(frame);
-  // One output chunk: a frame closes once it holds 1 MB, so with its last file (at most 1 MB)
-  // it stays under 2 MB. Two chunks would cost a copy of the whole frame to join them.
-  return zlib.brotliDecompressSync(frame, { chunkSize: 2 * 1024 * 1024 });
+  if (frame.length >= 4 && frame[0] === 0x28 && frame[1] === 0xb5 && frame[2] === 0x2f && frame[3] === 0xfd) {
+    const size = zstd.getFrameContentSize(frame);
+    if (size === null || size > FRAME_OUT.length) throw new Error("frame content size " + size);
+    return FRAME_OUT.subarray(0, dctx.decompress(FRAME_OUT, frame));
+  }
+  return zlib.brotliDecompressSync(frame, { chunkSize: FRAME_OUT.length });
+}
+
+function writeAll(fd, data) {
+  let at = 0;
+  while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);
+}
+
+// Large blobs (zstd only), a chunk of stored bytes per message: decompressed as a stream into a
+// reused buffer, hashed, and written to every file of the blob. The files are created at the
+// first chunk; the content is checked (size and SHA-256) at the last, before mode and mtime.
+const LARGE_OUT = Buffer.allocUnsafeSlow(1024 * 1024);
+const larges = new Map();
+
+function largeChunk(m, data) {
+  let st = larges.get(m.large);
+  // The rest of a blob already refused (its files are closed): nothing more to do.
+  if (!st && !m.files) return null;
+  if (!st) {
+    st = { files: m.files, fds: [], dctx: new zstd.DCtx(), hasher: createHash("sha256"), size: 0, frameOpen: false };
+    larges.set(m.large, st);
+    for (const [abs, mode] of st.files) {
+      try {
+        st.fds.push(fs.openSync(abs, "wx", mode));
+      } catch (e) {
+        return { path: abs, code: e.code, message: e.message };
+      }
+    }
+  }
+  let src = data;
+  try {
+    for (;;) {
+      const [ret, produced, consumed] = st.dctx.decompressStream(LARGE_OUT, src);
+      src = src.subarray(consumed);
+      st.frameOpen = ret !== 0;
+      if (produced > 0) {
+        const piece = LARGE_OUT.subarray(0, produced);
+        st.size += produced;
+        if (st.size > m.size) return { integrity: { blob: m.hash, problem: "hash mismatch (more than " + m.size + " bytes)" } };
+        st.hasher.update(piece);
+        for (let i = 0; i < st.fds.length; i++) {
+          try {
+            writeAll(st.fds[i], piece);
+          } catch (e) {
+            return { path: st.files[i][0], code: e.code, message: e.message };
+          }
+        }
+      }
+      if (src.length === 0 && produced < LARGE_OUT.length) break;
+    }
+  } catch (e) {
+    return { integrity: { blob: m.hash, problem: "cannot decompress: " + e.message } };
+  }
+  if (!m.last) return null;
+  if (st.frameOpen) return { integrity: { blob: m.hash, problem: "cannot decompress: truncated" } };
+  if (st.size !== m.size || st.hasher.digest("hex") !== m.hash) return { integrity: { blob: m.hash, problem: "hash mismatch (" + st.size + " bytes)" } };
+  for (let i = 0; i < st.fds.length; i++) {
+    const [abs, mode, mtime] = st.files[i];
+    try {
+      if ((mode & m.umask) !== 0) fs.fchmodSync(st.fds[i], mode);
+      fs.futimesSync(st.fds[i], mtime, mtime);
+    } catch (e) {
+      return { path: abs, code: e.code, message: e.message };
+    }
+  }
+  closeLarge(m.large);
+  return null;
+}
+
+function closeLarge(id) {
+  const st = larges.get(id);
+  if (!st) return;
+  larges.delete(id);
+  for (const fd of st.fds) fs.closeSync(fd);
 }
 
 function writeFile(abs, data, offset, size, mode, mtime, umask) {
@@ -89,11 +170,21 @@ function writePacked(data, frames, umask) {
   return null;
 }
 
-parentPort.on("message", ({ id, buffer, length, files, frames, umask }) => {
+parentPort.on("message", (m) => {
+  if (m.abortLarge !== undefined) return closeLarge(m.abortLarge);
+  if (m.shutdown) {
+    // Files of large blobs left open by a restore that failed are closed before the thread ends.
+    for (const id of [...larges.keys()]) closeLarge(id);
+    return parentPort.close();
+  }
+  const { id, buffer, length, files, frames, umask } = m;
   const data = Buffer.from(buffer, 0, length);
   let error;
   try {
-    error = frames ? writePacked(data, frames, umask) : writeFiles(data, files, umask);
+    if (m.large !== undefined) {
+      error = largeChunk(m, data);
+      if (error) closeLarge(m.large);
+    } else error = frames ? writePacked(data, frames, umask) : writeFiles(data, files, umask);
   } catch (e) {
     error = { path: "", code: e.code, message: String(e && e.message) };
   }
@@ -104,7 +195,7 @@ parentPort.on("message", ({ id, buffer, length, files, frames, umask }) => {
 
 type WorkerError =
   | { path: string; code?: string; message: string; integrity?: undefined }
-  | { integrity: { frame: number; blob?: string; problem: string } };
+  | { integrity: { frame?: number; blob?: string; problem: string } };
 
 /** A pack range for the workers: frame offsets are in the pack, `data` starts at `start`. */
 export interface PackedBatch {
@@ -112,6 +203,14 @@ export interface PackedBatch {
   start: number;
   data: Buffer;
   frames: { offset: number; length: number; blobs: { hash: string; rawOffset: number; size: number; files: { abs: string; mode: number; mtimeSeconds: number }[] }[] }[];
+}
+
+/** A large blob as stored (zstd frames): a worker decompresses it, checks it and writes every file. */
+export interface LargeBatch {
+  hash: string;
+  size: number;
+  files: { abs: string; mode: number; mtimeSeconds: number }[];
+  stored: AsyncIterable<Buffer>;
 }
 
 /** [absolute path, offset in the batch buffer, size (-1: a dir to create), mode, mtime in seconds] */
@@ -124,15 +223,22 @@ interface Batch {
   files: FileJob[];
 }
 
-/** What a worker found wrong in a packed range: the engine turns it into its IntegrityError. */
+/**
+ * What a worker found wrong in a packed range or a large blob (`pack` ""): the engine turns it
+ * into its IntegrityError. `where` names it as the engine's own checks do.
+ */
 export class PackedContentError extends Error {
+  readonly where: string;
+
   constructor(
     readonly pack: string,
     readonly frame: number,
     readonly blob: string | undefined,
     readonly problem: string,
   ) {
-    super(`Pack ${pack}, ${blob ? `blob ${blob}` : `frame at ${frame}`}: ${problem}`);
+    const where = pack === "" ? `Blob ${blob}` : `Pack ${pack}, ${blob ? `blob ${blob}` : `frame at ${frame}`}`;
+    super(`${where}: ${problem}`);
+    this.where = where;
     this.name = "PackedContentError";
   }
 }
@@ -159,14 +265,17 @@ const BATCH_BYTES = 1024 * 1024;
 const BATCH_FILES = 128;
 /** Buffers kept for reuse: the batches and ranges in flight (two per worker) plus one being filled. */
 const SPARE_BUFFERS = 6;
+/** A large blob goes to its worker in messages of about this many stored bytes. */
+const LARGE_MESSAGE = 1024 * 1024;
 
 export class FileWriterPool {
   private readonly workers: Worker[];
   private readonly busy: number[];
   /** Batch id → the worker writing it. */
   private readonly pending = new Map<number, number>();
-  /** Packed batch id → its pack and range start, to name a problem the worker reports. */
+  /** Packed batch id → its pack and range start (pack "" for a large blob), to name a problem the worker reports. */
   private readonly packedBatches = new Map<number, { pack: string; start: number }>();
+  private readonly exited: boolean[];
   private closing = false;
   private readonly waiters: (() => void)[] = [];
   /** Batch buffers back from the workers, reused. */
@@ -181,8 +290,9 @@ export class FileWriterPool {
     private readonly umask: number,
     private readonly perWorker = 2,
   ) {
-    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdModulePath() }, resourceLimits: WORKER_LIMITS }));
+    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdBindingPath() }, resourceLimits: WORKER_LIMITS }));
     this.busy = this.workers.map(() => 0);
+    this.exited = this.workers.map(() => false);
     this.workers.forEach((worker, index) => {
       worker.on("message", (m: { id: number; error: WorkerError | null; buffer: ArrayBuffer }) => {
         // A few of the pool's own buffers are kept for reuse (a range's buffer is its own size).
@@ -191,6 +301,7 @@ export class FileWriterPool {
       });
       worker.on("error", (error) => this.fail(error));
       worker.on("exit", (code) => {
+        this.exited[index] = true;
         if (!this.closing && (code !== 0 || this.busy[index]! > 0)) this.fail(new Error(`File writer thread exited (${code})`));
       });
     });
@@ -223,9 +334,17 @@ export class FileWriterPool {
     if (this.failure) throw this.failure;
   }
 
+  /** Ends the threads once they have finished their messages (closing files a failure left open). */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(
+      this.workers.map(async (worker, index) => {
+        if (this.exited[index]) return;
+        const exit = once(worker, "exit");
+        worker.postMessage({ shutdown: true });
+        await exit;
+      }),
+    );
   }
 
   /**
@@ -278,6 +397,51 @@ export class FileWriterPool {
     await this.dispatch(id, { id, buffer, length: data.length, frames, umask: this.umask }, buffer);
   }
 
+  /**
+   * Sends a large blob's stored bytes (zstd) to one worker, in order, as they arrive: it
+   * decompresses them, creates and writes the files, and checks size and SHA-256 at the end
+   * (before mode and mtime are set). Resolves once the last bytes are sent; a problem surfaces
+   * as the pool's error, like a batch's.
+   */
+  async addLarge(blob: LargeBatch): Promise<void> {
+    if (this.failure) throw this.failure;
+    const large = this.nextId++;
+    const worker = this.idlest();
+    const files = blob.files.map((f) => [f.abs, f.mode, f.mtimeSeconds]);
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    let sent = 0;
+    const flush = async (last: boolean) => {
+      const buffer = this.takeSpare(bytes);
+      const view = new Uint8Array(buffer);
+      let at = 0;
+      for (const part of parts) {
+        view.set(part, at);
+        at += part.length;
+      }
+      const message = { id: this.nextId++, large, buffer, length: bytes, files: sent === 0 ? files : undefined, hash: blob.hash, size: blob.size, last, umask: this.umask };
+      parts = [];
+      bytes = 0;
+      sent++;
+      this.packedBatches.set(message.id, { pack: "", start: 0 });
+      await this.dispatch(message.id, message, buffer, worker);
+    };
+    let done = false;
+    try {
+      for await (const chunk of blob.stored) {
+        if (this.failure) throw this.failure;
+        parts.push(chunk);
+        bytes += chunk.length;
+        if (bytes >= LARGE_MESSAGE) await flush(false);
+      }
+      await flush(true);
+      done = true;
+    } finally {
+      // Files the worker opened for a blob that will not be finished are closed there.
+      if (!done && sent > 0 && !this.exited[worker]) this.workers[worker]!.postMessage({ abortLarge: large });
+    }
+  }
+
   private async send(): Promise<void> {
     const batch = this.batch!;
     this.batch = undefined;
@@ -299,12 +463,12 @@ export class FileWriterPool {
     return index >= 0 ? this.spare.splice(index, 1)[0]! : new ArrayBuffer(Math.max(bytes, 2 * BATCH_BYTES));
   }
 
-  /** Sends one message to the idlest worker once it has room (backpressure). */
-  private async dispatch(id: number, message: object, buffer: ArrayBuffer): Promise<void> {
-    let worker = this.idlest();
+  /** Sends one message to the idlest worker (or to `to`) once it has room (backpressure). */
+  private async dispatch(id: number, message: object, buffer: ArrayBuffer, to?: number): Promise<void> {
+    let worker = to ?? this.idlest();
     while (this.busy[worker]! >= this.perWorker && !this.failure) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
-      worker = this.idlest();
+      worker = to ?? this.idlest();
     }
     if (this.failure) throw this.failure;
     this.busy[worker]!++;
@@ -328,7 +492,7 @@ export class FileWriterPool {
     this.packedBatches.delete(id);
     if (error?.integrity) {
       const { frame, blob, problem } = error.integrity;
-      this.fail(new PackedContentError(packed?.pack ?? "?", frame + (packed?.start ?? 0), blob, problem));
+      this.fail(new PackedContentError(packed?.pack ?? "?", (frame ?? 0) + (packed?.start ?? 0), blob, problem));
     } else if (error) this.fail(new FileWriteError(error.path, error.code, error.message));
     this.wakeAll();
   }

@@ -100,6 +100,8 @@ export function localDirTarget(dir: string): LocalDirTarget {
     const dirs: ManifestEntry[] = [];
     const gate = new Gate(WRITE_CONCURRENCY);
     const running = new Set<Promise<void>>();
+    /** Large blobs being sent to the writer threads, and their stored bytes. */
+    const largeTasks = new Map<Promise<void>, Readable>();
     let failure: unknown;
     // Over existing content each path is cleared first, on this thread: no pool then.
     const pool = overlay ? undefined : new FileWriterPool(WRITER_THREADS, UMASK);
@@ -124,6 +126,26 @@ export function localDirTarget(dir: string): LocalDirTarget {
             })),
           }));
           await pool!.addPacked({ pack, start, data, frames: batch }).catch((error: unknown) => (failure ??= error));
+          continue;
+        }
+        if ("large" in item) {
+          const { hash, size, entries: holders, stored } = item.large;
+          if (failure === undefined && pendingDirs.length > 0) await createDirs().catch((error: unknown) => (failure ??= error));
+          if (!pool) failure ??= new TorporError("INTERNAL", "A stored large blob sent to a restore over existing content");
+          if (failure !== undefined) {
+            stored.destroy();
+            break;
+          }
+          // Read in the background: packed ranges keep flowing to the other thread meanwhile.
+          const files = holders.map((e) => ({ abs: path.join(root, e.path), mode: e.mode, mtimeSeconds: seconds(e.mtimeMs) }));
+          const task = pool!
+            .addLarge({ hash, size, files, stored })
+            .catch((error: unknown) => {
+              stored.destroy();
+              failure ??= error;
+            })
+            .finally(() => largeTasks.delete(task));
+          largeTasks.set(task, stored);
           continue;
         }
         const entry = item.entry;
@@ -162,7 +184,10 @@ export function localDirTarget(dir: string): LocalDirTarget {
           continue;
         }
         // Symlinks come last: every file is written before the first link exists.
-        if (pool && entry.type === "symlink") await pool.drain().catch((error: unknown) => (failure ??= error));
+        if (pool && entry.type === "symlink") {
+          await Promise.all([...largeTasks.keys()]);
+          await pool.drain().catch((error: unknown) => (failure ??= error));
+        }
         await gate.acquire();
         const task = (entry.type === "file" ? writeFile(entry, abs, content, buffered) : writeSymlink(entry, abs))
           .catch((error: unknown) => {
@@ -176,16 +201,17 @@ export function localDirTarget(dir: string): LocalDirTarget {
         running.add(task);
       }
       if (pool && failure === undefined) await createDirs().catch((error: unknown) => (failure ??= error));
-      await Promise.all([...running]);
+      await Promise.all([...running, ...largeTasks.keys()]);
       if (pool && failure === undefined) await pool.drain().catch((error: unknown) => (failure ??= error));
     } finally {
+      // A loop left early (a failure) stops its large blobs, and waits for them, before the threads end.
+      if (failure !== undefined) for (const stored of largeTasks.values()) stored.destroy();
+      await Promise.all([...largeTasks.keys()]);
       await pool?.close();
     }
     if (failure !== undefined) {
       if (failure instanceof TorporError) throw failure;
-      if (failure instanceof PackedContentError) {
-        throw mismatch(`Pack ${failure.pack}, ${failure.blob ? `blob ${failure.blob}` : `frame at ${failure.frame}`}`, failure.problem);
-      }
+      if (failure instanceof PackedContentError) throw mismatch(failure.where, failure.problem);
       const where = failure instanceof FileWriteError ? failure.path : root;
       throw new TorporError("INTERNAL", `Writing into ${where} failed`, { cause: failure });
     }

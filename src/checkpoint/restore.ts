@@ -9,9 +9,10 @@ import { Readable } from "node:stream";
 import type { ObjectStore } from "../objectstore/index";
 import { Channel, ConsumerStoppedError, Gate } from "./channel";
 import { EMPTY_HASH, type Manifest } from "./format";
-import { fetchRange, openLargeBlob, planReads, readRange, type PackRange } from "./blob-reader";
+import { decompressLargeBlob, fetchRange, openStoredBlob, planReads, readRange, type PackRange } from "./blob-reader";
+import { isZstd } from "./zstd";
 import { assertRestorable, byPath } from "./paths";
-import type { ManifestEntry, PackedFiles, RestoreOptions, RestoreProgress, RestoreResult, WorkspaceTarget } from "./types";
+import type { ManifestEntry, PackedFiles, RestoreOptions, RestoreProgress, RestoreResult, StoredLargeBlob, WorkspaceTarget } from "./types";
 
 export interface RestoreSettings {
   objects: ObjectStore;
@@ -20,7 +21,7 @@ export interface RestoreSettings {
 }
 
 /** `data` (checked bytes of a small file) lets a local target skip the stream; others read `content`. */
-type Item = { entry: ManifestEntry; content?: Readable; data?: Buffer } | { packed: PackedFiles };
+type Item = { entry: ManifestEntry; content?: Readable; data?: Buffer } | { packed: PackedFiles } | { large: StoredLargeBlob };
 
 /**
  * Items queued for the target. A packed range is up to 2 MB of compressed frames, so with a
@@ -85,7 +86,11 @@ export async function restoreCheckpoint(
   const push = async (item: Item) => {
     if (options.signal?.aborted) throw new Error("Restore aborted");
     await channel.push(item);
-    if ("packed" in item) {
+    if ("large" in item) {
+      progress.filesDone += item.large.entries.length;
+      progress.bytesDone += item.large.size * item.large.entries.length;
+      report();
+    } else if ("packed" in item) {
       for (const frame of item.packed.frames) {
         for (const blob of frame.blobs) {
           progress.filesDone += blob.entries.length;
@@ -129,21 +134,32 @@ export async function restoreCheckpoint(
       tasks.push(
         largeGate.run(async () => {
           await dirsDone;
-          for (const entry of pathsByHash.get(blob.hash)!) {
-            const content = await openLargeBlob(s.objects, blob);
-            open.add(content);
+          const entries = pathsByHash.get(blob.hash)!;
+          /** Pushes an item whose stream the target reads, and waits until it has read it. */
+          const pushRead = async (item: Item, stream: Readable) => {
+            open.add(stream);
             const done = new Promise<void>((resolve, reject) => {
-              content.once("end", resolve);
-              content.once("close", resolve);
-              content.once("error", reject);
+              stream.once("end", resolve);
+              stream.once("close", resolve);
+              stream.once("error", reject);
             });
             try {
-              await push({ entry, content });
+              await push(item);
               await done;
             } finally {
-              open.delete(content);
-              content.destroy();
+              open.delete(stream);
+              stream.destroy();
             }
+          };
+          let stored = await openStoredBlob(s.objects, blob.hash);
+          // A packed writer takes zstd as stored (decompressed and checked on its threads).
+          if (packedWriter && isZstd(stored.head)) {
+            return pushRead({ large: { hash: blob.hash, size: blob.size, entries, stored: stored.stream } }, stored.stream);
+          }
+          for (const [i, entry] of entries.entries()) {
+            if (i > 0) stored = await openStoredBlob(s.objects, blob.hash);
+            const content = decompressLargeBlob(stored, blob);
+            await pushRead({ entry, content }, content);
           }
         }),
       );
@@ -189,7 +205,7 @@ export async function restoreCheckpoint(
     },
   );
   try {
-    await (packedWriter ? packedWriter(channel) : target.write(channel as AsyncIterable<Exclude<Item, { packed: PackedFiles }>>));
+    await (packedWriter ? packedWriter(channel) : target.write(channel as AsyncIterable<Exclude<Item, { packed: PackedFiles } | { large: StoredLargeBlob }>>));
   } catch (error) {
     abandon(error);
     await producer;

@@ -93,7 +93,18 @@ export interface PackedFiles {
   frames: { offset: number; length: number; blobs: { hash: string; rawOffset: number; size: number; entries: ManifestEntry[] }[] }[];
 }
 
-export type RestoreItem = { entry: ManifestEntry; content?: Readable } | { packed: PackedFiles };
+/**
+ * A large blob as stored (a run of zstd frames, codec.ts): its bytes, unchecked, and the entries
+ * (files) that hold its content.
+ */
+export interface StoredLargeBlob {
+  hash: string;
+  size: number;
+  entries: ManifestEntry[];
+  stored: Readable;
+}
+
+export type RestoreItem = { entry: ManifestEntry; content?: Readable } | { packed: PackedFiles } | { large: StoredLargeBlob };
 
 /** Where a restore writes a workspace to: an empty local folder, or a sandbox (one tar stream in). */
 export interface WorkspaceTarget {
@@ -102,10 +113,12 @@ export interface WorkspaceTarget {
   /** Writes every entry; file contents arrive as streams whose hashes the engine checks. */
   write(entries: AsyncIterable<{ entry: ManifestEntry; content?: Readable }>): Promise<void>;
   /**
-   * Optional, asked after prepare(): a write() that also takes `{ packed }` items. The target
-   * decompresses their frames and checks every blob (size and SHA-256, as in the manifest) before
-   * any file of it is written, refusing a mismatch with an IntegrityError; it can do that off the
-   * engine's thread. Undefined when it cannot: the engine then sends checked bytes to write().
+   * Optional, asked after prepare(): a write() that also takes `{ packed }` and `{ large }` items.
+   * The target decompresses their frames and checks every blob (size and SHA-256, as in the
+   * manifest), refusing a mismatch with an IntegrityError; it can do that off the engine's thread.
+   * A packed blob is checked before any file of it is written; a large one as it is written, and
+   * before its file gets its mode and mtime (the restore then fails, as with the engine's own
+   * streams). Undefined when it cannot: the engine then sends checked bytes to write().
    */
   packedWriter?(): ((items: AsyncIterable<RestoreItem>) => Promise<void>) | undefined;
   /** SHA-256 of each restored file as it is now on the target: the file-by-file verification. */

@@ -12,7 +12,10 @@ export function isZstd(data: Uint8Array): boolean {
   return data.length >= 4 && data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd;
 }
 
-/** Where worker threads load the binding from (their own `require` would resolve from the cwd). */
-export function zstdModulePath(): string {
-  return createRequire(import.meta.url).resolve("zstd-napi");
+/**
+ * Where worker threads load zstd-napi's low-level binding from (their own `require` would resolve
+ * from the cwd). The binding lets them (de)compress into reused buffers.
+ */
+export function zstdBindingPath(): string {
+  return createRequire(import.meta.url).resolve("zstd-napi/binding");
 }
