@@ -7,6 +7,7 @@ import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type ManifestEntry } from "../../src/checkpoint/index";
+import { compressChunk } from "../../src/checkpoint/compress-pool";
 import { encodeManifest, keys } from "../../src/checkpoint/format";
 import { isTorporError } from "../../src/core/errors";
 import { startTestS3, type TestS3 } from "../helpers/s3";
@@ -95,6 +96,24 @@ describe("tampered or damaged objects", () => {
     const report = await engine.verify(checkpoint);
     expect(report.problems.map((p) => p.path)).toEqual(["large.bin"]);
     await s3.objects.put(blobKey!, original);
+  });
+
+  it("refuses a large zstd blob replaced by other content or truncated, into an empty folder and over existing content", async () => {
+    const [blobKey] = await keysUnder("blobs/");
+    const original = await s3.objects.getBuffer(blobKey!);
+    const damaged = [await compressChunk(noise(50_000, 7)), original.subarray(0, original.length - 20)];
+    for (const [i, stored] of damaged.entries()) {
+      await s3.objects.put(blobKey!, stored);
+      expect(await codeOf(engine.restore(checkpoint, localDirTarget(await dir(`z${i}`)))), `empty folder, case ${i}`).toBe("INTEGRITY");
+      const over = await dir(`z-over${i}`);
+      await writeFile(path.join(over, "a.txt"), "old");
+      expect(await codeOf(engine.restore(checkpoint, localDirTarget(over), { allowNonEmpty: true })), `over content, case ${i}`).toBe("INTEGRITY");
+      expect((await engine.verify(checkpoint)).problems.map((p) => p.path)).toEqual(["large.bin"]);
+    }
+    await s3.objects.put(blobKey!, original);
+    const restored = await dir("z-ok");
+    await engine.restore(checkpoint, localDirTarget(restored));
+    expect((await readTree(restored))["large.bin"]?.size).toBe(50_000);
   });
 });
 

@@ -2,12 +2,13 @@
  * The worker threads that create restored files: content, mode and mtime as asked, dirs level by
  * level, and a failed create surfaces as an error naming the path (never a silent skip).
  */
-import { readFile, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { compressFrame } from "../../src/checkpoint/codec";
-import { FileWriteError, FileWriterPool, PackedContentError, type PackedBatch } from "../../src/checkpoint/file-writers";
+import { compressChunk } from "../../src/checkpoint/compress-pool";
+import { FileWriteError, FileWriterPool, PackedContentError, type LargeBatch, type PackedBatch } from "../../src/checkpoint/file-writers";
 import { tempDir } from "./tree";
 
 const cleanup: string[] = [];
@@ -114,6 +115,84 @@ describe("FileWriterPool", () => {
         }
         expect((await import("node:fs/promises").then((fs) => fs.readdir(dir))).sort()).toEqual(c.written);
       }
+    });
+  });
+
+  describe("large blobs", () => {
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    /** 3.5 MB that compress a little (a repeated random 64 KB block with every 100th byte varied). */
+    const content = (() => {
+      const block = Buffer.from(Array.from({ length: 65_536 }, (_, i) => (i * 7919) % 251));
+      const out = Buffer.alloc(3.5 * 1024 * 1024);
+      for (let at = 0; at < out.length; at += block.length) block.copy(out, at);
+      for (let i = 0; i < out.length; i += 100) out[i] = (i / 100) % 256;
+      return out;
+    })();
+    /** Stored as the snapshot stores it: one zstd frame per MB. */
+    const store = async (data: Buffer) => {
+      const frames: Buffer[] = [];
+      for (let at = 0; at < data.length; at += 1024 * 1024) frames.push(await compressChunk(data.subarray(at, at + 1024 * 1024)));
+      return Buffer.concat(frames);
+    };
+    /** Delivered in uneven pieces, as a download would. */
+    async function* pieces(stored: Buffer) {
+      for (let at = 0; at < stored.length; at += 77_777) yield stored.subarray(at, at + 77_777);
+    }
+    const file = (root: string, name: string, mode: number) => ({ abs: path.join(root, name), mode, mtimeSeconds: 1_600_000_123 });
+    const openFds = async () => (await readdir("/proc/self/fd")).length;
+
+    it("decompresses, checks and writes the blob to each of its files, with their modes and mtimes", async () => {
+      const root = await tempDir("writers-large");
+      cleanup.push(root);
+      const stored = await store(content);
+      expect(stored.length).toBeLessThan(content.length);
+      const pool = new FileWriterPool(2, process.umask());
+      try {
+        await pool.addLarge({ hash: sha(content), size: content.length, files: [file(root, "tool", 0o755), file(root, "copy", 0o600)], stored: pieces(stored) });
+        await pool.drain();
+      } finally {
+        await pool.close();
+      }
+      for (const [name, mode] of [["tool", 0o755], ["copy", 0o600]] as const) {
+        expect((await readFile(path.join(root, name))).equals(content)).toBe(true);
+        const st = await stat(path.join(root, name));
+        expect(st.mode & 0o777).toBe(mode);
+        expect(Math.round(st.mtimeMs / 1000)).toBe(1_600_000_123);
+      }
+    });
+
+    it("refuses content that does not match, is truncated or does not decompress, and closes the files it opened", async () => {
+      const root = await tempDir("writers-large-bad");
+      cleanup.push(root);
+      const stored = await store(content);
+      const other = Buffer.from(content);
+      other[1234] ^= 1;
+      const garbled = Buffer.from(stored);
+      garbled.fill(0x5a, 2000, 2100);
+      const cases: { name: string; batch: Omit<LargeBatch, "files">; expected: RegExp }[] = [
+        { name: "wrong hash", batch: { hash: "0".repeat(64), size: content.length, stored: pieces(stored) }, expected: /^Blob 0{64}: hash mismatch/ },
+        { name: "other content", batch: { hash: sha(content), size: content.length, stored: pieces(await store(other)) }, expected: /^Blob [0-9a-f]{64}: hash mismatch/ },
+        { name: "longer than said", batch: { hash: sha(content), size: content.length - 1, stored: pieces(stored) }, expected: /hash mismatch \(more than/ },
+        { name: "truncated", batch: { hash: sha(content), size: content.length, stored: pieces(stored.subarray(0, stored.length - 10)) }, expected: /cannot decompress: truncated|hash mismatch/ },
+        { name: "garbled", batch: { hash: sha(content), size: content.length, stored: pieces(garbled) }, expected: /^Blob [0-9a-f]{64}: (cannot decompress|hash mismatch)/ },
+      ];
+      const fdsBefore = await openFds();
+      for (const c of cases) {
+        const dir = path.join(root, c.name.replace(/ /g, "-"));
+        await mkdir(dir);
+        const pool = new FileWriterPool(1, process.umask());
+        try {
+          await pool.addLarge({ ...c.batch, files: [file(dir, "tool", 0o755)] }).catch(() => {});
+          const error = await pool.drain().then(() => undefined, (e: unknown) => e);
+          expect(error, c.name).toBeInstanceOf(PackedContentError);
+          expect((error as Error).message, c.name).toMatch(c.expected);
+        } finally {
+          await pool.close();
+        }
+        // Never finished: its mtime is not the one asked for.
+        expect(Math.round((await stat(path.join(dir, "tool"))).mtimeMs / 1000), c.name).not.toBe(1_600_000_123);
+      }
+      expect(await openFds()).toBe(fdsBefore);
     });
   });
 });
