@@ -10,7 +10,7 @@
  * TORPOR_SANDBOX_PROVIDER. Choosing a cloud adapter without its settings is an error.
  */
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "./errors";
 
 const SECOND = 1000;

@@ -6,7 +6,7 @@
  * requestId: the caller's id for one request. Both engines treat a second event with the same
  * request id as a no-op, so a retried HTTP call or a repeated sweep never runs a workflow twice.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "./errors";
 
 export type TorporEvent =

@@ -166,7 +166,7 @@ describe("FileWriterPool", () => {
       cleanup.push(root);
       const stored = await store(content);
       const other = Buffer.from(content);
-      other[1234] ^= 1;
+      other[1234] = other[1234]! ^ 1;
       const garbled = Buffer.from(stored);
       garbled.fill(0x5a, 2000, 2100);
       const cases: { name: string; batch: Omit<LargeBatch, "files">; expected: RegExp }[] = [
