@@ -9,7 +9,7 @@ getConfig();
 
 const nextConfig: NextConfig = {
   // Native and Node-only packages the runtime loads: required at run time, never bundled.
-  serverExternalPackages: ["better-sqlite3", "s3rver", "e2b", "inngest", "@aws-sdk/client-s3", "tar-stream"],
+  serverExternalPackages: ["better-sqlite3", "zstd-napi", "s3rver", "e2b", "inngest", "@aws-sdk/client-s3", "tar-stream"],
   poweredByHeader: false,
   // The app runs on loopback offline; Next's image optimiser and telemetry have nothing to do here.
   images: { unoptimized: true },
