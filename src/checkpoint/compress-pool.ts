@@ -18,17 +18,19 @@ const cctx = new zstd.CCtx();
 // Compressed into this reused buffer, then copied into an ArrayBuffer of its own that is moved
 // back (not cloned): no Buffer per chunk, no garbage for this isolate.
 let out = Buffer.allocUnsafeSlow(zstd.compressBound(2 * 1024 * 1024));
-parentPort.on("message", ({ id, buffer }) => {
+parentPort.on("message", ({ id, buffer, length }) => {
   try {
-    const input = new Uint8Array(buffer);
+    const input = new Uint8Array(buffer, 0, length);
     const bound = zstd.compressBound(input.length);
     if (bound > out.length) out = Buffer.allocUnsafeSlow(bound);
-    const length = cctx.compress(out, input, workerData.level);
-    const copy = new ArrayBuffer(length);
-    new Uint8Array(copy).set(out.subarray(0, length));
-    parentPort.postMessage({ id, buffer: copy }, [copy]);
+    const compressed = cctx.compress(out, input, workerData.level);
+    const copy = new ArrayBuffer(compressed);
+    new Uint8Array(copy).set(out.subarray(0, compressed));
+    // The input goes back too, for the next chunk: a buffer left here would be this isolate's
+    // garbage, and V8 only collects that after tens of MB (RSS).
+    parentPort.postMessage({ id, buffer: copy, input: buffer }, [copy, buffer]);
   } catch (e) {
-    parentPort.postMessage({ id, error: String(e && e.message) });
+    parentPort.postMessage({ id, error: String(e && e.message), input: buffer }, [buffer]);
   }
 });
 `;
@@ -40,6 +42,11 @@ parentPort.on("message", ({ id, buffer }) => {
  * the level.
  */
 export const ZSTD_LEVEL = 3;
+
+/** Input buffers: a pack frame is at most 2 MB, a large file's chunk 1 MB. */
+const INPUT_BYTES = 2 * 1024 * 1024;
+/** Kept for reuse: the chunks in flight of a snapshot (two frames, two large files at three each). */
+const SPARE_INPUTS = 8;
 
 /** Worker limits: a worker only holds the chunk it compresses. */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
@@ -54,6 +61,8 @@ class CompressPool {
   private readonly workers: (Worker | undefined)[];
   private readonly load: number[];
   private readonly jobs = new Map<number, Job>();
+  /** Input buffers back from the workers, for the next chunks. */
+  private readonly spare: ArrayBuffer[] = [];
   private nextId = 0;
 
   constructor(size: number) {
@@ -63,7 +72,8 @@ class CompressPool {
 
   compress(data: Uint8Array): Promise<Buffer> {
     // The input is copied now, so the caller may reuse its buffer as soon as this returns.
-    const buffer = new ArrayBuffer(data.length);
+    const spare = this.spare.findIndex((b) => b.byteLength >= data.length);
+    const buffer = spare >= 0 ? this.spare.splice(spare, 1)[0]! : new ArrayBuffer(Math.max(data.length, INPUT_BYTES));
     new Uint8Array(buffer).set(data);
     const index = this.load.indexOf(Math.min(...this.load));
     const worker = this.worker(index);
@@ -71,7 +81,7 @@ class CompressPool {
     return new Promise<Buffer>((resolve, reject) => {
       this.jobs.set(id, { resolve, reject, worker: index });
       if (this.load[index]!++ === 0) worker.ref();
-      worker.postMessage({ id, buffer }, [buffer]);
+      worker.postMessage({ id, buffer, length: data.length }, [buffer]);
     });
   }
 
@@ -80,7 +90,8 @@ class CompressPool {
     if (existing) return existing;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdBindingPath(), level: ZSTD_LEVEL }, resourceLimits: WORKER_LIMITS });
     worker.unref();
-    worker.on("message", (m: { id: number; buffer?: ArrayBuffer; error?: string }) => {
+    worker.on("message", (m: { id: number; buffer?: ArrayBuffer; error?: string; input: ArrayBuffer }) => {
+      if (this.spare.length < SPARE_INPUTS) this.spare.push(m.input);
       const job = this.finish(m.id);
       if (!job) return;
       if (m.buffer) job.resolve(Buffer.from(m.buffer));
