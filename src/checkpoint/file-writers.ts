@@ -171,7 +171,10 @@ function writePacked(data, frames, umask) {
 }
 
 parentPort.on("message", (m) => {
-  if (m.abortLarge !== undefined) return closeLarge(m.abortLarge);
+  if (m.abortLarge !== undefined) {
+    closeLarge(m.abortLarge);
+    return parentPort.postMessage({ aborted: m.abortLarge });
+  }
   if (m.shutdown) {
     // Files of large blobs left open by a restore that failed are closed before the thread ends.
     for (const id of [...larges.keys()]) closeLarge(id);
@@ -276,6 +279,8 @@ export class FileWriterPool {
   /** Packed batch id → its pack and range start (pack "" for a large blob), to name a problem the worker reports. */
   private readonly packedBatches = new Map<number, { pack: string; start: number }>();
   private readonly exited: boolean[];
+  /** Large blobs being given up, by id: resolved once their worker has closed their files. */
+  private readonly aborts = new Map<number, { worker: number; resolve(): void }>();
   private closing = false;
   private readonly waiters: (() => void)[] = [];
   /** Batch buffers back from the workers, reused. */
@@ -294,7 +299,8 @@ export class FileWriterPool {
     this.busy = this.workers.map(() => 0);
     this.exited = this.workers.map(() => false);
     this.workers.forEach((worker, index) => {
-      worker.on("message", (m: { id: number; error: WorkerError | null; buffer: ArrayBuffer }) => {
+      worker.on("message", (m: { id: number; error: WorkerError | null; buffer: ArrayBuffer; aborted?: number }) => {
+        if (m.aborted !== undefined) return this.settleAbort(m.aborted);
         // A few of the pool's own buffers are kept for reuse (a range's buffer is its own size).
         if (m.buffer.byteLength >= 2 * BATCH_BYTES && this.spare.length < SPARE_BUFFERS) this.spare.push(m.buffer);
         this.done(m.id, m.error);
@@ -302,6 +308,7 @@ export class FileWriterPool {
       worker.on("error", (error) => this.fail(error));
       worker.on("exit", (code) => {
         this.exited[index] = true;
+        for (const [large, abort] of this.aborts) if (abort.worker === index) this.settleAbort(large);
         if (!this.closing && (code !== 0 || this.busy[index]! > 0)) this.fail(new Error(`File writer thread exited (${code})`));
       });
     });
@@ -437,9 +444,19 @@ export class FileWriterPool {
       await flush(true);
       done = true;
     } finally {
-      // Files the worker opened for a blob that will not be finished are closed there.
-      if (!done && sent > 0 && !this.exited[worker]) this.workers[worker]!.postMessage({ abortLarge: large });
+      // Files the worker opened for a blob that will not be finished are closed there, now.
+      if (!done && sent > 0 && !this.exited[worker]) {
+        await new Promise<void>((resolve) => {
+          this.aborts.set(large, { worker, resolve });
+          this.workers[worker]!.postMessage({ abortLarge: large });
+        });
+      }
     }
+  }
+
+  private settleAbort(large: number): void {
+    this.aborts.get(large)?.resolve();
+    this.aborts.delete(large);
   }
 
   private async send(): Promise<void> {

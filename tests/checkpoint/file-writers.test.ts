@@ -2,14 +2,14 @@
  * The worker threads that create restored files: content, mode and mtime as asked, dirs level by
  * level, and a failed create surfaces as an error naming the path (never a silent skip).
  */
-import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { compressFrame } from "../../src/checkpoint/codec";
 import { compressChunk } from "../../src/checkpoint/compress-pool";
 import { FileWriteError, FileWriterPool, PackedContentError, type LargeBatch, type PackedBatch } from "../../src/checkpoint/file-writers";
-import { tempDir } from "./tree";
+import { noise, tempDir } from "./tree";
 
 const cleanup: string[] = [];
 afterAll(async () => {
@@ -158,6 +158,27 @@ describe("FileWriterPool", () => {
         const st = await stat(path.join(root, name));
         expect(st.mode & 0o777).toBe(mode);
         expect(Math.round(st.mtimeMs / 1000)).toBe(1_600_000_123);
+      }
+    });
+
+    it("closes the files of a blob whose download breaks, before the pool closes", async () => {
+      const root = await tempDir("writers-large-break");
+      cleanup.push(root);
+      const incompressible = noise(3_000_000, 4);
+      const stored = await store(incompressible);
+      const pool = new FileWriterPool(2, process.umask());
+      try {
+        async function* breaking() {
+          for (let at = 0; at < 2_000_000; at += 100_000) yield stored.subarray(at, at + 100_000);
+          throw new Error("connection reset");
+        }
+        const batch = { hash: sha(incompressible), size: incompressible.length, files: [file(root, "tool", 0o755)], stored: breaking() };
+        await expect(pool.addLarge(batch)).rejects.toThrow("connection reset");
+        expect(await readdir(root)).toEqual(["tool"]); // it was being written
+        const open = await Promise.all((await readdir("/proc/self/fd")).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")));
+        expect(open.filter((target) => target.startsWith(root))).toEqual([]);
+      } finally {
+        await pool.close();
       }
     });
 

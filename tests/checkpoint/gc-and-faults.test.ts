@@ -2,6 +2,8 @@
  * gc deletes only what no manifest references and only after the grace period; transient storage
  * failures (one request in ten) are retried so snapshot and restore still succeed.
  */
+import { readdir, readlink } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
 import { StorageError } from "../../src/core/errors";
@@ -105,6 +107,47 @@ describe("transient storage faults", () => {
     await engine.restore(snap.checkpoint, localDirTarget(out));
     expect(await readTree(out)).toEqual(await readTree(src));
     expect(state.failures).toBeGreaterThan(0);
+  });
+});
+
+describe("a download that breaks", () => {
+  it("fails the restore of a large blob with a transient storage error, and leaves no file open", async () => {
+    const engine = createCheckpointEngine({ objects: s3.objects, smallFileBytes: 2048 });
+    const src = await dir("break");
+    await writeTree(src, { "small.txt": "small", "big.bin": noise(3_000_000, 11) });
+    const snap = await engine.snapshot(localDirSource(src));
+    // A large blob's first 1.5 MB arrive (its file is open and being written), then an error, as
+    // from a dropped connection.
+    const breaking: ObjectStore = {
+      ...s3.objects,
+      async getStream(key) {
+        if (!key.startsWith("blobs/")) return s3.objects.getStream(key);
+        const whole = await s3.objects.getBuffer(key);
+        return Readable.from(
+          (async function* () {
+            for (let at = 0; at < 1_500_000; at += 100_000) yield whole.subarray(at, at + 100_000);
+            throw new Error("connection reset");
+          })(),
+        );
+      },
+    };
+    const out = await dir("break-out");
+    /** Files under `out` that this process holds open. */
+    const openUnderOut = async () => {
+      const targets = await Promise.all((await readdir("/proc/self/fd")).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")));
+      return targets.filter((t) => t.startsWith(out));
+    };
+    const error = await createCheckpointEngine({ objects: breaking })
+      .restore(snap.checkpoint, localDirTarget(out))
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).code).toBe("STORAGE_TRANSIENT");
+    expect(await readdir(out)).toContain("big.bin"); // it was being written
+    expect(await openUnderOut()).toEqual([]);
+    // Run again on a whole connection, into a fresh folder: complete and verified.
+    const again = await dir("break-again");
+    await engine.restore(snap.checkpoint, localDirTarget(again));
+    expect(await readTree(again)).toEqual(await readTree(src));
   });
 });
 
