@@ -129,11 +129,11 @@ export async function restoreCheckpoint(
     const largeGate = new Gate(Math.min(2, s.concurrency));
     const gate = new Gate(Math.min(4, s.concurrency));
     const tasks: Promise<void>[] = [];
-    // Large blobs first: they take longest, and the small ranges fill the gaps.
-    for (const blob of plan.large) {
+    // Large blobs first, largest first: each is one thread's serial work, and the last one to
+    // start must not be the one that ends last (the small ranges fill the gaps).
+    for (const blob of [...plan.large].sort((a, b) => b.size - a.size)) {
       tasks.push(
         largeGate.run(async () => {
-          await dirsDone;
           const entries = pathsByHash.get(blob.hash)!;
           /** Pushes an item whose stream the target reads, and waits until it has read it. */
           const pushRead = async (item: Item, stream: Readable) => {
@@ -151,7 +151,9 @@ export async function restoreCheckpoint(
               stream.destroy();
             }
           };
+          // The download starts while the dirs are created (the response waits, paused).
           let stored = await openStoredBlob(s.objects, blob.hash);
+          await dirsDone;
           // A packed writer takes zstd as stored (decompressed and checked on its threads).
           if (packedWriter && isZstd(stored.head)) {
             return pushRead({ large: { hash: blob.hash, size: blob.size, entries, stored: stored.stream } }, stored.stream);
