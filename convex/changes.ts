@@ -1,6 +1,7 @@
 /**
  * Change rows: one path that may differ from the latest checkpoint. Pending while checkpointId is
- * null; the hibernate workflow marks those recorded up to a time as flushed by its checkpoint.
+ * null; the hibernate workflow marks those recorded up to a time as flushed by its checkpoint,
+ * with the flush time (flushedAt) that history pruning (history.ts) ages them by.
  * The by_session_pending index (sessionId, checkpointId, at) reads only a session's pending rows.
  */
 import { v } from "convex/values";
@@ -15,7 +16,7 @@ import { changeOperation } from "./validators";
 const secret = v.string();
 
 function fromDoc(doc: Doc<"changes">): ChangeRecord {
-  const { _id, _creationTime, changeId, ...rest } = doc;
+  const { _id, _creationTime, changeId, flushedAt: _flushedAt, ...rest } = doc;
   return { id: changeId, ...rest };
 }
 
@@ -33,7 +34,7 @@ export async function recordHandler(
 ): Promise<number> {
   await loadSessionDoc(ctx, args.sessionId);
   for (const change of args.changes) {
-    await ctx.db.insert("changes", { ...change, sessionId: args.sessionId, checkpointId: null });
+    await ctx.db.insert("changes", { ...change, sessionId: args.sessionId, checkpointId: null, flushedAt: null });
   }
   return args.changes.length;
 }
@@ -60,17 +61,18 @@ export const listPending = query({
  */
 export async function markFlushedHandler(
   ctx: MutationCtx,
-  args: { sessionId: string; checkpointId: string; upTo: number },
+  args: { sessionId: string; checkpointId: string; upTo: number; now?: number },
 ): Promise<number> {
   await loadSessionDoc(ctx, args.sessionId);
+  const flushedAt = args.now ?? Date.now();
   const docs = await ctx.db
     .query("changes")
     .withIndex("by_session_pending", (q) => q.eq("sessionId", args.sessionId).eq("checkpointId", null).lte("at", args.upTo))
     .take(FLUSH_BATCH);
-  for (const doc of docs) await ctx.db.patch(doc._id, { checkpointId: args.checkpointId });
+  for (const doc of docs) await ctx.db.patch(doc._id, { checkpointId: args.checkpointId, flushedAt });
   return docs.length;
 }
 export const markFlushed = mutation({
-  args: { secret, sessionId: v.string(), checkpointId: v.string(), upTo: v.number() },
+  args: { secret, sessionId: v.string(), checkpointId: v.string(), upTo: v.number(), now: v.optional(v.number()) },
   handler: (ctx, { secret, ...args }) => guarded(secret, () => markFlushedHandler(ctx, args)),
 });

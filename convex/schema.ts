@@ -29,24 +29,31 @@ export default defineSchema({
     .index("by_session", ["sessionId", "createdAt"]),
 
   // Writes: the activity API (file changes seen in the sandbox) and the hibernate workflow (marks
-  // rows flushed by a checkpoint). Reads: the flush step (by_session_pending, pending rows only).
-  // Deletes: never by these functions; flushed rows are history.
+  // rows flushed by a checkpoint, with the time). Reads: the flush step (by_session_pending,
+  // pending rows only). Deletes: history.ts, rows flushed longer ago than the history retention
+  // age (by_flushedAt), never pending ones.
   changes: defineTable(changeFields)
     .index("by_changeId", ["changeId"])
-    .index("by_session_pending", ["sessionId", "checkpointId", "at"]),
+    .index("by_session_pending", ["sessionId", "checkpointId", "at"])
+    .index("by_flushedAt", ["flushedAt", "changeId"]),
 
   // Writes: the workflows (one row per hibernate, resume, restore, sweep… run). Reads: the
-  // dashboard's runs pages. Deletes: never.
+  // dashboard's runs pages. Deletes: history.ts, runs finished longer ago than the history
+  // retention age (by_endedAt), except the newest of each workflow per session
+  // (by_session_workflow) and those of a session mid-operation.
   runs: defineTable(runFields)
     .index("by_runId", ["runId"])
     .index("by_startedAt", ["startedAt"])
     .index("by_session", ["sessionId", "startedAt"])
     .index("by_status", ["status", "startedAt"])
-    .index("by_workflow", ["workflow", "startedAt"]),
+    .index("by_workflow", ["workflow", "startedAt"])
+    .index("by_endedAt", ["endedAt", "runId"])
+    .index("by_session_workflow", ["sessionId", "workflow", "startedAt"]),
 
   // Steps of a run, one row per step name (upserted by recordStep), in a table of their own so that
   // a step's output never makes the run document grow toward Convex's document size limit.
-  // Writes: the workflows, per step. Reads: the dashboard, with the run. Deletes: never.
+  // Writes: the workflows, per step. Reads: the dashboard, with the run. Deletes: history.ts,
+  // with their run.
   runSteps: defineTable(stepFields)
     .index("by_run_name", ["runId", "name"])
     .index("by_run_position", ["runId", "position"]),

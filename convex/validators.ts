@@ -94,6 +94,9 @@ export const changeFields = {
   at: v.number(),
   /** The checkpoint that flushed this change; null while pending. */
   checkpointId: v.nullable(v.string()),
+  // When a checkpoint flushed it; null while pending. Optional so that change documents written
+  // before the field existed still match the schema on deploy (those are never pruned: no time).
+  flushedAt: v.optional(v.nullable(v.number())),
 };
 
 /** RunProgress (src/core/types): the running step's progress, replaced as a whole by runs.setProgress. */

@@ -17,6 +17,7 @@ import type * as auth from "../auth.js";
 import type * as changes from "../changes.js";
 import type * as checkpoints from "../checkpoints.js";
 import type * as config from "../config.js";
+import type * as history from "../history.js";
 import type * as model from "../model.js";
 import type * as runs from "../runs.js";
 import type * as sessions from "../sessions.js";
@@ -35,6 +36,7 @@ declare const fullApi: ApiFromModules<{
   changes: typeof changes;
   checkpoints: typeof checkpoints;
   config: typeof config;
+  history: typeof history;
   model: typeof model;
   runs: typeof runs;
   sessions: typeof sessions;

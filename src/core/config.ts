@@ -87,6 +87,7 @@ export const envSchema = z.object({
   TORPOR_PROGRESS_INTERVAL_MS: int(0, 500),
   TORPOR_RETAIN_LAST: int(1, 10),
   TORPOR_RETAIN_DAILY_DAYS: int(0, 7),
+  TORPOR_HISTORY_RETENTION_DAYS: int(1, 30).pipe(z.number().max(36500)),
 
   // Checkpoints.
   TORPOR_IGNORE: optionalString,
@@ -149,6 +150,8 @@ export interface Config {
     progressIntervalMs: number;
     retainLast: number;
     retainDailyDays: number;
+    /** Flushed change rows and finished runs older than this many days are pruned (src/core/history). */
+    historyRetentionDays: number;
   };
   checkpoint: {
     ignore: string[];
@@ -255,6 +258,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       progressIntervalMs: e.TORPOR_PROGRESS_INTERVAL_MS,
       retainLast: e.TORPOR_RETAIN_LAST,
       retainDailyDays: e.TORPOR_RETAIN_DAILY_DAYS,
+      historyRetentionDays: e.TORPOR_HISTORY_RETENTION_DAYS,
     },
     checkpoint: {
       ignore: (e.TORPOR_IGNORE ?? "").split(/[,\n]/).map((s) => s.trim()).filter(Boolean),

@@ -14,7 +14,7 @@ import { newId } from "../core/ids";
 import type { ChangeRecord, CheckpointRecord, RunRecord, Session } from "../core/types";
 import { ConvexWire, type ConvexClientLike } from "./convex-client";
 import { FLUSH_BATCH } from "./rules";
-import type { AcquireResult, ActivityResult, StateStore } from "./types";
+import type { AcquireResult, ActivityResult, HistoryPruneResult, StateStore } from "./types";
 
 export type { ConvexClientLike } from "./convex-client";
 
@@ -85,10 +85,10 @@ export function createConvexStore(options: ConvexStoreOptions): StateStore {
       return m<number>(api.changes.record, { sessionId, changes: rows }, "changes.record");
     },
     listPendingChanges: (sessionId, limit) => q<ChangeRecord[]>(api.changes.listPending, { sessionId, limit }, "changes.listPending"),
-    async markChangesFlushed(sessionId, checkpointId, upTo) {
+    async markChangesFlushed(sessionId, checkpointId, upTo, now = Date.now()) {
       let total = 0;
       for (;;) {
-        const marked = await m<number>(api.changes.markFlushed, { sessionId, checkpointId, upTo }, "changes.markFlushed");
+        const marked = await m<number>(api.changes.markFlushed, { sessionId, checkpointId, upTo, now }, "changes.markFlushed");
         total += marked;
         if (marked < FLUSH_BATCH) return total; // a full batch means there may be more
       }
@@ -135,6 +135,8 @@ export function createConvexStore(options: ConvexStoreOptions): StateStore {
         ({ step, phase, filesDone, filesTotal, bytesDone, bytesTotal, updatedAt }))(progress);
       await m(api.runs.setProgress, { runId, progress: value }, "runs.setProgress");
     },
+
+    pruneHistory: (request) => m<HistoryPruneResult>(api.history.prune, { ...request }, "history.prune"),
 
     async close() {
       // ConvexHttpClient holds no connection; nothing to release.

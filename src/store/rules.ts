@@ -8,7 +8,7 @@
  * Terms: `idleAt` is the idle deadline, lastActivityAt + idleTimeoutMs, stored on the row so that
  * the idle sweep reads only idle rows through the (state, idleAt) index.
  */
-import { ConflictError } from "../core/errors";
+import { ConflictError, ValidationError } from "../core/errors";
 import {
   checkLeaseHolder,
   decideActivity,
@@ -136,4 +136,49 @@ export function applyActivity(
   if (!decision.write) return { write: null, session, wake: decision.wake };
   const next: Session = { ...session, lastActivityAt: input.at, lastActivityKind: input.kind, updatedAt: input.at };
   return { write: next, session: next, wake: decision.wake };
+}
+
+/**
+ * Where a history prune stopped: the table it was scanning and the (time, id) key of the last row
+ * it examined. Both adapters scan flushed changes by (flushedAt, id), then finished runs by
+ * (endedAt, id), so the cursor is the same opaque string for both.
+ */
+export type HistoryPhase = "changes" | "runs";
+export interface HistoryCursor {
+  phase: HistoryPhase;
+  after: { at: number; id: string } | null;
+}
+
+export function encodeHistoryCursor(cursor: HistoryCursor | null): string | null {
+  return cursor === null ? null : JSON.stringify(cursor);
+}
+
+export function decodeHistoryCursor(cursor: string | null | undefined): HistoryCursor {
+  if (cursor === null || cursor === undefined) return { phase: "changes", after: null };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(cursor);
+  } catch {
+    parsed = null;
+  }
+  const c = parsed as Partial<HistoryCursor> | null;
+  const after = c?.after;
+  const afterOk = after === null || (typeof after?.at === "number" && typeof after?.id === "string");
+  if (!c || (c.phase !== "changes" && c.phase !== "runs") || !afterOk) {
+    throw new ValidationError(`Not a history cursor: ${JSON.stringify(cursor)}`, { details: { cursor } });
+  }
+  return { phase: c.phase, after: after ?? null };
+}
+
+/**
+ * The cursor after a batch: the same table after the last examined row while the batch stopped
+ * early (full, or out of write budget), else the next table from its start, or null when done.
+ */
+export function nextHistoryCursor(
+  phase: HistoryPhase,
+  stoppedEarly: boolean,
+  last: { at: number; id: string } | null,
+): string | null {
+  if (stoppedEarly && last !== null) return encodeHistoryCursor({ phase, after: last });
+  return phase === "changes" ? encodeHistoryCursor({ phase: "runs", after: null }) : null;
 }

@@ -148,12 +148,12 @@ export function sqliteRecords(sql: SqliteDb, loadSession: (id: string) => Sessio
       ) as ChangeRow[];
       return rows.map(changeFromRow);
     },
-    async markChangesFlushed(sessionId, checkpointId, upTo) {
+    async markChangesFlushed(sessionId, checkpointId, upTo, now = Date.now()) {
       return sql.write(() => {
         loadSession(sessionId);
         return db
-          .prepare("UPDATE changes SET checkpoint_id = ? WHERE session_id = ? AND checkpoint_id IS NULL AND at <= ?")
-          .run(checkpointId, sessionId, upTo).changes;
+          .prepare("UPDATE changes SET checkpoint_id = ?, flushed_at = ? WHERE session_id = ? AND checkpoint_id IS NULL AND at <= ?")
+          .run(checkpointId, now, sessionId, upTo).changes;
       });
     },
 

@@ -8,7 +8,7 @@
  *
  * The tables say the same as convex/schema.ts: sessions (with idle_at = last activity + idle
  * timeout, indexed with state so that the idle sweep reads only idle rows), checkpoints, changes
- * (pending while checkpoint_id is null), runs (with the running step's progress) and steps (the
+ * (pending while checkpoint_id is null; flushed_at once a checkpoint took them), runs (with the running step's progress) and steps (the
  * embedded engine's journal). A migration is only ever appended: files in use hold the older ones.
  */
 import type Database from "better-sqlite3";
@@ -110,6 +110,18 @@ const MIGRATIONS: readonly string[] = [
   // 2: the running step's progress (RunProgress as JSON; null when no step reports any).
   `
   ALTER TABLE runs ADD COLUMN progress TEXT;
+  `,
+  // 3: history pruning. A change row's flush time (rows flushed before this version take their
+  // checkpoint's commit time, or their own time when the checkpoint row is gone), and the indexes
+  // the prune scans: flushed changes and finished runs by age, runs by session and workflow.
+  `
+  ALTER TABLE changes ADD COLUMN flushed_at INTEGER;
+  UPDATE changes SET flushed_at = COALESCE(
+    (SELECT COALESCE(c.committed_at, c.created_at) FROM checkpoints c WHERE c.id = changes.checkpoint_id), at)
+  WHERE checkpoint_id IS NOT NULL;
+  CREATE INDEX changes_by_flushed ON changes (flushed_at, id) WHERE flushed_at IS NOT NULL;
+  CREATE INDEX runs_by_ended ON runs (ended_at, id) WHERE ended_at IS NOT NULL;
+  CREATE INDEX runs_by_session_workflow ON runs (session_id, workflow, started_at);
   `,
 ];
 

@@ -1,7 +1,8 @@
 /**
  * The embedded StateStore: an SQLite file (better-sqlite3) under the data dir.
  *
- * Sessions, leases and activity live here; checkpoints, change rows and runs in sqlite-records.ts.
+ * Sessions, leases and activity live here; checkpoints, change rows and runs in sqlite-records.ts;
+ * history pruning in sqlite-history.ts.
  * Each state change loads the row, applies a rule from ./rules (which applies src/core/lifecycle)
  * and writes it back, all inside one BEGIN IMMEDIATE transaction. A coalesced activity ping is a
  * plain read: it takes the write lock only when the rules say the row must change.
@@ -19,6 +20,7 @@ import {
   newSessionRecord,
 } from "./rules";
 import { openSqliteDb } from "./sqlite-db";
+import { sqlitePruneHistory } from "./sqlite-history";
 import { sqliteRecords } from "./sqlite-records";
 import { SESSION_COLUMNS, sessionFromRow, sessionToRow, type SessionRow } from "./sqlite-rows";
 import type { AcquireResult, StateStore } from "./types";
@@ -137,6 +139,7 @@ export function openSqliteStore(options: { file: string }): StateStore {
     },
 
     ...sqliteRecords(sql, load),
+    pruneHistory: sqlitePruneHistory(sql, find),
 
     async close() {
       if (db.open) db.close();

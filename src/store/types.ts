@@ -92,6 +92,32 @@ export interface NewRun {
   now?: number;
 }
 
+/** One batch of history pruning (see src/core/history for what is kept and why). */
+export interface HistoryPruneRequest {
+  /** Change rows flushed by a checkpoint before this time go. */
+  changesFlushedBefore: number;
+  /** Finished runs (and their steps) that ended before this time go, the protected ones excepted. */
+  runsEndedBefore: number;
+  /** Where the previous call stopped (its result's cursor); absent or null to start. */
+  cursor?: string | null;
+  /** Rows this call examines at most (default HISTORY_BATCH). */
+  limit?: number;
+  /** The time leases are judged at. */
+  now?: number;
+}
+
+export interface HistoryPruneResult {
+  /** Change rows deleted. */
+  changes: number;
+  /** Runs deleted, and the steps deleted with them. */
+  runs: number;
+  steps: number;
+  /** Rows examined and kept (pending, protected, or of a session mid-operation). */
+  kept: number;
+  /** Pass to the next call; null when nothing older than the cut-offs is left to examine. */
+  cursor: string | null;
+}
+
 export interface StateStore {
   readonly kind: "sqlite" | "convex";
 
@@ -143,8 +169,8 @@ export interface StateStore {
   // Change rows
   recordChanges(sessionId: string, changes: NewChange[]): Promise<number>;
   listPendingChanges(sessionId: string, limit?: number): Promise<ChangeRecord[]>;
-  /** Marks pending changes recorded at or before `upTo` as flushed by this checkpoint. */
-  markChangesFlushed(sessionId: string, checkpointId: string, upTo: number): Promise<number>;
+  /** Marks pending changes recorded at or before `upTo` as flushed by this checkpoint, at `now`. */
+  markChangesFlushed(sessionId: string, checkpointId: string, upTo: number, now?: number): Promise<number>;
 
   // Runs (what the dashboard shows; the embedded engine's journal)
   createRun(input: NewRun): Promise<RunRecord>;
@@ -162,6 +188,13 @@ export interface StateStore {
    * written often while a step runs, and the run's own history should not move with it.
    */
   setRunProgress(runId: string, progress: RunProgress | null): Promise<void>;
+
+  // History
+  /**
+   * Deletes, in one bounded transaction, flushed change rows and finished runs older than the
+   * cut-offs, by the rules of src/core/history. Call again with the returned cursor until it is null.
+   */
+  pruneHistory(request: HistoryPruneRequest): Promise<HistoryPruneResult>;
 
   close(): Promise<void>;
 }

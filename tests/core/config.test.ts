@@ -53,6 +53,14 @@ describe("loadConfig defaults", () => {
   });
 });
 
+describe("history retention", () => {
+  it("keeps change rows and runs 30 days by default, or the days set", () => {
+    expect(loadConfig({}).lifecycle.historyRetentionDays).toBe(30);
+    expect(loadConfig({ TORPOR_HISTORY_RETENTION_DAYS: "7" }).lifecycle.historyRetentionDays).toBe(7);
+    expect(loadConfig({ TORPOR_HISTORY_RETENTION_DAYS: " 365 " }).lifecycle.historyRetentionDays).toBe(365);
+  });
+});
+
 describe("invalid values name the variable", () => {
   it.each([
     ["PORT", "abc"],
@@ -67,6 +75,10 @@ describe("invalid values name the variable", () => {
     ["TORPOR_AUTH_SECRET", "too-short"],
     ["S3_BUCKET", "ab"],
     ["TORPOR_BWRAP", "maybe"],
+    ["TORPOR_HISTORY_RETENTION_DAYS", "0"],
+    ["TORPOR_HISTORY_RETENTION_DAYS", "2.5"],
+    ["TORPOR_HISTORY_RETENTION_DAYS", "a month"],
+    ["TORPOR_HISTORY_RETENTION_DAYS", "100000"],
   ])("%s=%s", (variable, value) => {
     const error = refusal({ [variable]: value });
     expect(error.message).toContain(`Invalid setting ${variable}`);

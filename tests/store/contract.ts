@@ -3,11 +3,12 @@
  * the suite; tests/store/sqlite.test.ts and tests/store/convex.test.ts run it.
  *
  * Times are explicit (`now`) so that no assertion depends on the wall clock. Records and runs are
- * in contract-records.ts.
+ * in contract-records.ts, history pruning in contract-history.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
 import type { StateStore } from "../../src/store/types";
+import { historyContract } from "./contract-history";
 import { recordsContract } from "./contract-records";
 
 export type MakeStore = () => Promise<StateStore> | StateStore;
@@ -193,5 +194,6 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     });
 
     recordsContract(() => store);
+    historyContract(() => store);
   });
 }

@@ -8,6 +8,8 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteStore, SWEEP_QUERIES } from "../../src/store/sqlite";
+import { HISTORY_QUERIES } from "../../src/store/sqlite-history";
+import { SCHEMA_VERSION } from "../../src/store/sqlite-schema";
 import { storeContract } from "./contract";
 
 const dir = mkdtempSync(path.join(tmpdir(), "torpor-store-"));
@@ -19,6 +21,19 @@ storeContract("sqlite", () => openSqliteStore({ file: path.join(dir, `nested/${n
 describe("sqlite query plans", () => {
   const plan = (db: Database.Database, sql: string) =>
     (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.includes("?") ? [5, 10] : [])) as { detail: string }[]).map((r) => r.detail).join("; ");
+
+  it("scans prunable history through its indexes", async () => {
+    const file = path.join(dir, "history-plans", "torpor.sqlite");
+    await openSqliteStore({ file }).close();
+    const db = new Database(file, { readonly: true });
+    const named = (sql: string) => sql.replace(/@\w+/g, "?");
+    expect(plan(db, named(HISTORY_QUERIES.changes).replace("LIMIT ?", "LIMIT 10").replace(/\?/g, "1"))).toContain("USING INDEX changes_by_flushed");
+    expect(plan(db, named(HISTORY_QUERIES.runs).replace(/\?/g, "1"))).toContain("USING INDEX runs_by_ended");
+    expect(plan(db, HISTORY_QUERIES.newestOfKind.replace("IS ?", "IS 'x'").replace("= ?", "= 'y'"))).toContain(
+      "USING INDEX runs_by_session_workflow",
+    );
+    db.close();
+  });
 
   it("reads idle sessions, paused sessions and pending changes through their indexes", async () => {
     const file = path.join(dir, "plans", "torpor.sqlite");
@@ -45,7 +60,7 @@ describe("sqlite migrations", () => {
     await store.close();
     // Turn the file back into what version 1 wrote: no progress column, one migration recorded.
     const db = new Database(file);
-    db.exec("ALTER TABLE runs DROP COLUMN progress; DELETE FROM torpor_schema WHERE version > 1");
+    db.exec(`${TO_VERSION_2} ALTER TABLE runs DROP COLUMN progress; DELETE FROM torpor_schema WHERE version > 1`);
     db.close();
 
     const upgraded = openSqliteStore({ file });
@@ -55,7 +70,41 @@ describe("sqlite migrations", () => {
     expect((await upgraded.getRun(run.id))?.progress).toEqual(progress);
     await upgraded.close();
     const check = new Database(file, { readonly: true });
-    expect(check.prepare("SELECT MAX(version) AS v FROM torpor_schema").get()).toEqual({ v: 2 });
+    expect(check.prepare("SELECT MAX(version) AS v FROM torpor_schema").get()).toEqual({ v: SCHEMA_VERSION });
     check.close();
   });
+
+  it("upgrades a version-2 file: flushed changes take their checkpoint's commit time (or their own), pending stay pending", async () => {
+    const file = path.join(dir, "v2", "torpor.sqlite");
+    const store = openSqliteStore({ file });
+    const s = await store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x", now: 1000 });
+    await store.createCheckpoint({ id: "cp_a", sessionId: s.id, parentId: null, kind: "hibernate", now: 2000 });
+    await store.commitCheckpoint("cp_a", { files: 1, bytes: 1, uploadedBytes: 1 }, 3000);
+    await store.recordChanges(s.id, [{ path: "kept-by-cp", operation: "write", at: 1500 }]);
+    await store.markChangesFlushed(s.id, "cp_a", 1500, 9999);
+    await store.recordChanges(s.id, [{ path: "cp-gone", operation: "write", at: 1600 }]);
+    await store.markChangesFlushed(s.id, "cp_gone", 1600, 9999);
+    await store.recordChanges(s.id, [{ path: "pending", operation: "write", at: 1700 }]);
+    await store.close();
+    const db = new Database(file);
+    db.exec(`${TO_VERSION_2} DELETE FROM torpor_schema WHERE version > 2`);
+    db.close();
+
+    const upgraded = openSqliteStore({ file });
+    const check = new Database(file, { readonly: true });
+    const flushedAt = Object.fromEntries(
+      (check.prepare("SELECT path, flushed_at FROM changes").all() as { path: string; flushed_at: number | null }[]).map((r) => [r.path, r.flushed_at]),
+    );
+    expect(flushedAt).toEqual({ "kept-by-cp": 3000, "cp-gone": 1600, pending: null });
+    expect(check.prepare("SELECT MAX(version) AS v FROM torpor_schema").get()).toEqual({ v: SCHEMA_VERSION });
+    check.close();
+    const pruned = await upgraded.pruneHistory({ changesFlushedBefore: 2000, runsEndedBefore: 0, now: 5000 });
+    expect(pruned.changes).toBe(1); // cp-gone, by its own time
+    expect((await upgraded.listPendingChanges(s.id)).map((c) => c.path)).toEqual(["pending"]);
+    await upgraded.close();
+  });
 });
+
+/** Undoes migration 3 (history pruning) on a file, for the upgrade tests. */
+const TO_VERSION_2 =
+  "DROP INDEX changes_by_flushed; DROP INDEX runs_by_ended; DROP INDEX runs_by_session_workflow; ALTER TABLE changes DROP COLUMN flushed_at;";
