@@ -1,23 +1,43 @@
 /**
  * Retention run (cron, hourly): apply each session's retention policy (see ./retention), record
- * warnings for checkpoints and paused sandboxes about to expire, prune what expired, then gc.
+ * warnings for checkpoints and paused sandboxes about to expire, prune what expired, then gc; then
+ * prune history: change rows flushed and runs finished more than TORPOR_HISTORY_RETENTION_DAYS ago
+ * (what is kept, and why: src/core/history), one bounded store call per step, until nothing is
+ * left or HISTORY_MAX_BATCHES steps ran (the next hourly run goes on).
  *
  *   Plan retention for every session → Remove expired checkpoint <id> … → Collect unreferenced objects
+ *   → Prune old change rows and runs, batch 1 … n
  *
  * A pruned checkpoint is first marked deleted in the state store (nobody restores from it any
  * more), then its manifest is removed; gc deletes objects no remaining manifest references, after
  * the grace period that protects checkpoints being written.
  */
 import { isTorporError } from "../core/errors";
-import { pausedExpiryWarning, planRetention } from "./retention";
+import { HISTORY_BATCH } from "../core/history";
+import { DAY_MS, pausedExpiryWarning, planRetention } from "./retention";
 import type { CronTick, WorkflowDefinition } from "./types";
 
 export const RETENTION_CRON = "17 * * * *";
+/** History batches one retention run deletes at most: HISTORY_MAX_BATCHES × HISTORY_BATCH rows examined. */
+export const HISTORY_MAX_BATCHES = 50;
+
+export interface HistoryPruneTotals {
+  /** Rows flushed or finished before this time were candidates. */
+  before: number;
+  changes: number;
+  runs: number;
+  steps: number;
+  kept: number;
+  batches: number;
+  /** False when the run stopped at HISTORY_MAX_BATCHES with rows left to examine. */
+  done: boolean;
+}
 
 export interface RetentionRunResult {
   pruned: { sessionId: string; checkpointId: string }[];
   warnings: string[];
   gc: { deletedObjects: number; deletedBytes: number; inGrace: number };
+  history: HistoryPruneTotals;
 }
 
 export function createRetentionWorkflow(cron: string = RETENTION_CRON): WorkflowDefinition<CronTick, RetentionRunResult> {
@@ -26,7 +46,7 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
     name: "Apply checkpoint retention and collect garbage",
     trigger: { cron },
     retries: 3,
-    async handler({ step, deps }) {
+    async handler({ event, step, deps }) {
       const plan = await step.run("Plan retention for every session", async () => {
         const now = deps.now();
         const prune: { sessionId: string; checkpointId: string }[] = [];
@@ -67,7 +87,26 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
         const result = await deps.checkpoints.gc({ graceMs: deps.config.checkpoint.gcGraceMs, now: deps.now() });
         return { deletedObjects: result.deletedObjects, deletedBytes: result.deletedBytes, inGrace: result.inGrace };
       });
-      return { pruned: plan.prune, warnings: plan.warnings, gc };
+      // The cut-off comes from the tick, not the clock: a replayed or retried step sees the same one.
+      const before = event.data.scheduledAt - deps.config.lifecycle.historyRetentionDays * DAY_MS;
+      const history: HistoryPruneTotals = { before, changes: 0, runs: 0, steps: 0, kept: 0, batches: 0, done: false };
+      let cursor: string | null = null;
+      while (history.batches < HISTORY_MAX_BATCHES) {
+        history.batches++;
+        const batch = await step.run(`Prune old change rows and runs, batch ${history.batches}`, () =>
+          deps.store.pruneHistory({ changesFlushedBefore: before, runsEndedBefore: before, cursor, limit: HISTORY_BATCH, now: deps.now() }),
+        );
+        history.changes += batch.changes;
+        history.runs += batch.runs;
+        history.steps += batch.steps;
+        history.kept += batch.kept;
+        cursor = batch.cursor;
+        if (cursor === null) {
+          history.done = true;
+          break;
+        }
+      }
+      return { pruned: plan.prune, warnings: plan.warnings, gc, history };
     },
   };
 }

@@ -93,4 +93,48 @@ describe("retention run", () => {
     // What is left still restores and verifies.
     for (const id of [ids[0]!, ids[3]!]) expect((await runtime.checkpoints.verify(id)).ok).toBe(true);
   });
+
+  it("prunes change rows flushed and runs finished before the history retention age, and reports the counts", async () => {
+    rt = await startWorkflowRuntime({ env: { TORPOR_HISTORY_RETENTION_DAYS: "1" } });
+    const { runtime } = rt;
+    const store = runtime.store;
+    const now = Date.now();
+    const s = await store.createSession({ ownerId: "o", provider: "local", template: "base", idleTimeoutMs: HOUR, sandboxId: "sbx-history", now });
+    await store.recordChanges(s.id, [1, 2, 3].map((i) => ({ path: `old-${i}`, operation: "write" as const, at: now - 3 * DAY_MS })));
+    await store.markChangesFlushed(s.id, "cp_old", now, now - 2 * DAY_MS);
+    await store.recordChanges(s.id, [{ path: "pending", operation: "write", at: now - 5 * DAY_MS }]);
+    const finished = async (id: string, workflow: string, sessionId: string | null, endedAt: number) => {
+      await store.createRun({ id, workflow, sessionId, input: null, now: endedAt - 1000 });
+      await store.recordStep(id, { name: "Step", status: "completed", attempts: 1, startedAt: endedAt - 1000, endedAt, error: null, output: null });
+      await store.finishRun(id, { status: "completed", now: endedAt });
+    };
+    await finished("run_h1", "hibernate", s.id, now - 4 * DAY_MS);
+    await finished("run_h2", "hibernate", s.id, now - 3 * DAY_MS);
+    await finished("run_h3", "hibernate", s.id, now - 2 * DAY_MS); // the newest hibernate: kept
+    await finished("run_s1", "idle-sweep", null, now - 4 * DAY_MS);
+    await finished("run_s2", "idle-sweep", null, now - 3 * DAY_MS); // the newest sweep: kept
+
+    // Two days later with a one-day retention age: everything above is old.
+    const engine = runtime.engine!;
+    const later = now + 2 * DAY_MS;
+    runtime.deps.now = () => later;
+    const run = await engine.waitFor(await engine.tick("retention", later));
+    expect(run.status).toBe("completed");
+    const { history } = JSON.parse(run.result!) as RetentionRunResult;
+    expect(history).toMatchObject({ before: later - DAY_MS, changes: 3, runs: 3, steps: 3, done: true });
+    expect(history.batches).toBeGreaterThanOrEqual(2); // changes, then runs
+    expect(run.steps.filter((x) => x.name.startsWith("Prune old change rows and runs, batch"))).toHaveLength(history.batches);
+    expect((await store.listPendingChanges(s.id)).map((c) => c.path)).toEqual(["pending"]);
+    const left = (await store.listRuns({ limit: 100 })).map((r) => r.id);
+    for (const gone of ["run_h1", "run_h2", "run_s1"]) expect(left).not.toContain(gone);
+    for (const kept of ["run_h3", "run_s2", run.id]) expect(left).toContain(kept);
+    expect(left).toHaveLength(3);
+
+    // The next run finds only the first retention run to delete: the engine ended it on the wall
+    // clock, more than a day before this tick, and it is no longer the newest retention run.
+    const again = await engine.waitFor(await engine.tick("retention", later + HOUR));
+    expect((JSON.parse(again.result!) as RetentionRunResult).history).toMatchObject({ changes: 0, runs: 1, done: true });
+    expect(await store.getRun(run.id)).toBeNull();
+    expect((await store.listRuns({ limit: 100 })).map((r) => r.id).sort()).toEqual([again.id, "run_h3", "run_s2"].sort());
+  });
 });
