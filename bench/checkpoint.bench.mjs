@@ -3,6 +3,7 @@
 //   A  tar + gzip of the folder as one object; download + untar
 //   B  one PUT per file, 16 at a time; one GET per file to restore
 //   C  restic (Debian package) on its S3 backend: full, after 1 changed file, after 1 % changed, restore
+//      (restic and torpor restore three times each, taking turns at going first; medians count)
 //   T  torpor CLI: the same, plus a second workspace that shares node_modules
 // The workspace is a real node_modules (npm ci of bench/fixtures/next-app, cached in bench-output/)
 // plus a generated source tree. Results: a table on stdout and bench-output/checkpoint-results.json.
@@ -22,6 +23,15 @@ const FIXTURE = path.join(ROOT, "bench", "fixtures", "next-app");
 const BASELINES = path.join(ROOT, "bench", "fixtures", "baselines");
 const TORPOR_CLI = path.join(ROOT, "dist", "cli.mjs");
 const MB = 1024 * 1024;
+/** Full restores of restic and torpor, each (BENCH_RESTORE_ROUNDS, default 3): the median counts. */
+const RESTORE_ROUNDS = Math.max(1, Number(process.env.BENCH_RESTORE_ROUNDS ?? 3));
+
+/** The run with the median time, with the highest peak RSS of all, and every time. */
+function median(runs) {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)], rssMB: Math.max(...runs.map((x) => x.rssMB)), rounds: runs.map((x) => x.seconds) };
+}
+
 /** BENCH_QUICK=1 skips baselines A and B (the slow ones) while tuning Torpor against restic. */
 const QUICK = process.env.BENCH_QUICK === "1";
 const SKIPPED = { seconds: NaN, rssMB: NaN, stdout: "" };
@@ -173,19 +183,30 @@ async function main() {
     r.tarRestore = QUICK ? SKIPPED : await timed("A GET + gunzip + untar", "sh", ["-c", `mkdir -p "${out("tar")}" && node "${BASELINES}/get-object.mjs" ws.tar.gz | tar -C "${out("tar")}" -xzf -`], { ...baseEnv, BENCH_S3_BUCKET: "tar" });
     r.perFileRestore = QUICK ? SKIPPED : await timed("B one GET per file", "node", [`${BASELINES}/per-file.mjs`, "get", "full", out("perfile")], { ...baseEnv, BENCH_S3_BUCKET: "perfile" });
     const resticSnap = JSON.parse(sh("restic", [...resticArgs, "snapshots", "--json"], { env: { ...process.env, ...resticEnv } }))[0].short_id;
-    r.resticRestore = await timed("C restic restore", "restic", [...resticArgs, "restore", resticSnap, "--target", out("restic")], resticEnv);
-    r.torporRestore = await timed("T torpor restore", "node", ["--openssl-legacy-provider", TORPOR_CLI, "restore", pct.checkpoint, out("torpor"), "--json"], torporEnv);
-    const restoredShape = summarize(out("torpor"));
+    // restic and torpor restore RESTORE_ROUNDS times each, taking turns at going first, into new
+    // folders (nothing deleted in between: see docs/checkpoints.md, "Two filesystems"); the
+    // table shows each one's median. A restore runs slower the more the filesystem has just
+    // written (a journal to checkpoint), so whichever always ran second would pay for it.
     const sourceShape = summarize(wsA);
-    if (restoredShape.files !== sourceShape.files || restoredShape.bytes !== sourceShape.bytes || restoredShape.symlinks !== sourceShape.symlinks) {
-      throw new Error(`torpor restore differs: ${JSON.stringify(restoredShape)} vs ${JSON.stringify(sourceShape)}`);
+    const rounds = { restic: [], torpor: [] };
+    for (let round = 0; round < RESTORE_ROUNDS; round++) {
+      const restic = () => timed(`C restic restore (round ${round + 1})`, "restic", [...resticArgs, "restore", resticSnap, "--target", out(`restic-${round}`)], resticEnv);
+      const torpor = () => timed(`T torpor restore (round ${round + 1})`, "node", ["--openssl-legacy-provider", TORPOR_CLI, "restore", pct.checkpoint, out(`torpor-${round}`), "--json"], torporEnv);
+      for (const [name, run] of round % 2 === 0 ? [["restic", restic], ["torpor", torpor]] : [["torpor", torpor], ["restic", restic]]) rounds[name].push(await run());
+      const restoredShape = summarize(out(`torpor-${round}`));
+      if (restoredShape.files !== sourceShape.files || restoredShape.bytes !== sourceShape.bytes || restoredShape.symlinks !== sourceShape.symlinks) {
+        throw new Error(`torpor restore differs: ${JSON.stringify(restoredShape)} vs ${JSON.stringify(sourceShape)}`);
+      }
     }
+    r.resticRestore = median(rounds.restic);
+    r.torporRestore = median(rounds.torpor);
 
     console.log("second workspace with the same node_modules");
     r.torporSecond = await timed("T torpor snapshot (workspace B)", "node", ["--openssl-legacy-provider", TORPOR_CLI, "snapshot", wsB, "--json"], torporEnv);
     const second = JSON.parse(r.torporSecond.stdout.trim().split("\n").pop());
     report({ shape, r, full, one, pct, second });
-    for (const name of ["tar", "perfile", "restic", "torpor"]) rmSync(out(name), { recursive: true, force: true });
+    for (const name of ["tar", "perfile"]) rmSync(out(name), { recursive: true, force: true });
+    for (let round = 0; round < RESTORE_ROUNDS; round++) for (const name of ["restic", "torpor"]) rmSync(out(`${name}-${round}`), { recursive: true, force: true });
   } finally {
     await stop();
   }
@@ -209,6 +230,7 @@ function report({ shape, r, full, one, pct, second }) {
   const lines = [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`);
   const extra = [
     `Workspace: ${shape.files} files, ${mb(shape.bytes)} MB, ${shape.dirs} dirs, ${shape.symlinks} symlinks (node_modules of bench/fixtures/next-app + generated src/), on ${shape.filesystem}.`,
+    `Full restores, ${RESTORE_ROUNDS} each, taking turns at going first (the table shows medians): restic ${r.resticRestore.rounds.map((x) => x.toFixed(2)).join(", ")} s; torpor ${r.torporRestore.rounds.map((x) => x.toFixed(2)).join(", ")} s.`,
     `Torpor 1-file incremental: changed ${one.changedBytes} bytes, uploaded ${one.uploadedBytes} bytes in ${one.uploadedObjects} objects (manifest included); target < 2x changed + manifest.`,
     `Torpor 1 % incremental: ${pct.files - pct.reusedFiles} files re-read, changed ${mb(pct.changedBytes)} MB, uploaded ${mb(pct.uploadedBytes)} MB.`,
     `Torpor second workspace (same node_modules, other src/): ${s(r.torporSecond)} s, uploaded ${mb(second.uploadedBytes)} MB of ${mb(second.bytes)} MB = ${((second.uploadedBytes / second.bytes) * 100).toFixed(2)} % (target < 5 %); peak RSS ${r.torporSecond.rssMB.toFixed(0)} MB.`,
