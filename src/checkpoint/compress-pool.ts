@@ -9,11 +9,11 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { zstdBindingPath } from "./zstd";
+import { ZSTD_WORKER_SOURCE, zstdResolveFrom } from "./zstd";
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
-const zstd = require(workerData.zstd);
+${ZSTD_WORKER_SOURCE}
 const cctx = new zstd.CCtx();
 // Compressed into this reused buffer, then copied into an ArrayBuffer of its own that is moved
 // back (not cloned): no Buffer per chunk, no garbage for this isolate.
@@ -88,7 +88,7 @@ class CompressPool {
   private worker(index: number): Worker {
     const existing = this.workers[index];
     if (existing) return existing;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdBindingPath(), level: ZSTD_LEVEL }, resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstdFrom: zstdResolveFrom(), level: ZSTD_LEVEL }, resourceLimits: WORKER_LIMITS });
     worker.unref();
     worker.on("message", (m: { id: number; buffer?: ArrayBuffer; error?: string; input: ArrayBuffer }) => {
       if (this.spare.length < SPARE_INPUTS) this.spare.push(m.input);

@@ -12,7 +12,7 @@
  */
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { zstdBindingPath } from "./zstd";
+import { ZSTD_WORKER_SOURCE, zstdResolveFrom } from "./zstd";
 
 /** Inline (eval) source: works the same from the esbuild bundle and from the TypeScript sources. */
 const WORKER_SOURCE = `
@@ -20,7 +20,7 @@ const { parentPort, workerData } = require("node:worker_threads");
 const fs = require("node:fs");
 const zlib = require("node:zlib");
 const { createHash } = require("node:crypto");
-const zstd = require(workerData.zstd);
+${ZSTD_WORKER_SOURCE}
 
 // Decompressed frames land in this reused buffer: a frame closes once it holds 1 MB, so with its
 // last file (at most 1 MB) it stays under 2 MB. No Buffer per frame, no garbage for this isolate.
@@ -295,7 +295,7 @@ export class FileWriterPool {
     private readonly umask: number,
     private readonly perWorker = 2,
   ) {
-    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { zstd: zstdBindingPath() }, resourceLimits: WORKER_LIMITS }));
+    this.workers = Array.from({ length: size }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { zstdFrom: zstdResolveFrom() }, resourceLimits: WORKER_LIMITS }));
     this.busy = this.workers.map(() => 0);
     this.exited = this.workers.map(() => false);
     this.workers.forEach((worker, index) => {
