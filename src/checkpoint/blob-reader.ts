@@ -164,8 +164,10 @@ export function decompressLargeBlob(stored: { head: Buffer; stream: Readable }, 
   let size = 0;
   const check = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      hasher.update(chunk);
       size += chunk.length;
+      // Refused as soon as it is longer than the manifest says, not after filling the target.
+      if (size > blob.size) return callback(mismatch(`Blob ${blob.hash}`, `hash mismatch (more than ${blob.size} bytes)`));
+      hasher.update(chunk);
       callback(null, chunk);
     },
     flush(callback) {

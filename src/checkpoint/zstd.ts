@@ -3,10 +3,22 @@
  * zstd, and zstd decompresses about 2.5x faster than Brotli on the bench workspace, which is most
  * of a restore's CPU time.
  */
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export { decompress as zstdDecompress, DecompressStream as ZstdDecompressStream } from "zstd-napi";
+export { DecompressStream as ZstdDecompressStream } from "zstd-napi";
+
+/**
+ * The low-level binding, for decompressing into a buffer of a size we bound. A CommonJS require:
+ * Node's ESM loader cannot resolve "zstd-napi/binding" (no exports map, no extension), and
+ * bundlers map a require of an external package to the package itself.
+ */
+const binding = createRequire(import.meta.url)("zstd-napi/binding") as typeof import("zstd-napi/binding");
+/** Decompresses every frame of `src` into `dst`; throws if they need more room than `dst` has. */
+export const zstdDecompressInto = (dst: Uint8Array, src: Uint8Array): number => binding.decompress(dst, src);
+/** The content size a frame's header declares: null when it declares none. */
+export const zstdFrameContentSize = (frame: Uint8Array): number | null => binding.getFrameContentSize(frame);
 
 /** A zstd frame starts with these four bytes (0xFD2FB528, little-endian). */
 export function isZstd(data: Uint8Array): boolean {

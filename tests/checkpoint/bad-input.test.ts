@@ -3,12 +3,13 @@
  * manifests whose entries would write outside the target (nothing is written anywhere); a
  * non-empty target unless asked; a missing checkpoint id.
  */
+import { createHash } from "node:crypto";
 import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type ManifestEntry } from "../../src/checkpoint/index";
 import { compressChunk } from "../../src/checkpoint/compress-pool";
-import { encodeManifest, keys } from "../../src/checkpoint/format";
+import { type BlobLocation, encodeManifest, keys } from "../../src/checkpoint/format";
 import { isTorporError } from "../../src/core/errors";
 import { startTestS3, type TestS3 } from "../helpers/s3";
 import { noise, readTree, writeTree, tempDirs } from "./tree";
@@ -114,6 +115,51 @@ describe("tampered or damaged objects", () => {
     const restored = await dir("z-ok");
     await engine.restore(checkpoint, localDirTarget(restored));
     expect((await readTree(restored))["large.bin"]?.size).toBe(50_000);
+  });
+});
+
+describe("decompression bombs", () => {
+  /** A checkpoint of one file whose blob sits at `location`, as a hostile writer could plant it. */
+  async function plantFile(file: { path: string; size: number; hash: string }, location: BlobLocation): Promise<string> {
+    const header = { parent: null, createdAt: Date.now(), files: 1, dirs: 0, symlinks: 0, bytes: file.size, meta: {} };
+    const entries: ManifestEntry[] = [{ ...base, path: file.path, type: "file", size: file.size, hash: file.hash }];
+    const { id, body } = encodeManifest({ header, entries, locations: new Map([[file.hash, location]]) });
+    await s3.objects.put(keys.manifest(id), body);
+    return id;
+  }
+  const zeros = Buffer.alloc(64 * 1024 * 1024);
+  const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+  it("refuses a pack frame that would decompress to 64 MB, on every path, without decompressing it", async () => {
+    const bomb = await compressChunk(zeros); // a few KB
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const packId = sha(bomb);
+    await s3.objects.put(keys.pack(packId), bomb);
+    const small = Buffer.from("small");
+    const id = await plantFile({ path: "a.txt", size: small.length, hash: sha(small) }, [packId, 0, bomb.length, 0, small.length]);
+    expect(await codeOf(engine.restore(id, localDirTarget(await dir("bomb-empty"))))).toBe("INTEGRITY");
+    const over = await dir("bomb-over");
+    await writeFile(path.join(over, "old.txt"), "old");
+    const error = await engine.restore(id, localDirTarget(over), { allowNonEmpty: true }).then(() => undefined, (e: unknown) => e);
+    expect(isTorporError(error) && error.code).toBe("INTEGRITY");
+    expect(String((error as Error).message)).toMatch(/frame content size 67108864/);
+    expect((await engine.verify(id)).problems.map((p) => p.path)).toEqual(["a.txt"]);
+  });
+
+  it("stops a large blob as soon as it outgrows its size in the manifest, on every path", async () => {
+    const stored = await compressChunk(zeros.subarray(0, 8 * 1024 * 1024));
+    const small = Buffer.alloc(10_000);
+    const hash = sha(small);
+    await s3.objects.put(keys.blob(hash), stored);
+    const id = await plantFile({ path: "big.bin", size: small.length, hash }, ["", 0, stored.length, 0, small.length]);
+    expect(await codeOf(engine.restore(id, localDirTarget(await dir("grow-empty"))))).toBe("INTEGRITY");
+    const over = await dir("grow-over");
+    await writeFile(path.join(over, "old.txt"), "old");
+    const error = await engine.restore(id, localDirTarget(over), { allowNonEmpty: true }).then(() => undefined, (e: unknown) => e);
+    expect(isTorporError(error) && error.code).toBe("INTEGRITY");
+    // Stopped at the first piece past 10,000 bytes, not after decompressing all 8 MB.
+    expect(String((error as Error).message)).toMatch(/hash mismatch \(more than 10000 bytes\)/);
+    expect((await engine.verify(id)).problems.map((p) => p.path)).toEqual(["big.bin"]);
   });
 });
 
