@@ -151,9 +151,8 @@ export async function restoreCheckpoint(
               stream.destroy();
             }
           };
-          // The download starts while the dirs are created (the response waits, paused).
-          let stored = await openStoredBlob(s.objects, blob.hash);
           await dirsDone;
+          let stored = await openStoredBlob(s.objects, blob.hash);
           // A packed writer takes zstd as stored (decompressed and checked on its threads).
           if (packedWriter && isZstd(stored.head)) {
             return pushRead({ large: { hash: blob.hash, size: blob.size, entries, stored: stored.stream } }, stored.stream);

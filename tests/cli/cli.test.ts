@@ -151,13 +151,13 @@ describe("torpor CLI in embedded mode", () => {
     const data = await dir("cli-data");
     const env = { TORPOR_DATA_DIR: data };
     const snap = await torpor(["snapshot", workspace, "--json"], env);
-    expect(snap.code).toBe(0);
+    expect(snap.code, snap.stderr).toBe(0);
     const ls = await torpor(["ls", "--json"], env);
     expect((ls.json.checkpoints as { id: string }[])[0]?.id).toBe(snap.json.checkpoint);
     const out = path.join(data, "..", `${path.basename(data)}-out`);
     cleanup.push(out);
     const restore = await torpor(["restore", snap.json.checkpoint as string, out, "--json"], env);
-    expect(restore.code).toBe(0);
+    expect(restore.code, restore.stderr).toBe(0);
     expect(await readTree(out)).toEqual(await readTree(workspace));
   });
 });
