@@ -143,6 +143,9 @@ export async function restoreCheckpoint(
               stream.once("close", resolve);
               stream.once("error", reject);
             });
+            // Handled now: the stream may fail while push() still waits for room, and a rejection
+            // nobody holds yet would end the process.
+            done.catch(() => {});
             try {
               await push(item);
               await done;

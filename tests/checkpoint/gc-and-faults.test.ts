@@ -3,9 +3,9 @@
  * failures (one request in ten) are retried so snapshot and restore still succeed.
  */
 import { readdir, readlink } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
+import { createCheckpointEngine, localDirSource, localDirTarget, type ManifestEntry } from "../../src/checkpoint/index";
 import { StorageError } from "../../src/core/errors";
 import type { ObjectStore } from "../../src/objectstore/index";
 import { startTestS3, type TestS3 } from "../helpers/s3";
@@ -148,6 +148,44 @@ describe("a download that breaks", () => {
     const again = await dir("break-again");
     await engine.restore(snap.checkpoint, localDirTarget(again));
     expect(await readTree(again)).toEqual(await readTree(src));
+  });
+});
+
+describe("a download that breaks while the target is busy", () => {
+  it("fails the restore with the storage error instead of ending the process", async () => {
+    const engine = createCheckpointEngine({ objects: s3.objects, smallFileBytes: 2048 });
+    const src = await dir("busy");
+    // Enough small files to fill the restore's queue while the target is busy, so that the large
+    // blob's push waits for room while its download breaks.
+    await writeTree(src, { ...Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`f/${i}.txt`, `file ${i}`])), "big.bin": noise(300_000, 12) });
+    const snap = await engine.snapshot(localDirSource(src));
+    const breaking: ObjectStore = {
+      ...s3.objects,
+      async getStream(key) {
+        if (!key.startsWith("blobs/")) return s3.objects.getStream(key);
+        // Answers once the small files have filled the queue, then breaks while the push waits.
+        await new Promise((r) => setTimeout(r, 300));
+        const stream = new PassThrough();
+        stream.write(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
+        setTimeout(() => stream.destroy(new Error("connection reset")), 100);
+        return stream;
+      },
+    };
+    // A target without a packed writer that starts reading only after the download has broken.
+    const out = await dir("busy-out");
+    const inner = localDirTarget(out);
+    const slow = {
+      prepare: inner.prepare.bind(inner),
+      hashFiles: inner.hashFiles.bind(inner),
+      write: async (entries: AsyncIterable<{ entry: ManifestEntry; content?: Readable }>) => {
+        await new Promise((r) => setTimeout(r, 800));
+        await inner.write(entries);
+      },
+    };
+    const error = await createCheckpointEngine({ objects: breaking })
+      .restore(snap.checkpoint, slow)
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
   });
 });
 
