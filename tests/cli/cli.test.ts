@@ -77,7 +77,7 @@ describe("torpor CLI against an S3 endpoint", () => {
   it("snapshot --json prints the checkpoint and its counts as the last line", async () => {
     const run = await torpor(["snapshot", workspace, "--json"], remote());
     expect(run.stderr).toBe("");
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.json).toMatchObject({ files: 4, bytes: 2 * 1024 * 1024 + 11 + 10 + 1 });
     expect(typeof run.json.checkpoint).toBe("string");
     expect(run.json.uploadedBytes).toBeGreaterThan(0);
@@ -88,7 +88,7 @@ describe("torpor CLI against an S3 endpoint", () => {
   it("snapshot --parent reuses unchanged files", async () => {
     await writeFile(path.join(workspace, "src/new.ts"), "new\n");
     const run = await torpor(["snapshot", workspace, "--parent", checkpoint, "--json"], remote());
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.json).toMatchObject({ parent: checkpoint, files: 5, reusedFiles: 4 });
     expect(run.json.uploadedBytes).toBeLessThan(10_000);
   });
@@ -97,7 +97,7 @@ describe("torpor CLI against an S3 endpoint", () => {
     await rm(path.join(workspace, "src/new.ts"));
     const out = path.join(await dir("cli-out"), "restored");
     const run = await torpor(["restore", checkpoint, out, "--json"], remote());
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.json).toMatchObject({ files: 4, bytes: 2 * 1024 * 1024 + 22 });
     expect(await readTree(out)).toEqual(await readTree(workspace));
 
@@ -106,7 +106,7 @@ describe("torpor CLI against an S3 endpoint", () => {
     const ls = await torpor(["ls", "--json"], remote());
     expect((ls.json.checkpoints as { id: string }[]).map((c) => c.id)).toContain(checkpoint);
     const gc = await torpor(["gc", "--json"], remote());
-    expect(gc.code).toBe(0);
+    expect(gc.code, gc.stderr).toBe(0);
     expect(gc.json).toMatchObject({ deletedObjects: 0 });
   });
 
@@ -118,7 +118,7 @@ describe("torpor CLI against an S3 endpoint", () => {
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
     expect(refused.stderr).toContain("not empty");
     const forced = await torpor(["restore", checkpoint, out, "--force"], remote());
-    expect(forced.code).toBe(0);
+    expect(forced.code, forced.stderr).toBe(0);
     expect(await readFile(path.join(out, "keep.txt"), "utf8")).toBe("mine");
   });
 
