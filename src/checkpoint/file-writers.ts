@@ -68,7 +68,9 @@ function largeChunk(m, data) {
     for (;;) {
       const [ret, produced, consumed] = st.dctx.decompressStream(LARGE_OUT, src);
       src = src.subarray(consumed);
-      st.frameOpen = ret !== 0;
+      // 0: a frame ended. A call that neither read nor wrote (after a frame filled the buffer to
+      // the byte) says how much the next frame's header needs, which means nothing here.
+      if (consumed > 0 || produced > 0) st.frameOpen = ret !== 0;
       if (produced > 0) {
         const piece = LARGE_OUT.subarray(0, produced);
         st.size += produced;

@@ -161,6 +161,28 @@ describe("FileWriterPool", () => {
       }
     });
 
+    it("writes a blob whose last frame fills the output buffer to the byte, in any pieces", async () => {
+      // 2 MB exactly: two frames of 1 MB, each decompressing into the whole 1 MB buffer at once
+      // when it arrives in one message. A call after that reads and writes nothing.
+      const exact = noise(2 * 1024 * 1024, 5);
+      const stored = await store(exact);
+      for (const [label, pieceBytes] of [["one piece", stored.length], ["1 MB pieces", 1024 * 1024], ["small pieces", 77_777]] as const) {
+        const root = await tempDir("writers-large-exact");
+        cleanup.push(root);
+        async function* pieces() {
+          for (let at = 0; at < stored.length; at += pieceBytes) yield stored.subarray(at, at + pieceBytes);
+        }
+        const pool = new FileWriterPool(1, process.umask());
+        try {
+          await pool.addLarge({ hash: sha(exact), size: exact.length, files: [file(root, "exact.bin", 0o644)], stored: pieces() });
+          await pool.drain();
+        } finally {
+          await pool.close();
+        }
+        expect((await readFile(path.join(root, "exact.bin"))).equals(exact), label).toBe(true);
+      }
+    });
+
     it("closes the files of a blob whose download breaks, before the pool closes", async () => {
       const root = await tempDir("writers-large-break");
       cleanup.push(root);
