@@ -3,7 +3,7 @@
 //   A  tar + gzip of the folder as one object; download + untar
 //   B  one PUT per file, 16 at a time; one GET per file to restore
 //   C  restic (Debian package) on its S3 backend: full, after 1 changed file, after 1 % changed, restore
-//      (restic and torpor restore three times each, taking turns at going first; medians count)
+//      (restic and torpor restore four times each, taking turns at going first; medians count)
 //   T  torpor CLI: the same, plus a second workspace that shares node_modules
 // The workspace is a real node_modules (npm ci of bench/fixtures/next-app, cached in bench-output/)
 // plus a generated source tree. Results: a table on stdout and bench-output/checkpoint-results.json.
@@ -23,13 +23,19 @@ const FIXTURE = path.join(ROOT, "bench", "fixtures", "next-app");
 const BASELINES = path.join(ROOT, "bench", "fixtures", "baselines");
 const TORPOR_CLI = path.join(ROOT, "dist", "cli.mjs");
 const MB = 1024 * 1024;
-/** Full restores of restic and torpor, each (BENCH_RESTORE_ROUNDS, default 3): the median counts. */
-const RESTORE_ROUNDS = Math.max(1, Number(process.env.BENCH_RESTORE_ROUNDS ?? 3));
+/**
+ * Full restores of restic and torpor, each (BENCH_RESTORE_ROUNDS, default 4, even): in rounds
+ * that take turns at going first, so that each tool goes first as often as second. The median
+ * counts.
+ */
+const RESTORE_ROUNDS = Math.max(1, Number(process.env.BENCH_RESTORE_ROUNDS ?? 4));
 
-/** The run with the median time, with the highest peak RSS of all, and every time. */
+/** The median time (of an even count: the mean of the middle two), the highest peak RSS, every time. */
 function median(runs) {
-  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
-  return { ...sorted[Math.floor((sorted.length - 1) / 2)], rssMB: Math.max(...runs.map((x) => x.rssMB)), rounds: runs.map((x) => x.seconds) };
+  const sorted = [...runs].map((x) => x.seconds).sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const seconds = sorted.length % 2 === 1 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { seconds, rssMB: Math.max(...runs.map((x) => x.rssMB)), rounds: runs.map((x) => x.seconds), stdout: runs[0].stdout };
 }
 
 /** BENCH_QUICK=1 skips baselines A and B (the slow ones) while tuning Torpor against restic. */
@@ -186,7 +192,7 @@ async function main() {
     // restic and torpor restore RESTORE_ROUNDS times each, taking turns at going first, into new
     // folders (nothing deleted in between: see docs/checkpoints.md, "Two filesystems"); the
     // table shows each one's median. A restore runs slower the more the filesystem has just
-    // written (a journal to checkpoint), so whichever always ran second would pay for it.
+    // written, so whichever went second more often would pay for it.
     const sourceShape = summarize(wsA);
     const rounds = { restic: [], torpor: [] };
     for (let round = 0; round < RESTORE_ROUNDS; round++) {
