@@ -24,7 +24,7 @@ const dctx = new zstd.DCtx();
 
 // A frame is zstd when it starts with zstd's magic number, else Brotli (older checkpoints: codec.ts).
 function decompress(frame) {
-  if (frame.length >= 4 && frame[0] === 0x28 && frame[1] === 0xb5 && frame[2] === 0x2f && frame[3] === 0xfd) {
+  if (isZstd(frame)) {
     const size = zstd.getFrameContentSize(frame);
     if (size === null || size > FRAME_OUT.length) throw new Error("frame content size " + size);
     return FRAME_OUT.subarray(0, dctx.decompress(FRAME_OUT, frame));
@@ -110,9 +110,7 @@ function closeLarge(id) {
 function writeFile(abs, data, offset, size, mode, mtime, umask) {
   const fd = fs.openSync(abs, "wx", mode);
   try {
-    let at = offset;
-    const end = offset + size;
-    while (at < end) at += fs.writeSync(fd, data, at, end - at);
+    writeAll(fd, data.subarray(offset, offset + size));
     if ((mode & umask) !== 0) fs.fchmodSync(fd, mode);
     fs.futimesSync(fd, mtime, mtime);
   } finally {

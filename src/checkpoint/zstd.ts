@@ -39,8 +39,12 @@ export function zstdResolveFrom(): string[] {
   return from;
 }
 
-/** Worker source defining `zstd` (the binding) from `workerData.zstdFrom` (zstdResolveFrom()). */
+/**
+ * Worker source defining `zstd` (the binding) from `workerData.zstdFrom` (zstdResolveFrom()), and
+ * `isZstd`, the same test as above (a worker's source cannot import it).
+ */
 export const ZSTD_WORKER_SOURCE = `
+const isZstd = (data) => data.length >= 4 && data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd;
 const zstd = (() => {
   const { createRequire } = require("node:module");
   let failure;
