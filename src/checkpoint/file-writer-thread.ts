@@ -29,7 +29,7 @@ function decompress(frame) {
     if (size === null || size > FRAME_OUT.length) throw new Error("frame content size " + size);
     return FRAME_OUT.subarray(0, dctx.decompress(FRAME_OUT, frame));
   }
-  return zlib.brotliDecompressSync(frame, { chunkSize: FRAME_OUT.length });
+  return zlib.brotliDecompressSync(frame, { chunkSize: FRAME_OUT.length, maxOutputLength: FRAME_OUT.length });
 }
 
 function writeAll(fd, data) {

@@ -68,6 +68,23 @@ describe("a checkpoint written with Brotli", () => {
     expect(await f.engine.verify(id)).toMatchObject({ ok: true, problems: [] });
   });
 
+  it("refuses a Brotli frame that would decompress to 64 MB, on both restore paths, without decompressing it", async () => {
+    const small = Buffer.from("small");
+    const bomb = brotli(Buffer.alloc(64 * 1024 * 1024), 2, 20);
+    const packId = sha(bomb);
+    await f.s3.objects.put(keys.pack(packId), bomb);
+    const entries: ManifestEntry[] = [{ path: "a.txt", type: "file", mode: 0o644, size: small.length, mtimeMs: Date.now(), hash: sha(small) }];
+    const header = { parent: null, createdAt: Date.now(), files: 1, dirs: 0, symlinks: 0, bytes: small.length, meta: {} };
+    const { id, body } = encodeManifest({ header, entries, locations: new Map<string, BlobLocation>([[sha(small), [packId, 0, bomb.length, 0, small.length]]]) });
+    await f.s3.objects.put(keys.manifest(id), body);
+    const over = await f.dir("brotli-bomb-over");
+    await writeFile(path.join(over, "old.txt"), "old");
+    for (const [label, target, options] of [["empty folder", localDirTarget(await f.dir("brotli-bomb")), {}], ["over content", localDirTarget(over), { allowNonEmpty: true }]] as const) {
+      const error = await f.engine.restore(id, target, options).then(() => undefined, (e: unknown) => e);
+      expect(String(error), label).toMatch(/cannot decompress.*corrupt, truncated or tampered/);
+    }
+  });
+
   it("is the parent of a zstd checkpoint that reuses its blobs and restores both codecs together", async () => {
     const { id, files } = await brotliCheckpoint();
     const work = await f.dir("brotli-work");
