@@ -65,6 +65,13 @@ export interface SandboxProvider {
   readonly kind: "local" | "e2b";
   /** False for providers that can only keep or kill a sandbox: hibernation archives at once. */
   readonly supportsPause: boolean;
+  /**
+   * True when a paused sandbox's workspace can still be read and written from the host (the local
+   * provider: pause stops every process of the sandbox and the files stay where they are). Then
+   * hibernate pauses *before* its checkpoint, so the checkpoint holds exactly what the paused
+   * sandbox holds (no write slips in between), and an aborted hibernate connects again at once.
+   */
+  readonly readsWhilePaused?: boolean;
 
   create(options: CreateSandboxOptions): Promise<SandboxInfo>;
   /** Reconnects to a sandbox, resuming it if paused. Fails SANDBOX_GONE if the provider lost it. */

@@ -115,6 +115,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
   const provider: SandboxProvider = {
     kind: "local",
     supportsPause: true,
+    readsWhilePaused: true,
 
     async create(opts: CreateSandboxOptions): Promise<SandboxInfo> {
       const id = newSandboxId();
