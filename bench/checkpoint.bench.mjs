@@ -11,6 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureNodeModules as ensureNodeModules_, sh } from "./fixtures/setup.mjs";
 import { shebangEnv } from "./fixtures/torpor-env.mjs";
 import { generateSources, summarize, listFiles, touchFiles } from "./fixtures/workspace.mjs";
 
@@ -42,9 +43,6 @@ function median(runs) {
 const QUICK = process.env.BENCH_QUICK === "1";
 const SKIPPED = { seconds: NaN, rssMB: NaN, stdout: "" };
 
-function sh(cmd, args, options = {}) {
-  return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "inherit"], ...options }).toString();
-}
 
 /** Runs one command as a whole process under /usr/bin/time; returns wall seconds, peak RSS, stdout. */
 function timed(label, cmd, args, env = {}) {
@@ -70,13 +68,7 @@ function timed(label, cmd, args, env = {}) {
 }
 
 function ensureNodeModules() {
-  if (existsSync(path.join(CACHE, "node_modules", ".package-lock.json"))) return;
-  console.log("installing the fixture's node_modules (npm ci, cached in bench-output/cache)…");
-  rmSync(CACHE, { recursive: true, force: true });
-  mkdirSync(CACHE, { recursive: true });
-  cpSync(path.join(FIXTURE, "package.json"), path.join(CACHE, "package.json"));
-  cpSync(path.join(FIXTURE, "package-lock.json"), path.join(CACHE, "package-lock.json"));
-  sh("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: CACHE, stdio: "inherit" });
+  ensureNodeModules_(CACHE, FIXTURE);
 }
 
 function makeWorkspace(dir, seed) {
