@@ -4,7 +4,8 @@
  *
  * - pause: SIGSTOP to every process of the sandbox; connect: SIGCONT. Files stay readable from
  *   the host while paused (scan, transfer, hash work); exec is refused until connect.
- * - kill: SIGKILL to every process, then the workspace, /tmp, home and logs are deleted; a
+ * - kill: SIGKILL to every process, then the workspace, /tmp, home and logs go to the trash
+ *   (./trash: renamed at once, deleted later in batches, off the resume's path); a
  *   tombstone state file remains so that the other methods say SANDBOX_GONE (not NOT_FOUND).
  *   status and kill treat a well-formed id without any record (folder wiped) as gone.
  * - Without bubblewrap (bubblewrap "off", or "auto" where it is missing or cannot run) sandboxes
@@ -26,6 +27,7 @@ import { allGone, allStopped, isAlive, signalSandbox, type ProcessRecord } from 
 import { recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "./tar";
+import { createTrash, type TrashOptions } from "./trash";
 import { watchFolder } from "./watch";
 
 export interface LocalProviderOptions {
@@ -38,6 +40,8 @@ export interface LocalProviderOptions {
   watchDebounceMs?: number;
   /** Where bwrap is, when not in /usr/bin, /usr/local/bin or /bin. */
   bwrapPath?: string;
+  /** The deferred deletion of killed sandboxes' folders (tests: a short age, no timer). */
+  trash?: Pick<TrashOptions, "minAgeMs" | "batch" | "intervalMs">;
 }
 
 const NOT_ISOLATED = "NOT ISOLATED: this sandbox runs without bubblewrap; its processes can see and change the host";
@@ -57,6 +61,18 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     }
   }
   if (bwrap === null) log(`[torpor] WARNING: local sandboxes are ${NOT_ISOLATED.slice(0, 12)}: ${unisolatedReason}`);
+
+  let writing = 0;
+  /** Counts a restore's writes into a workspace: the trash waits while any runs. */
+  async function writingInto<T>(fn: () => Promise<T>): Promise<T> {
+    writing++;
+    try {
+      return await fn();
+    } finally {
+      writing--;
+    }
+  }
+  const trash = createTrash({ root, log, busy: () => writing > 0, ...options.trash });
 
   const locks = new Map<string, Promise<unknown>>();
   const execs = new Map<string, Set<ProcessRecord>>();
@@ -174,7 +190,8 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
         const pids = signalSandbox(recordsOf(state), "SIGKILL");
         await waitFor(() => allGone(pids), `killing ${id}`);
         const dirs = sandboxDirs(root, id);
-        for (const dir of [dirs.workspace, dirs.tmp, dirs.home, dirs.logs]) await fs.rm(dir, { recursive: true, force: true });
+        // Deleted later, off the hot path (see ./trash): gone for the user at once.
+        trash.put(id, { workspace: dirs.workspace, tmp: dirs.tmp, home: dirs.home, logs: dirs.logs });
         if (state.status === "gone" && state.processes.length === 0) return;
         state.status = "gone";
         state.processes = [];
@@ -241,31 +258,33 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     },
     async writeEntries(id, entries) {
       await readLiveState(root, id);
-      const importer = workspaceImporter(sandboxDirs(root, id).workspace);
-      for await (const item of entries) {
-        const { entry, data } = item;
-        const name = workspacePath(entry.path, "manifest path");
-        if (name === "") continue;
-        await importer.write({
-          name,
-          type: entry.type,
-          mode: entry.mode & 0o7777,
-          mtime: new Date(entry.mtimeMs),
-          size: entry.size,
-          linkname: entry.target,
-          data,
-          // Read only when there is no data: for the engine's small files it is made on demand.
-          content: data === undefined ? item.content : undefined,
-        });
-      }
-      importer.finish();
+      await writingInto(async () => {
+        const importer = workspaceImporter(sandboxDirs(root, id).workspace);
+        for await (const item of entries) {
+          const { entry, data } = item;
+          const name = workspacePath(entry.path, "manifest path");
+          if (name === "") continue;
+          await importer.write({
+            name,
+            type: entry.type,
+            mode: entry.mode & 0o7777,
+            mtime: new Date(entry.mtimeMs),
+            size: entry.size,
+            linkname: entry.target,
+            data,
+            // Read only when there is no data: for the engine's small files it is made on demand.
+            content: data === undefined ? item.content : undefined,
+          });
+        }
+        importer.finish();
+      });
     },
     async importTar(id, tar) {
       await readLiveState(root, id).catch((error: unknown) => {
         tar.destroy();
         throw error;
       });
-      await importFolderTar(sandboxDirs(root, id).workspace, tar);
+      await writingInto(() => importFolderTar(sandboxDirs(root, id).workspace, tar));
     },
     async readFile(id, p) {
       await readLiveState(root, id);
