@@ -7,13 +7,12 @@
 import { v } from "convex/values";
 import type { ChangeRecord } from "../src/core/types";
 import type { Doc } from "./_generated/dataModel";
-import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
-import { guarded } from "./auth";
+import type { MutationCtx, QueryCtx } from "./_generated/server";
+import { secretMutation, secretQuery } from "./functions";
 import { loadSessionDoc } from "./model";
 import { FLUSH_BATCH } from "../src/store/rules";
 import { changeOperation } from "./validators";
 
-const secret = v.string();
 
 function fromDoc(doc: Doc<"changes">): ChangeRecord {
   const { _id, _creationTime, changeId, flushedAt: _flushedAt, ...rest } = doc;
@@ -38,9 +37,9 @@ export async function recordHandler(
   }
   return args.changes.length;
 }
-export const record = mutation({
-  args: { secret, sessionId: v.string(), changes: v.array(newChange) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => recordHandler(ctx, args)),
+export const record = secretMutation({
+  args: { sessionId: v.string(), changes: v.array(newChange) },
+  handler: (ctx, args) => recordHandler(ctx, args),
 });
 
 export async function listPendingHandler(ctx: QueryCtx, args: { sessionId: string; limit?: number }): Promise<ChangeRecord[]> {
@@ -50,9 +49,9 @@ export async function listPendingHandler(ctx: QueryCtx, args: { sessionId: strin
     .take(args.limit ?? 10_000);
   return docs.map(fromDoc);
 }
-export const listPending = query({
-  args: { secret, sessionId: v.string(), limit: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => listPendingHandler(ctx, args)),
+export const listPending = secretQuery({
+  args: { sessionId: v.string(), limit: v.optional(v.number()) },
+  handler: (ctx, args) => listPendingHandler(ctx, args),
 });
 
 /**
@@ -72,7 +71,7 @@ export async function markFlushedHandler(
   for (const doc of docs) await ctx.db.patch(doc._id, { checkpointId: args.checkpointId, flushedAt });
   return docs.length;
 }
-export const markFlushed = mutation({
-  args: { secret, sessionId: v.string(), checkpointId: v.string(), upTo: v.number(), now: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => markFlushedHandler(ctx, args)),
+export const markFlushed = secretMutation({
+  args: { sessionId: v.string(), checkpointId: v.string(), upTo: v.number(), now: v.optional(v.number()) },
+  handler: (ctx, args) => markFlushedHandler(ctx, args),
 });

@@ -8,12 +8,11 @@ import { ConflictError, NotFoundError } from "../src/core/errors";
 import type { CheckpointRecord } from "../src/core/types";
 import type { NewCheckpoint } from "../src/store/types";
 import type { Doc } from "./_generated/dataModel";
-import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
-import { guarded } from "./auth";
+import type { MutationCtx, QueryCtx } from "./_generated/server";
+import { secretMutation, secretQuery } from "./functions";
 import { loadSessionDoc } from "./model";
 import { checkpointKind } from "./validators";
 
-const secret = v.string();
 
 function fromDoc(doc: Doc<"checkpoints">): CheckpointRecord {
   const { _id, _creationTime, checkpointId, ...rest } = doc;
@@ -58,12 +57,12 @@ export async function createHandler(ctx: MutationCtx, args: NewCheckpoint): Prom
   await ctx.db.insert("checkpoints", { checkpointId: id, ...rest });
   return record;
 }
-export const create = mutation({
+export const create = secretMutation({
   args: {
-    secret, id: v.string(), sessionId: v.string(), parentId: v.nullable(v.string()), kind: checkpointKind,
+    id: v.string(), sessionId: v.string(), parentId: v.nullable(v.string()), kind: checkpointKind,
     label: v.optional(v.nullable(v.string())), now: v.optional(v.number()),
   },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => createHandler(ctx, args)),
+  handler: (ctx, args) => createHandler(ctx, args),
 });
 
 export async function commitHandler(
@@ -78,27 +77,26 @@ export async function commitHandler(
   await repointLatest(ctx, doc.sessionId, args.now);
   return fromDoc({ ...doc, ...patch });
 }
-export const commit = mutation({
-  args: { secret, checkpointId: v.string(), files: v.number(), bytes: v.number(), uploadedBytes: v.number(), now: v.optional(v.number()) },
-  handler: (ctx, { secret, now, ...args }) => guarded(secret, () => commitHandler(ctx, { ...args, now: now ?? Date.now() })),
+export const commit = secretMutation({
+  args: { checkpointId: v.string(), files: v.number(), bytes: v.number(), uploadedBytes: v.number(), now: v.optional(v.number()) },
+  handler: (ctx, { now, ...args }) => commitHandler(ctx, { ...args, now: now ?? Date.now() }),
 });
 
-export const get = query({
-  args: { secret, checkpointId: v.string() },
-  handler: (ctx, { secret, checkpointId }) =>
-    guarded(secret, async () => {
-      const doc = await findDoc(ctx, checkpointId);
-      return doc ? fromDoc(doc) : null;
-    }),
+export const get = secretQuery({
+  args: { checkpointId: v.string() },
+  handler: async (ctx, { checkpointId }) => {
+    const doc = await findDoc(ctx, checkpointId);
+    return doc ? fromDoc(doc) : null;
+  },
 });
 
 export async function listHandler(ctx: QueryCtx, args: { sessionId: string; includeDeleted?: boolean }): Promise<CheckpointRecord[]> {
   const docs = await ctx.db.query("checkpoints").withIndex("by_session", (q) => q.eq("sessionId", args.sessionId)).order("desc").collect();
   return docs.filter((d) => args.includeDeleted || d.status !== "deleted").map(fromDoc);
 }
-export const list = query({
-  args: { secret, sessionId: v.string(), includeDeleted: v.optional(v.boolean()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => listHandler(ctx, args)),
+export const list = secretQuery({
+  args: { sessionId: v.string(), includeDeleted: v.optional(v.boolean()) },
+  handler: (ctx, args) => listHandler(ctx, args),
 });
 
 export async function markDeletedHandler(ctx: MutationCtx, args: { checkpointId: string; now: number }): Promise<null> {
@@ -109,18 +107,16 @@ export async function markDeletedHandler(ctx: MutationCtx, args: { checkpointId:
   if (session.latestCheckpointId === args.checkpointId) await repointLatest(ctx, doc.sessionId, args.now);
   return null;
 }
-export const markDeleted = mutation({
-  args: { secret, checkpointId: v.string(), now: v.optional(v.number()) },
-  handler: (ctx, { secret, checkpointId, now }) =>
-    guarded(secret, () => markDeletedHandler(ctx, { checkpointId, now: now ?? Date.now() })),
+export const markDeleted = secretMutation({
+  args: { checkpointId: v.string(), now: v.optional(v.number()) },
+  handler: (ctx, { checkpointId, now }) => markDeletedHandler(ctx, { checkpointId, now: now ?? Date.now() }),
 });
 
-export const setPinned = mutation({
-  args: { secret, checkpointId: v.string(), pinned: v.boolean() },
-  handler: (ctx, { secret, checkpointId, pinned }) =>
-    guarded(secret, async () => {
-      const doc = await loadDoc(ctx, checkpointId);
-      await ctx.db.patch(doc._id, { pinned });
-      return fromDoc({ ...doc, pinned });
-    }),
+export const setPinned = secretMutation({
+  args: { checkpointId: v.string(), pinned: v.boolean() },
+  handler: async (ctx, { checkpointId, pinned }) => {
+    const doc = await loadDoc(ctx, checkpointId);
+    await ctx.db.patch(doc._id, { pinned });
+    return fromDoc({ ...doc, pinned });
+  },
 });

@@ -11,8 +11,8 @@ import type { Session } from "../src/core/types";
 import { decodeHistoryCursor, nextHistoryCursor } from "../src/store/rules";
 import type { HistoryPruneResult } from "../src/store/types";
 import type { Doc } from "./_generated/dataModel";
-import { mutation, type MutationCtx } from "./_generated/server";
-import { guarded } from "./auth";
+import type { MutationCtx } from "./_generated/server";
+import { secretMutation } from "./functions";
 import { findSessionDoc, sessionFromDoc } from "./model";
 
 type Key = { at: number; id: string };
@@ -119,14 +119,13 @@ export async function pruneHandler(
   return result;
 }
 
-export const prune = mutation({
+export const prune = secretMutation({
   args: {
-    secret: v.string(),
     changesFlushedBefore: v.number(),
     runsEndedBefore: v.number(),
     cursor: v.optional(v.nullable(v.string())),
     limit: v.optional(v.number()),
     now: v.optional(v.number()),
   },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => pruneHandler(ctx, args)),
+  handler: (ctx, args) => pruneHandler(ctx, args),
 });

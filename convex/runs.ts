@@ -7,11 +7,10 @@ import { v } from "convex/values";
 import { NotFoundError } from "../src/core/errors";
 import type { RunProgress, RunRecord, RunStatus, StepRecord } from "../src/core/types";
 import type { Doc } from "./_generated/dataModel";
-import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
-import { guarded } from "./auth";
+import type { MutationCtx, QueryCtx } from "./_generated/server";
+import { secretMutation, secretQuery } from "./functions";
 import { finishedRunStatus, runProgress, runStatus, step } from "./validators";
 
-const secret = v.string();
 
 async function steps(ctx: QueryCtx, runId: string): Promise<StepRecord[]> {
   const docs = await ctx.db.query("runSteps").withIndex("by_run_position", (q) => q.eq("runId", runId)).collect();
@@ -46,21 +45,20 @@ export async function createHandler(
   });
   return fromDoc(ctx, (await ctx.db.get(id))!);
 }
-export const create = mutation({
+export const create = secretMutation({
   args: {
-    secret, runId: v.string(), workflow: v.string(), sessionId: v.nullable(v.string()), input: v.string(),
+    runId: v.string(), workflow: v.string(), sessionId: v.nullable(v.string()), input: v.string(),
     externalId: v.nullable(v.string()), now: v.optional(v.number()),
   },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => createHandler(ctx, args)),
+  handler: (ctx, args) => createHandler(ctx, args),
 });
 
-export const get = query({
-  args: { secret, runId: v.string() },
-  handler: (ctx, { secret, runId }) =>
-    guarded(secret, async () => {
-      const doc = await findDoc(ctx, runId);
-      return doc ? fromDoc(ctx, doc) : null;
-    }),
+export const get = secretQuery({
+  args: { runId: v.string() },
+  handler: async (ctx, { runId }) => {
+    const doc = await findDoc(ctx, runId);
+    return doc ? fromDoc(ctx, doc) : null;
+  },
 });
 
 export async function listHandler(
@@ -89,9 +87,9 @@ export async function listHandler(
     .take(args.limit ?? 100);
   return Promise.all(docs.map((doc) => fromDoc(ctx, doc)));
 }
-export const list = query({
-  args: { secret, sessionId: v.optional(v.string()), status: v.optional(runStatus), workflow: v.optional(v.string()), limit: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => listHandler(ctx, args)),
+export const list = secretQuery({
+  args: { sessionId: v.optional(v.string()), status: v.optional(runStatus), workflow: v.optional(v.string()), limit: v.optional(v.number()) },
+  handler: (ctx, args) => listHandler(ctx, args),
 });
 
 export async function recordStepHandler(ctx: MutationCtx, args: { runId: string; step: StepRecord }): Promise<null> {
@@ -109,9 +107,9 @@ export async function recordStepHandler(ctx: MutationCtx, args: { runId: string;
   await ctx.db.patch(run._id, { updatedAt: Date.now() });
   return null;
 }
-export const recordStep = mutation({
-  args: { secret, runId: v.string(), step },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => recordStepHandler(ctx, args)),
+export const recordStep = secretMutation({
+  args: { runId: v.string(), step },
+  handler: (ctx, args) => recordStepHandler(ctx, args),
 });
 
 export async function finishHandler(
@@ -124,9 +122,9 @@ export async function finishHandler(
   await ctx.db.patch(doc._id, { ...outcome, endedAt: at, updatedAt: at });
   return fromDoc(ctx, (await ctx.db.get(doc._id))!);
 }
-export const finish = mutation({
-  args: { secret, runId: v.string(), status: finishedRunStatus, result: v.nullable(v.string()), error: v.nullable(v.string()), now: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => finishHandler(ctx, args)),
+export const finish = secretMutation({
+  args: { runId: v.string(), status: finishedRunStatus, result: v.nullable(v.string()), error: v.nullable(v.string()), now: v.optional(v.number()) },
+  handler: (ctx, args) => finishHandler(ctx, args),
 });
 
 export async function setStatusHandler(ctx: MutationCtx, args: { runId: string; status: RunStatus; now?: number }): Promise<null> {
@@ -134,9 +132,9 @@ export async function setStatusHandler(ctx: MutationCtx, args: { runId: string; 
   await ctx.db.patch(doc._id, { status: args.status, updatedAt: args.now ?? Date.now() });
   return null;
 }
-export const setStatus = mutation({
-  args: { secret, runId: v.string(), status: runStatus, now: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => setStatusHandler(ctx, args)),
+export const setStatus = secretMutation({
+  args: { runId: v.string(), status: runStatus, now: v.optional(v.number()) },
+  handler: (ctx, args) => setStatusHandler(ctx, args),
 });
 
 // Written every ~half second while a checkpoint step runs: it patches only the progress, leaving
@@ -146,7 +144,7 @@ export async function setProgressHandler(ctx: MutationCtx, args: { runId: string
   await ctx.db.patch(doc._id, { progress: args.progress });
   return null;
 }
-export const setProgress = mutation({
-  args: { secret, runId: v.string(), progress: v.nullable(runProgress) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => setProgressHandler(ctx, args)),
+export const setProgress = secretMutation({
+  args: { runId: v.string(), progress: v.nullable(runProgress) },
+  handler: (ctx, args) => setProgressHandler(ctx, args),
 });

@@ -4,7 +4,7 @@
  * src/store/rules (src/core/lifecycle) to the row it just read, so Convex's serializable
  * transactions give the same guarantees as the SQLite adapter's BEGIN IMMEDIATE.
  *
- * Every function takes `secret` (see auth.ts). Handlers are exported plain functions for tests.
+ * Every function takes `secret` (secretQuery/secretMutation in functions.ts, auth.ts). Handlers are exported plain functions for tests.
  */
 import { v } from "convex/values";
 import type { LifecycleEvent } from "../src/core/lifecycle";
@@ -19,13 +19,12 @@ import {
   newSessionRecord,
 } from "../src/store/rules";
 import type { AcquireResult, ActivityResult, NewSession, SessionPatch } from "../src/store/types";
-import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
-import { guarded } from "./auth";
+import type { MutationCtx, QueryCtx } from "./_generated/server";
+import { secretMutation, secretQuery } from "./functions";
 import { findSessionDoc, mutateSession, sessionFromDoc, sessionToFields } from "./model";
 import { activityKind, hooks, lifecycleEvent, operation, provider, sessionPatch, sessionState } from "./validators";
 
 const DEFAULT_LIST_LIMIT = 1000;
-const secret = v.string();
 const now = v.optional(v.number());
 
 export async function createHandler(ctx: MutationCtx, args: NewSession & { sessionId: string }): Promise<Session> {
@@ -33,23 +32,23 @@ export async function createHandler(ctx: MutationCtx, args: NewSession & { sessi
   await ctx.db.insert("sessions", sessionToFields(session));
   return session;
 }
-export const create = mutation({
+export const create = secretMutation({
   args: {
-    secret, sessionId: v.string(), ownerId: v.string(), provider, template: v.string(), idleTimeoutMs: v.number(),
+    sessionId: v.string(), ownerId: v.string(), provider, template: v.string(), idleTimeoutMs: v.number(),
     hooks: v.optional(v.object({ beforeCheckpoint: v.optional(hooks.fields.beforeCheckpoint), afterResume: v.optional(hooks.fields.afterResume) })),
     retention: v.optional(v.object({ keepLast: v.optional(v.number()), keepDailyDays: v.optional(v.number()) })),
     sandboxId: v.optional(v.nullable(v.string())), now,
   },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => createHandler(ctx, args)),
+  handler: (ctx, args) => createHandler(ctx, args),
 });
 
 export async function getHandler(ctx: QueryCtx, args: { sessionId: string }): Promise<Session | null> {
   const doc = await findSessionDoc(ctx, args.sessionId);
   return doc ? sessionFromDoc(doc) : null;
 }
-export const get = query({
-  args: { secret, sessionId: v.string() },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => getHandler(ctx, args)),
+export const get = secretQuery({
+  args: { sessionId: v.string() },
+  handler: (ctx, args) => getHandler(ctx, args),
 });
 
 export async function bySandboxHandler(ctx: QueryCtx, args: { sandboxId: string }): Promise<Session | null> {
@@ -58,9 +57,9 @@ export async function bySandboxHandler(ctx: QueryCtx, args: { sandboxId: string 
   docs.sort((a, b) => Number(a.state === "deleted") - Number(b.state === "deleted") || b.createdAt - a.createdAt);
   return docs[0] ? sessionFromDoc(docs[0]) : null;
 }
-export const bySandbox = query({
-  args: { secret, sandboxId: v.string() },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => bySandboxHandler(ctx, args)),
+export const bySandbox = secretQuery({
+  args: { sandboxId: v.string() },
+  handler: (ctx, args) => bySandboxHandler(ctx, args),
 });
 
 export async function listHandler(
@@ -79,9 +78,9 @@ export async function listHandler(
   const filtered = ownerId !== undefined && state !== undefined ? ordered.filter((q) => q.eq(q.field("state"), state)) : ordered;
   return (await filtered.take(limit)).map(sessionFromDoc);
 }
-export const list = query({
-  args: { secret, ownerId: v.optional(v.string()), state: v.optional(sessionState), limit: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => listHandler(ctx, args)),
+export const list = secretQuery({
+  args: { ownerId: v.optional(v.string()), state: v.optional(sessionState), limit: v.optional(v.number()) },
+  handler: (ctx, args) => listHandler(ctx, args),
 });
 
 /** Reads only the idle rows: running, and idle deadline at or before `now`, via by_state_idleAt. */
@@ -92,9 +91,9 @@ export async function listIdleHandler(ctx: QueryCtx, args: { now: number; limit?
     .take(args.limit ?? DEFAULT_LIST_LIMIT);
   return docs.map(sessionFromDoc);
 }
-export const listIdle = query({
-  args: { secret, now: v.number(), limit: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => listIdleHandler(ctx, args)),
+export const listIdle = secretQuery({
+  args: { now: v.number(), limit: v.optional(v.number()) },
+  handler: (ctx, args) => listIdleHandler(ctx, args),
 });
 
 export async function listPausedBeforeHandler(ctx: QueryCtx, args: { before: number; limit?: number }): Promise<Session[]> {
@@ -104,9 +103,9 @@ export async function listPausedBeforeHandler(ctx: QueryCtx, args: { before: num
     .take(args.limit ?? DEFAULT_LIST_LIMIT);
   return docs.map(sessionFromDoc);
 }
-export const listPausedBefore = query({
-  args: { secret, before: v.number(), limit: v.optional(v.number()) },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => listPausedBeforeHandler(ctx, args)),
+export const listPausedBefore = secretQuery({
+  args: { before: v.number(), limit: v.optional(v.number()) },
+  handler: (ctx, args) => listPausedBeforeHandler(ctx, args),
 });
 
 /** Coalesced: the mutation writes only when the rules say so; otherwise it only read the row. */
@@ -120,9 +119,9 @@ export function recordActivityHandler(
     return { write: outcome.write, result: { session: outcome.session, written: outcome.write !== null, wake: outcome.wake } };
   });
 }
-export const recordActivity = mutation({
-  args: { secret, sessionId: v.string(), at: v.number(), kind: activityKind, coalesceMs: v.number() },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => recordActivityHandler(ctx, args)),
+export const recordActivity = secretMutation({
+  args: { sessionId: v.string(), at: v.number(), kind: activityKind, coalesceMs: v.number() },
+  handler: (ctx, args) => recordActivityHandler(ctx, args),
 });
 
 export function acquireLeaseHandler(
@@ -135,9 +134,9 @@ export function acquireLeaseHandler(
     return { write: outcome.ok ? outcome.session : null, result: outcome };
   });
 }
-export const acquireLease = mutation({
-  args: { secret, sessionId: v.string(), holder: v.string(), operation, ttlMs: v.number(), now },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => acquireLeaseHandler(ctx, args)),
+export const acquireLease = secretMutation({
+  args: { sessionId: v.string(), holder: v.string(), operation, ttlMs: v.number(), now },
+  handler: (ctx, args) => acquireLeaseHandler(ctx, args),
 });
 
 export function renewLeaseHandler(
@@ -149,18 +148,18 @@ export function renewLeaseHandler(
     return { write: next, result: next };
   });
 }
-export const renewLease = mutation({
-  args: { secret, sessionId: v.string(), holder: v.string(), ttlMs: v.number(), now },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => renewLeaseHandler(ctx, args)),
+export const renewLease = secretMutation({
+  args: { sessionId: v.string(), holder: v.string(), ttlMs: v.number(), now },
+  handler: (ctx, args) => renewLeaseHandler(ctx, args),
 });
 
 /** Releasing a lease that is not ours (any more) writes nothing. */
 export function releaseLeaseHandler(ctx: MutationCtx, args: { sessionId: string; holder: string }): Promise<null> {
   return mutateSession(ctx, args.sessionId, (session) => ({ write: applyRelease(session, args.holder, Date.now()), result: null }));
 }
-export const releaseLease = mutation({
-  args: { secret, sessionId: v.string(), holder: v.string() },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => releaseLeaseHandler(ctx, args)),
+export const releaseLease = secretMutation({
+  args: { sessionId: v.string(), holder: v.string() },
+  handler: (ctx, args) => releaseLeaseHandler(ctx, args),
 });
 
 export function transitionHandler(
@@ -172,9 +171,9 @@ export function transitionHandler(
     return { write: next, result: next };
   });
 }
-export const transition = mutation({
-  args: { secret, sessionId: v.string(), event: lifecycleEvent, holder: v.optional(v.string()), patch: v.optional(sessionPatch), now },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => transitionHandler(ctx, args)),
+export const transition = secretMutation({
+  args: { sessionId: v.string(), event: lifecycleEvent, holder: v.optional(v.string()), patch: v.optional(sessionPatch), now },
+  handler: (ctx, args) => transitionHandler(ctx, args),
 });
 
 export function updateHandler(
@@ -186,7 +185,7 @@ export function updateHandler(
     return { write: next, result: next };
   });
 }
-export const update = mutation({
-  args: { secret, sessionId: v.string(), patch: sessionPatch, holder: v.optional(v.string()), now },
-  handler: (ctx, { secret, ...args }) => guarded(secret, () => updateHandler(ctx, args)),
+export const update = secretMutation({
+  args: { sessionId: v.string(), patch: sessionPatch, holder: v.optional(v.string()), now },
+  handler: (ctx, args) => updateHandler(ctx, args),
 });

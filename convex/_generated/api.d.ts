@@ -17,6 +17,7 @@ import type * as auth from "../auth.js";
 import type * as changes from "../changes.js";
 import type * as checkpoints from "../checkpoints.js";
 import type * as config from "../config.js";
+import type * as functions from "../functions.js";
 import type * as history from "../history.js";
 import type * as model from "../model.js";
 import type * as runs from "../runs.js";
@@ -36,6 +37,7 @@ declare const fullApi: ApiFromModules<{
   changes: typeof changes;
   checkpoints: typeof checkpoints;
   config: typeof config;
+  functions: typeof functions;
   history: typeof history;
   model: typeof model;
   runs: typeof runs;
