@@ -18,7 +18,7 @@ import {
   applyUpdate,
   newSessionRecord,
 } from "../src/store/rules";
-import type { AcquireResult, ActivityResult, NewSession, SessionPatch } from "../src/store/types";
+import type { AcquireResult, ActivityResult, NewSession, SessionPage, SessionPatch } from "../src/store/types";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
 import { secretMutation, secretQuery } from "./functions";
 import { findSessionDoc, mutateSession, sessionFromDoc, sessionToFields } from "./model";
@@ -35,7 +35,7 @@ export async function createHandler(ctx: MutationCtx, args: NewSession & { sessi
 export const create = secretMutation({
   args: {
     sessionId: v.string(), ownerId: v.string(), provider, template: v.string(), idleTimeoutMs: v.number(),
-    hooks: v.optional(v.object({ beforeCheckpoint: v.optional(hooks.fields.beforeCheckpoint), afterResume: v.optional(hooks.fields.afterResume) })),
+    hooks: v.optional(v.object({ beforeCheckpoint: v.optional(hooks.fields.beforeCheckpoint), afterResume: v.optional(hooks.fields.afterResume), startCommand: hooks.fields.startCommand })),
     retention: v.optional(v.object({ keepLast: v.optional(v.number()), keepDailyDays: v.optional(v.number()) })),
     sandboxId: v.optional(v.nullable(v.string())), now,
   },
@@ -81,6 +81,16 @@ export async function listHandler(
 export const list = secretQuery({
   args: { ownerId: v.optional(v.string()), state: v.optional(sessionState), limit: v.optional(v.number()) },
   handler: (ctx, args) => listHandler(ctx, args),
+});
+
+/** Every session, a page at a time, in creation order (Convex's own cursor: one index range per page). */
+export async function listPageHandler(ctx: QueryCtx, args: { cursor: string | null; limit?: number }): Promise<SessionPage> {
+  const page = await ctx.db.query("sessions").order("asc").paginate({ cursor: args.cursor, numItems: Math.max(1, args.limit ?? DEFAULT_LIST_LIMIT) });
+  return { sessions: page.page.map(sessionFromDoc), cursor: page.isDone ? null : page.continueCursor };
+}
+export const listPage = secretQuery({
+  args: { cursor: v.nullable(v.string()), limit: v.optional(v.number()) },
+  handler: (ctx, args) => listPageHandler(ctx, args),
 });
 
 /** Reads only the idle rows: running, and idle deadline at or before `now`, via by_state_idleAt. */

@@ -14,7 +14,7 @@ import { newId } from "../core/ids";
 import type { ChangeRecord, CheckpointRecord, RunRecord, Session } from "../core/types";
 import { ConvexWire, type ConvexClientLike } from "./convex-client";
 import { FLUSH_BATCH } from "./rules";
-import type { AcquireResult, ActivityResult, HistoryPruneResult, StateStore } from "./types";
+import type { AcquireResult, ActivityResult, HistoryPruneResult, SessionPage, StateStore } from "./types";
 
 export type { ConvexClientLike } from "./convex-client";
 
@@ -49,6 +49,8 @@ export function createConvexStore(options: ConvexStoreOptions): StateStore {
     findSession: (sessionId) => q(api.sessions.get, { sessionId }, "sessions.get"),
     findSessionBySandbox: (sandboxId) => q(api.sessions.bySandbox, { sandboxId }, "sessions.bySandbox"),
     listSessions: (filter = {}) => q(api.sessions.list, { ...filter }, "sessions.list"),
+    listSessionsPage: (options = {}) =>
+      q<SessionPage>(api.sessions.listPage, { cursor: options.cursor ?? null, limit: options.limit }, "sessions.listPage"),
     listIdleSessions: (now, limit) => q(api.sessions.listIdle, { now, limit }, "sessions.listIdle"),
     listPausedBefore: (before, limit) => q(api.sessions.listPausedBefore, { before, limit }, "sessions.listPausedBefore"),
     recordActivity: (sessionId, input) =>

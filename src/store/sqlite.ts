@@ -45,6 +45,7 @@ export function openSqliteStore(options: { file: string }): StateStore {
     "SELECT * FROM sessions WHERE sandbox_id = ? ORDER BY state = 'deleted', created_at DESC LIMIT 1",
   );
   const selectIdle = db.prepare(SWEEP_QUERIES.idle);
+  const selectPage = db.prepare("SELECT * FROM sessions WHERE id > ? ORDER BY id LIMIT ?");
   const selectPausedBefore = db.prepare(SWEEP_QUERIES.pausedBefore);
 
   const find = (id: string): Session | null => {
@@ -93,6 +94,13 @@ export function openSqliteStore(options: { file: string }): StateStore {
           .all(...params, filter.limit ?? DEFAULT_LIST_LIMIT),
       );
       return many(rows);
+    },
+    async listSessionsPage(options = {}) {
+      // Keyset on the primary key: each page is one index range, however many sessions precede it.
+      const limit = Math.max(1, options.limit ?? DEFAULT_LIST_LIMIT);
+      const rows = sql.read(() => selectPage.all(options.cursor ?? "", limit)) as SessionRow[];
+      const sessions = many(rows);
+      return { sessions, cursor: rows.length < limit ? null : rows[rows.length - 1]!.id };
     },
     async listIdleSessions(now, limit = DEFAULT_LIST_LIMIT) {
       return many(sql.read(() => selectIdle.all(now, limit)));

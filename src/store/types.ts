@@ -118,6 +118,13 @@ export interface HistoryPruneResult {
   cursor: string | null;
 }
 
+/** One page of every session, in a stable order; pass `cursor` back for the next page. */
+export interface SessionPage {
+  sessions: Session[];
+  /** null once the last page has been returned. */
+  cursor: string | null;
+}
+
 export interface StateStore {
   readonly kind: "sqlite" | "convex";
 
@@ -128,6 +135,11 @@ export interface StateStore {
   findSession(sessionId: string): Promise<Session | null>;
   findSessionBySandbox(sandboxId: string): Promise<Session | null>;
   listSessions(filter?: { ownerId?: string; state?: SessionState; limit?: number }): Promise<Session[]>;
+  /**
+   * Every session (deleted ones included), a page at a time, for the fleet-wide jobs (retention,
+   * history): unlike listSessions it has no cap. The cursor is the store's own (opaque).
+   */
+  listSessionsPage(options?: { cursor?: string | null; limit?: number }): Promise<SessionPage>;
   /** Running sessions whose idle deadline (last activity + idle timeout) is at or before `now`, read through an index. */
   listIdleSessions(now: number, limit?: number): Promise<Session[]>;
   /** Paused sessions paused at or before `before` (archive policy). */

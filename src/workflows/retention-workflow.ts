@@ -16,6 +16,7 @@ import { isTorporError } from "../core/errors";
 import { HISTORY_BATCH } from "../core/history";
 import { DAY_MS, pausedExpiryWarning, planRetention } from "./retention";
 import type { CronTick, WorkflowDefinition } from "./types";
+import { allSessions } from "../store/paging";
 
 export const RETENTION_CRON = "17 * * * *";
 /** History batches one retention run deletes at most: HISTORY_MAX_BATCHES × HISTORY_BATCH rows examined. */
@@ -51,7 +52,8 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
         const now = deps.now();
         const prune: { sessionId: string; checkpointId: string }[] = [];
         const warnings: string[] = [];
-        for (const session of await deps.store.listSessions()) {
+        // Every session, paged: listSessions() stops at the newest 1,000.
+        for await (const session of allSessions(deps.store)) {
           const checkpoints = await deps.store.listCheckpoints(session.id);
           const decisions = planRetention({
             checkpoints,

@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
 import type { StateStore } from "../../src/store/types";
+import { dashboardContract } from "./contract-dashboard";
 import { historyContract } from "./contract-history";
 import { recordsContract } from "./contract-records";
 
@@ -195,5 +196,6 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
     recordsContract(() => store);
     historyContract(() => store);
+    dashboardContract(() => store);
   });
 }
