@@ -11,3 +11,4 @@ export {
 } from "./engine";
 export { unsafePathReason, assertRestorable } from "./paths";
 export { isCheckpointId } from "./format";
+export { compareScan, describeComparison, type ScanComparison, type ScanDifference } from "./compare";

@@ -55,7 +55,7 @@ export async function takeHealingCheckpoint(
   const { sessionId, runId, sandboxId, damagedId, problem } = input;
   await guardLease(deps, sessionId, runId);
   try {
-    if (deps.sandboxes.supportsPause) await deps.sandboxes.connect(sandboxId);
+    if (deps.sandboxes.supportsPause && !deps.sandboxes.readsWhilePaused) await deps.sandboxes.connect(sandboxId);
     const taken = await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: damagedId, runId, kind: "hibernate", step: HEALING_STEP, rewrite: true });
     await commitSnapshot(deps, sessionId, taken, "hibernate", "healing checkpoint after a failed verify");
     return { checkpointId: taken.checkpointId };

@@ -5,17 +5,22 @@
  *   latest checkpoint → [Take a healing checkpoint after a failed verify → Verify the healing
  *   checkpoint] → Kill the sandbox (→ archived) → Release the lease.
  *
- * Invariant 1 is checked in the kill step itself, right before the kill: the session's latest
- * checkpoint is the one just verified, it is committed, and no change row is newer than it. A
+ * The final checkpoint is taken whenever the sandbox differs from the latest checkpoint (a stat
+ * scan against its manifest), whatever the change rows say: the sandbox's own processes write
+ * without change rows. Invariant 1 is checked in the kill step itself, right before the kill: the
+ * session's latest checkpoint is the one just verified, it is committed, no change row is newer
+ * than it, and the sandbox's scan still matches its manifest (a sandbox that cannot be frozen,
+ * E2B's, may have written since: then the archive is aborted, activity wins). A
  * checkpoint with damaged objects is healed from the sandbox (./archive-healing); a healing
  * checkpoint that fails too, a lost sandbox, or a change that slipped in aborts the archive
  * (→ paused): the sandbox and its files stay where they are.
  * Hibernate reuses archiveSteps for providers that cannot pause.
  */
+import { describeComparison } from "../checkpoint/compare";
 import { describeError } from "../core/errors";
 import { nextState } from "../core/lifecycle";
 import { HEALING_STEP, takeHealingCheckpoint, verifyOutcome, verifyRefused } from "./archive-healing";
-import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
+import { commitSnapshot, compareWithCheckpoint, flushAndSnapshot } from "./checkpointing";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
 import { sessionWorkflow, type Step, type TorporEvent, type WorkflowDeps } from "./types";
 
@@ -52,9 +57,24 @@ export async function archiveSteps(
       await store.transition(sessionId, "archive.start", { holder: runId, now: deps.now() });
     }
     const pending = await store.listPendingChanges(sessionId, 1);
-    if (session.latestCheckpointId && pending.length === 0) return { checkpointId: session.latestCheckpointId, taken: false };
+    // A sandbox that is not readable while paused runs again, to be scanned and read.
+    const wake = async () => {
+      if (deps.sandboxes.supportsPause && !deps.sandboxes.readsWhilePaused) await deps.sandboxes.connect(sandboxId);
+    };
+    if (session.latestCheckpointId && pending.length === 0) {
+      const latest = session.latestCheckpointId;
+      const same = await wake()
+        .then(() => compareWithCheckpoint(deps, sandboxId, latest))
+        .then((comparison) => comparison.same)
+        // A lost sandbox has nothing newer to save: the steps below see that it is gone.
+        .catch((error: unknown) => {
+          if (isSandboxLost(error)) return true;
+          throw error;
+        });
+      if (same) return { checkpointId: latest, taken: false };
+    }
     try {
-      if (deps.sandboxes.supportsPause) await deps.sandboxes.connect(sandboxId);
+      await wake();
       const taken = await flushAndSnapshot(deps, {
         sessionId,
         sandboxId,
@@ -104,7 +124,12 @@ export async function archiveSteps(
       return `its latest checkpoint is ${session.latestCheckpointId ?? "none"}, not the verified ${verifiedId}`;
     }
     if (pending.length > 0) return "a file changed after its last checkpoint";
-    await deps.sandboxes.kill(sandboxId);
+    // Gone already: killed by this step before a crash (or lost), nothing left to compare or save.
+    if ((await deps.sandboxes.status(sandboxId)) !== "gone") {
+      const comparison = await compareWithCheckpoint(deps, sandboxId, verifiedId);
+      if (!comparison.same) return `the sandbox changed after its last checkpoint (${describeComparison(comparison)})`;
+      await deps.sandboxes.kill(sandboxId);
+    }
     // A healed archive says so where people look: the damaged checkpoint stays in the history.
     const note = healed ? { lastError: `verify of ${healed.failedCheckpointId} failed: ${healed.problem}; healed with ${healed.checkpointId}` } : {};
     await store.transition(sessionId, "archive.done", { holder: runId, patch: { sandboxId: null, ...note }, now: deps.now() });

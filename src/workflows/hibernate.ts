@@ -1,9 +1,15 @@
 /**
  * Hibernate: save a session's files and put its sandbox to sleep.
  *
- *   Take the lease (running → hibernating) → before-checkpoint hooks → Flush pending changes and
- *   take a checkpoint → Commit the checkpoint → Check for activity since the start → Pause the
- *   sandbox (→ paused) → Release the lease → Check for activity during the pause.
+ *   Take the lease (running → hibernating) → before-checkpoint hooks → [Freeze the sandbox's
+ *   processes] → Flush pending changes and take a checkpoint → Commit the checkpoint → Check for
+ *   activity since the start → Pause the sandbox (→ paused) → Release the lease → Check for
+ *   activity during the pause.
+ *
+ * A provider whose paused sandboxes stay readable (readsWhilePaused: the local one) is frozen
+ * before the checkpoint reads it, and stays frozen through the pause: the checkpoint is exactly
+ * what the paused sandbox holds, so no write of its own processes slips in between. Any way out
+ * that leaves the session running (activity, a failure) thaws it at once.
  *
  * Activity wins: activity seen before the pause aborts the run (→ running, sandbox untouched);
  * activity that slips in while the pause happens sends a resume request, so the session ends up
@@ -57,8 +63,21 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
     if (!lease.ok) return result("skipped", lease.reason);
     const sandboxId = requireSandbox(lease, sessionId);
     const startedAt = lease.lastActivityAt;
+    const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
+    /** A frozen sandbox whose session stays running must run again (connect is idempotent). */
+    const thaw = async () => {
+      if (freezes && (await deps.store.getSession(sessionId)).state === "running") await deps.sandboxes.connect(sandboxId);
+    };
     try {
       const hooks = await runHooks(step, deps, "before-checkpoint", sandboxId, lease.hooks.beforeCheckpoint);
+      if (freezes) {
+        // Pausing a paused sandbox changes nothing: a retry or replay of this step is harmless.
+        await step.run("Freeze the sandbox's processes", async () => {
+          await guardLease(deps, sessionId, runId);
+          await deps.sandboxes.pause(sandboxId);
+          return null;
+        });
+      }
       const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
         await guardLease(deps, sessionId, runId);
         return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "hibernate", step: "Flush pending changes and take a checkpoint" });
@@ -67,9 +86,11 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
       const activity = await step.run("Check for activity since the start", () => activitySince(deps, sessionId, startedAt));
       const done = { checkpointId: taken.checkpointId, hooks };
       if (activity.active) {
-        await step.run("Leave the session running", () =>
-          settle(deps, { sessionId, holder: runId, events: ["hibernate.aborted"], patch: { sleepReason: null } }),
-        );
+        await step.run("Leave the session running", async () => {
+          const settled = await settle(deps, { sessionId, holder: runId, events: ["hibernate.aborted"], patch: { sleepReason: null } });
+          await thaw();
+          return settled;
+        });
         return result("aborted", `activity since the start: ${activity.detail}`, done);
       }
       if (!deps.sandboxes.supportsPause) {
@@ -112,6 +133,7 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
         });
         // Nothing left to hibernate: keep the checkpoints, so that resume restores the latest one.
         if (isSandboxLost(error)) await markSandboxLost(deps, sessionId, describeError(error));
+        else await thaw().catch((e: unknown) => deps.log?.(`hibernate: could not thaw '${sandboxId}': ${describeError(e)}`));
         return settled;
       });
       throw error;

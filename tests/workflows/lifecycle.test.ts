@@ -45,6 +45,7 @@ describe("hibernate and resume", () => {
     expect(JSON.parse(run.result!)).toMatchObject({ status: "paused" });
     expect(run.steps.map((s) => s.name)).toEqual([
       "Take the lease",
+      "Freeze the sandbox's processes",
       "Flush pending changes and take a checkpoint",
       "Commit the checkpoint",
       "Check for activity since the start",
