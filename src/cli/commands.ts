@@ -2,10 +2,10 @@
  * The CLI's commands over the checkpoint engine. Each returns the JSON result (printed as the last
  * line of stdout with --json) and the human lines printed otherwise.
  */
-import { readFile } from "node:fs/promises";
-import { createCheckpointEngine, localDirSource, localDirTarget } from "../checkpoint/index";
+import { checkpointEngineFromConfig } from "../checkpoint/from-config";
+import { localDirSource, localDirTarget } from "../checkpoint/index";
 import type { Config } from "../core/config";
-import { ConfigError, TorporError } from "../core/errors";
+import { TorporError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import type { Command } from "./args";
 import { createProgressBar } from "./progress";
@@ -19,29 +19,10 @@ export interface CommandOutput {
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-async function ignoreRules(config: Config): Promise<string[]> {
-  const rules = [...config.checkpoint.ignore];
-  const file = config.checkpoint.ignoreFile;
-  if (file) {
-    const text = await readFile(file, "utf8").catch((error: unknown) => {
-      throw new ConfigError(`Invalid setting TORPOR_IGNORE_FILE: cannot read ${file}`, { cause: error });
-    });
-    rules.push(...text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#")));
-  }
-  return rules;
-}
-
 type EngineCommand = Exclude<Command, { name: "help" } | { name: "s3-server" }>;
 
 export async function runEngineCommand(command: EngineCommand, config: Config, objects: ObjectStore): Promise<CommandOutput> {
-  const ignore = await ignoreRules(config);
-  const engine = createCheckpointEngine({
-    objects,
-    concurrency: config.checkpoint.concurrency,
-    packTargetBytes: config.checkpoint.packTargetBytes,
-    smallFileBytes: config.checkpoint.smallFileBytes,
-    gcGraceMs: config.checkpoint.gcGraceMs,
-  });
+  const { engine, ignore } = await checkpointEngineFromConfig(config.checkpoint, objects);
   const bar = createProgressBar(!command.json);
   try {
     switch (command.name) {

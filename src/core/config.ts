@@ -10,6 +10,7 @@
  * TORPOR_SANDBOX_PROVIDER. Choosing a cloud adapter without its settings is an error.
  */
 import path from "node:path";
+import { Cron } from "croner";
 import * as z from "zod";
 import { ConfigError } from "./errors";
 
@@ -17,6 +18,8 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 
 const optionalString = z
   .string()
@@ -29,6 +32,17 @@ const url = z
   .transform((v) => (v === "" ? undefined : v))
   .pipe(z.url().optional())
   .optional();
+/** The largest TORPOR_SMALL_FILE_BYTES: a packed file must fit one 2 MiB frame. */
+export const MAX_SMALL_FILE_BYTES = 2 * 1024 * 1024;
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]+)$/;
+function isCronPattern(value: string): boolean {
+  try {
+    new Cron(value, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 const bool = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
@@ -38,9 +52,16 @@ const bool = z
 /** The environment variables, as named in the README's settings table. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  TORPOR_DATA_DIR: z.string().default(".torpor-data"),
+  TORPOR_DATA_DIR: z
+    .string()
+    .default(".torpor-data")
+    // Kernel filesystems are no place for data (a data dir under /proc hung start-up at 100 % CPU).
+    .refine((v) => !/^\/(proc|sys|dev)(\/|$)/.test(path.resolve(v)), "must not be under /proc, /sys or /dev"),
   PORT: int(0, 3000).pipe(z.number().max(65535)),
-  HOST: z.string().default("127.0.0.1"),
+  HOST: z
+    .string()
+    .default("127.0.0.1")
+    .refine((v) => HOST_PATTERN.test(v), "must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::1, localhost)"),
   TORPOR_PUBLIC_URL: url,
   TORPOR_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 
@@ -56,6 +77,11 @@ export const envSchema = z.object({
   AWS_ACCESS_KEY_ID: optionalString,
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_REGION: z.string().default("us-east-1"),
+  TORPOR_S3_CONNECT_TIMEOUT_MS: int(100, 5 * SECOND),
+  TORPOR_S3_SOCKET_TIMEOUT_MS: int(1000, 30 * SECOND),
+  TORPOR_S3_REQUEST_TIMEOUT_MS: int(1000, 5 * MINUTE),
+  TORPOR_S3_MULTIPART_THRESHOLD_BYTES: int(5 * MIB, 64 * MIB).pipe(z.number().max(5 * GIB)),
+  TORPOR_S3_PART_BYTES: int(5 * MIB, 16 * MIB).pipe(z.number().max(5 * GIB)),
 
   // State store.
   CONVEX_URL: url,
@@ -67,12 +93,22 @@ export const envSchema = z.object({
   INNGEST_DEV: optionalString,
   INNGEST_BASE_URL: url,
   INNGEST_APP_ID: z.string().default("torpor"),
+  // The platform's limit on one /api/inngest request, in seconds (app/api/inngest/route.ts exports
+  // the default as its maxDuration literal: Next reads segment config statically).
+  TORPOR_SERVE_MAX_DURATION_S: int(10, 300).pipe(z.number().max(3600)),
 
   // Sandbox provider.
   E2B_API_KEY: optionalString,
   E2B_DOMAIN: optionalString,
   E2B_TEMPLATE: z.string().default("base"),
-  TORPOR_BWRAP: z.enum(["auto", "required", "off"]).default("auto"),
+  // E2B's cap on a sandbox's continuous runtime: Hobby 1 h, Pro 24 h. Lifetimes asked of E2B are clamped to it.
+  TORPOR_E2B_MAX_RUNTIME_MS: int(60 * SECOND, HOUR).pipe(z.number().max(DAY)),
+  // Isolation unless turned off by name: "auto" (the old default, which fell back to running
+  // sandboxes as the host's user when bwrap was missing) is kept as a deprecated alias of "required".
+  TORPOR_BWRAP: z
+    .enum(["required", "off", "auto"])
+    .default("required")
+    .transform((v): "required" | "off" => (v === "off" ? "off" : "required")),
 
   // Auth for the tRPC API and dashboard (HS256 JWT).
   TORPOR_AUTH_SECRET: optionalString.pipe(z.string().min(32).optional()),
@@ -80,9 +116,13 @@ export const envSchema = z.object({
   // Lifecycle policy.
   TORPOR_IDLE_TIMEOUT_MS: int(1000, 10 * MINUTE),
   TORPOR_ACTIVITY_COALESCE_MS: int(0, 15 * SECOND),
-  TORPOR_SWEEP_CRON: z.string().default("* * * * *"),
+  TORPOR_SWEEP_CRON: z
+    .string()
+    .default("* * * * *")
+    .refine(isCronPattern, "must be a cron expression of 5 or 6 fields (e.g. '* * * * *', '*/5 * * * * *')"),
   TORPOR_ARCHIVE_AFTER_MS: int(0, 7 * DAY),
   TORPOR_LEASE_TTL_MS: int(1000, 10 * MINUTE),
+  TORPOR_HIBERNATE_BUDGET_MS: int(0, 10 * MINUTE),
   TORPOR_HOOK_TIMEOUT_MS: int(100, 2 * MINUTE),
   TORPOR_PROGRESS_INTERVAL_MS: int(0, 500),
   TORPOR_RETAIN_LAST: int(1, 10),
@@ -94,7 +134,9 @@ export const envSchema = z.object({
   TORPOR_IGNORE_FILE: optionalString,
   TORPOR_CONCURRENCY: int(1, 16),
   TORPOR_PACK_TARGET_BYTES: int(64 * 1024, 16 * 1024 * 1024),
-  TORPOR_SMALL_FILE_BYTES: int(0, 1024 * 1024),
+  // Packed files go into frames of at most 2 MiB (MAX_FRAME_BYTES in src/checkpoint/codec.ts):
+  // a larger setting made every checkpoint unrestorable while snapshots still succeeded.
+  TORPOR_SMALL_FILE_BYTES: int(0, 1024 * 1024).pipe(z.number().max(MAX_SMALL_FILE_BYTES)),
   TORPOR_GC_GRACE_MS: int(0, HOUR),
 
   // Dashboard.
@@ -122,6 +164,10 @@ export interface Config {
         dev: boolean;
         baseUrl: string | undefined;
         dashboardUrl: string | undefined;
+        /** The serve route's request limit; steps are checkpointed for half of it (see src/engine/inngest). */
+        maxDurationMs: number;
+        /** Where Inngest reaches /api/inngest (TORPOR_PUBLIC_URL); unset: inferred from the request. */
+        serveOrigin: string | undefined;
       };
   objectStore: {
     kind: "embedded" | "s3";
@@ -132,17 +178,37 @@ export interface Config {
     region: string;
     accessKeyId: string | undefined;
     secretAccessKey: string | undefined;
-    /** Folder of the embedded S3 server's data. */
+    /** Folder of the embedded store's files (the filesystem adapter; `torpor s3-server` serves it). */
     embeddedDir: string;
+    /** S3 adapter: connect, idle-socket and whole-request limits (a half-open connection must not hang a step). */
+    connectionTimeoutMs: number;
+    socketTimeoutMs: number;
+    requestTimeoutMs: number;
+    /** S3 adapter: streamed bodies larger than this go up as a multipart upload of parts of `partBytes`. */
+    multipartThresholdBytes: number;
+    partBytes: number;
   };
   sandbox:
-    | { kind: "local"; root: string; bubblewrap: "auto" | "required" | "off" }
-    | { kind: "e2b"; apiKey: string; domain: string | undefined; template: string };
+    | { kind: "local"; root: string; bubblewrap: "required" | "off" }
+    | {
+        kind: "e2b";
+        apiKey: string;
+        domain: string | undefined;
+        template: string;
+        /** E2B's timeout for a new or resumed sandbox: sandboxLifetimeMs at the default idle timeout. */
+        lifetimeMs: number;
+        /** The tier's cap on continuous runtime (TORPOR_E2B_MAX_RUNTIME_MS). */
+        maxRuntimeMs: number;
+      };
   auth: { secret: string | undefined };
   lifecycle: {
     idleTimeoutMs: number;
     activityCoalesceMs: number;
     sweepCron: string;
+    /** The longest gap between two sweeps of sweepCron. */
+    sweepPeriodMs: number;
+    /** How long a hibernate may take, from the sweep's request to the pause (TORPOR_HIBERNATE_BUDGET_MS). */
+    hibernateBudgetMs: number;
     archiveAfterMs: number;
     leaseTtlMs: number;
     hookTimeoutMs: number;
@@ -208,6 +274,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       dev,
       baseUrl: e.INNGEST_BASE_URL,
       dashboardUrl: e.TORPOR_INNGEST_DASHBOARD_URL,
+      maxDurationMs: e.TORPOR_SERVE_MAX_DURATION_S * SECOND,
+      serveOrigin: e.TORPOR_PUBLIC_URL,
     };
   } else {
     workflowEngine = { kind: "embedded" };
@@ -224,7 +292,14 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   let sandbox: Config["sandbox"];
   if (sandboxKind === "e2b") {
     if (!e.E2B_API_KEY) fail("E2B_API_KEY", "required when the sandbox provider is e2b");
-    sandbox = { kind: "e2b", apiKey: e.E2B_API_KEY, domain: e.E2B_DOMAIN, template: e.E2B_TEMPLATE };
+    sandbox = {
+      kind: "e2b",
+      apiKey: e.E2B_API_KEY,
+      domain: e.E2B_DOMAIN,
+      template: e.E2B_TEMPLATE,
+      lifetimeMs: e.TORPOR_IDLE_TIMEOUT_MS + sweepPeriodMs(e.TORPOR_SWEEP_CRON) + e.TORPOR_HIBERNATE_BUDGET_MS,
+      maxRuntimeMs: e.TORPOR_E2B_MAX_RUNTIME_MS,
+    };
   } else {
     sandbox = { kind: "local", root: path.join(dataDir, "sandboxes"), bubblewrap: e.TORPOR_BWRAP };
   }
@@ -245,6 +320,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       accessKeyId: e.AWS_ACCESS_KEY_ID,
       secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
       embeddedDir: path.join(dataDir, "s3"),
+      connectionTimeoutMs: e.TORPOR_S3_CONNECT_TIMEOUT_MS,
+      socketTimeoutMs: e.TORPOR_S3_SOCKET_TIMEOUT_MS,
+      requestTimeoutMs: e.TORPOR_S3_REQUEST_TIMEOUT_MS,
+      multipartThresholdBytes: e.TORPOR_S3_MULTIPART_THRESHOLD_BYTES,
+      partBytes: e.TORPOR_S3_PART_BYTES,
     },
     sandbox,
     auth: { secret: e.TORPOR_AUTH_SECRET },
@@ -252,6 +332,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       idleTimeoutMs: e.TORPOR_IDLE_TIMEOUT_MS,
       activityCoalesceMs: e.TORPOR_ACTIVITY_COALESCE_MS,
       sweepCron: e.TORPOR_SWEEP_CRON,
+      sweepPeriodMs: sweepPeriodMs(e.TORPOR_SWEEP_CRON),
+      hibernateBudgetMs: e.TORPOR_HIBERNATE_BUDGET_MS,
       archiveAfterMs: e.TORPOR_ARCHIVE_AFTER_MS,
       leaseTtlMs: e.TORPOR_LEASE_TTL_MS,
       hookTimeoutMs: e.TORPOR_HOOK_TIMEOUT_MS,
@@ -270,6 +352,23 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     },
     dashboard: { pricePerHour: e.TORPOR_PRICE_PER_HOUR },
   };
+}
+
+/** The longest gap between the next few runs of a cron pattern (an hourly or daily cron: its hour or day). */
+export function sweepPeriodMs(cron: string): number {
+  const runs = new Cron(cron, { paused: true }).nextRuns(10, new Date(0)).map((d) => d.getTime());
+  let gap = 0;
+  for (let i = 1; i < runs.length; i++) gap = Math.max(gap, runs[i]! - runs[i - 1]!);
+  return gap || MINUTE;
+}
+
+/**
+ * How long a provider must keep a sandbox alive without activity (E2B's timeout): until the idle
+ * deadline, plus a sweep period for the sweep to notice, plus the hibernate's budget to checkpoint
+ * and pause it. Moved forward on recorded activity; a provider may clamp it to its own cap.
+ */
+export function sandboxLifetimeMs(lifecycle: Config["lifecycle"], idleTimeoutMs = lifecycle.idleTimeoutMs): number {
+  return idleTimeoutMs + lifecycle.sweepPeriodMs + lifecycle.hibernateBudgetMs;
 }
 
 let cached: Config | undefined;

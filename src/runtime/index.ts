@@ -7,10 +7,11 @@
  * starts the idle sweep and retention schedules. With Inngest, the dispatcher sends events to
  * Inngest and the runtime's deps are what the functions served at /api/inngest run against.
  */
-import { createCheckpointEngine } from "../checkpoint";
+import { checkpointEngineFromConfig } from "../checkpoint/from-config";
 import type { CheckpointEngine } from "../checkpoint/types";
 import type { Config } from "../core/config";
 import { describeError } from "../core/errors";
+import { createLog, type Log } from "../core/log";
 import { createEmbeddedEngine, type EmbeddedEngine } from "../engine";
 import { createInngestClient, createInngestDispatcher } from "../engine/inngest";
 import type { ObjectStore } from "../objectstore";
@@ -54,12 +55,11 @@ export interface RuntimeOptions {
   /** Default: the definitions of src/workflows for this config. */
   workflows?: AnyWorkflow[];
   now?: () => number;
-  log?: (message: string) => void;
+  log?: Log;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const log =
-    options.log ?? ((message: string) => console.error(message.startsWith("[torpor]") ? message : `[torpor] ${message}`));
+  const log: Log = options.log ?? createLog(config.logLevel);
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) {
@@ -73,14 +73,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     const opened = await openObjectStore(config.objectStore);
     closers.push(() => opened.close());
     const objects = options.wrapObjects ? options.wrapObjects(opened.objects) : opened.objects;
-    const checkpoints = createCheckpointEngine({
-      objects,
-      concurrency: config.checkpoint.concurrency,
-      packTargetBytes: config.checkpoint.packTargetBytes,
-      smallFileBytes: config.checkpoint.smallFileBytes,
-      ignore: config.checkpoint.ignore,
-      gcGraceMs: config.checkpoint.gcGraceMs,
-    });
+    // One factory with the CLI: the same settings (ignore file included) for both.
+    const { engine: checkpoints } = await checkpointEngineFromConfig(config.checkpoint, objects);
     const provider = openSandboxProvider(config.sandbox, log);
     const sandboxes = options.wrapSandboxes ? options.wrapSandboxes(provider) : provider;
     const now = options.now ?? (() => Date.now());
@@ -95,7 +89,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         workflows: options.workflows ?? createWorkflows(config),
         retry: options.retry,
         now,
-        onRunFailed: (run) => log(`run ${run.id} (${run.workflow}) failed: ${run.error}`),
+        onRunFailed: (run) => log(`run ${run.id} (${run.workflow}) failed: ${run.error}`, "error"),
       });
       closers.push(() => embedded.stop());
       await embedded.start({ cron: options.startCron ?? false, continueRuns: options.continueRuns ?? true });

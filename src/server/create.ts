@@ -23,6 +23,10 @@ export async function createSession(deps: ServerDeps, input: CreateSessionInput)
     provider: sandboxes.kind,
     template: input.template,
     idleTimeoutMs: input.idleTimeoutMs,
+    // The deployment's policy (TORPOR_RETAIN_LAST / TORPOR_RETAIN_DAILY_DAYS), not the stores' fallback.
+    retention: { keepLast: deps.config.lifecycle.retainLast, keepDailyDays: deps.config.lifecycle.retainDailyDays },
+    // Kept on the row: a restore into a new sandbox starts it again.
+    ...(input.startCommand ? { hooks: { startCommand: input.startCommand } } : {}),
     now: input.now,
   });
   try {
