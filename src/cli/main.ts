@@ -7,7 +7,7 @@
  */
 import { getConfig } from "../core/config";
 import { describeError, isTorporError } from "../core/errors";
-import { openObjectStore } from "../objectstore/open";
+import { openObjectStore, serveEmbeddedS3 } from "../objectstore/open";
 import { parseCommand, USAGE, UsageError } from "./args";
 import { runEngineCommand } from "./commands";
 
@@ -25,8 +25,10 @@ function finish(code: number): Promise<never> {
 
 async function serveS3(): Promise<void> {
   const config = getConfig();
-  const opened = await openObjectStore({ ...config.objectStore, kind: "embedded" });
+  const opened = await serveEmbeddedS3(config.objectStore);
   process.stdout.write(`embedded S3 server on ${opened.endpoint} (bucket ${config.objectStore.bucket}, data ${config.objectStore.embeddedDir}); credentials S3RVER/S3RVER\n`);
+  // s3rver checks no signature: while it runs, the store is open to anyone who reaches the port.
+  process.stderr.write("warning: s3-server accepts any request on its port; every local user can read and change the store while it runs\n");
   const stop = () => void opened.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

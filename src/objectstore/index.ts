@@ -44,5 +44,6 @@ export interface ObjectStore {
 
 export { createS3ObjectStore, type S3ObjectStoreOptions } from "./s3";
 export { startEmbeddedS3, EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, type EmbeddedS3Options } from "./embedded-server";
-export { openObjectStore, type OpenedObjectStore } from "./open";
+export { createFsObjectStore, prepareFsObjectStore, type FsObjectStoreOptions } from "./fs";
+export { openObjectStore, serveEmbeddedS3, type OpenedObjectStore } from "./open";
 export { withRetries, retryTransient, DEFAULT_RETRY, type RetryPolicy } from "./retry";

@@ -45,6 +45,8 @@ const TRANSIENT_NETWORK = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "UND_ERR_SOCKET",
+  // The request handler's connect, idle-socket and request deadlines (s3.ts).
+  "TimeoutError",
 ]);
 
 /** Turns an SDK error for `what` (e.g. "GET packs/ab…") into a StorageError with a clear message. */
@@ -62,7 +64,7 @@ export function classifyS3Error(error: unknown, what: string, where: { bucket: s
       details,
     });
   }
-  if (name === "NoSuchKey" || name === "NotFound" || status === 404) {
+  if (name === "NoSuchKey" || name === "NotFound" || name === "NoSuchUpload" || status === 404) {
     return new StorageError("NOT_FOUND", `Not found: ${what}`, { cause: error, details });
   }
   if (name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch" || name === "CredentialsProviderError") {
