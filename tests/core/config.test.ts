@@ -27,9 +27,20 @@ describe("loadConfig defaults", () => {
     expect(c.stateStore).toEqual({ kind: "sqlite", file: path.join("/tmp/torpor-x", "torpor.sqlite") });
     expect(c.workflowEngine).toEqual({ kind: "embedded" });
     expect(c.objectStore).toMatchObject({ kind: "embedded", bucket: "torpor", prefix: "", embeddedDir: "/tmp/torpor-x/s3" });
-    expect(c.sandbox).toEqual({ kind: "local", root: "/tmp/torpor-x/sandboxes", bubblewrap: "auto" });
+    expect(c.sandbox).toEqual({ kind: "local", root: "/tmp/torpor-x/sandboxes", bubblewrap: "required" });
     expect(c.lifecycle).toMatchObject({ idleTimeoutMs: 600_000, activityCoalesceMs: 15_000, leaseTtlMs: 600_000 });
     expect(c.http).toEqual({ host: "127.0.0.1", port: 3000, publicUrl: undefined });
+  });
+
+  it("requires bubblewrap unless TORPOR_BWRAP=off names it; auto is a deprecated alias of required", () => {
+    const bwrap = (v?: string) => {
+      const c = loadConfig({ TORPOR_DATA_DIR: "/tmp/torpor-x", ...(v === undefined ? {} : { TORPOR_BWRAP: v }) });
+      return c.sandbox.kind === "local" ? c.sandbox.bubblewrap : null;
+    };
+    expect(bwrap()).toBe("required");
+    expect(bwrap("required")).toBe("required");
+    expect(bwrap("auto")).toBe("required");
+    expect(bwrap("off")).toBe("off");
   });
 
   it("resolves a relative data dir and treats empty strings as unset", () => {
@@ -102,7 +113,7 @@ describe("cloud adapters switch on from their settings", () => {
       E2B_API_KEY: "e2b_key", INNGEST_EVENT_KEY: "ek", INNGEST_SIGNING_KEY: "sk",
     });
     expect(c.objectStore).toMatchObject({ kind: "s3", bucket: "my-bucket", endpoint: "https://s3.example.com", accessKeyId: "a" });
-    expect(c.sandbox).toEqual({ kind: "e2b", apiKey: "e2b_key", domain: undefined, template: "base" });
+    expect(c.sandbox).toEqual({ kind: "e2b", apiKey: "e2b_key", domain: undefined, template: "base", lifetimeMs: 21 * 60_000, maxRuntimeMs: 3_600_000 });
     expect(c.workflowEngine).toMatchObject({ kind: "inngest", eventKey: "ek", signingKey: "sk", dev: false });
     expect(loadConfig({ INNGEST_DEV: "1" }).workflowEngine).toMatchObject({ kind: "inngest", dev: true });
   });

@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalProvider, type SandboxProvider } from "../../src/sandbox";
-import { procStat } from "../../src/sandbox/local/processes";
+import { procStat, sandboxMembers } from "../../src/sandbox/local/processes";
 import type { LocalState } from "../../src/sandbox/local/state";
 import { eventually, expectCode, makeTar, readTar } from "./helpers";
 
@@ -57,11 +57,10 @@ describe("local provider isolation (bubblewrap)", () => {
     const interfaces = (await provider.exec(offline, "cat /proc/net/dev")).stdout;
     expect(interfaces).toContain("lo:");
     expect(interfaces.split("\n").filter((l) => l.includes(":") && !l.includes("lo:") && !l.includes("|"))).toEqual([]);
-    const hostInterfaces = readFileSync("/proc/net/dev", "utf8").split("\n").filter((l) => /^\s*\w+:/.test(l) && !l.includes("lo:"));
-    if (hostInterfaces.length > 0) {
-      const online = await create(provider, { network: true });
-      expect((await provider.exec(online, "cat /proc/net/dev")).stdout.split("\n").filter((l) => /^\s*\w+:/.test(l)).length).toBeGreaterThan(1);
-    }
+    // The host's network would reach the app's and the object store's loopback ports: refused.
+    const online = provider.create({ template: "base", network: true });
+    await expectCode(online, "PROVIDER");
+    await expect(online).rejects.toThrow(/no network.*loopback/);
     const ps = await provider.exec(offline, "ls /proc | grep -E '^[0-9]+$' | wc -l");
     expect(Number(ps.stdout.trim())).toBeLessThan(10);
     expect((await provider.exec(offline, "env")).stdout).not.toMatch(/AWS_|E2B_|TORPOR_/);
@@ -95,6 +94,45 @@ describe("local provider isolation (bubblewrap)", () => {
     for (const pid of members()) expect(procStat(pid)?.state).not.toBe("T");
     await expectCode(provider.pause(id).then(() => provider.exec(id, "true")), "PROVIDER");
     await provider.connect(id);
+  });
+
+  it("pause freezes processes the sandbox forked itself (a grandchild in its own session) until connect", async () => {
+    // The start command's shell forks a subshell that forks a setsid'd counter: none of them is recorded.
+    // A second process keeps sending SIGCONT to everything it can reach: one round of SIGSTOPs
+    // loses to it (a stopped counter is woken before the waker itself stops); the fixed point does not.
+    const waker = "sh -c 'while true; do kill -CONT -1 2>/dev/null; done' &";
+    const id = await create(provider, { startCommand: `(setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /workspace/counter; sleep 0.02; done' &) ; ${waker} ${waker} sleep 1000` });
+    const counter = (): number => Number(readFileSync(path.join(hostWorkspace(id), "counter"), "utf8").trim() || "0");
+    await eventually(() => counter() > 3 || null, "the grandchild counts");
+    await eventually(() => sandboxMembers(state(id).processes).length >= 7 || null, "bwrap, init, sh, two wakers, the counter and sleep are up");
+    await provider.pause(id);
+    const members = sandboxMembers(state(id).processes);
+    expect(members.filter((pid) => procStat(pid)?.state !== "T")).toEqual([]); // every one, at once
+    const frozen = counter();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(counter()).toBe(frozen);
+    await provider.connect(id);
+    await eventually(() => counter() > frozen || null, "the grandchild counts again after connect");
+  });
+
+  it("runs as an unprivileged uid with no capabilities and no new privileges, and the workspace stays its own", async () => {
+    const id = await create(provider);
+    const status = await provider.exec(id, "grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs)' /proc/self/status; grep ' /workspace ' /proc/self/mountinfo");
+    const uid = process.getuid?.() === 0 ? 65534 : process.getuid?.();
+    expect(status.stdout).toMatch(new RegExp(`Uid:\\s+${uid}\\s`));
+    expect(status.stdout).toMatch(/CapEff:\s+0+\n/);
+    expect(status.stdout).toMatch(/NoNewPrivs:\s+1/);
+    expect(status.stdout).toMatch(/ \/workspace .*nosuid/);
+    // Files Torpor writes (files.write, a restore) stay writable by the sandbox's processes...
+    await provider.writeFile(id, "deep/dir/host.txt", "from the host");
+    await provider.importTar(id, makeTar([{ name: "restored/r.txt", content: "restored" }]));
+    const edit = await provider.exec(id, "echo sandbox >> deep/dir/host.txt && echo sandbox > restored/r.txt && touch deep/dir/new restored/new && echo made > mine.txt");
+    expect(edit.exitCode, edit.stderr).toBe(0);
+    // ...and the host still reads and changes what the sandbox made.
+    expect((await provider.readFile(id, "mine.txt")).toString()).toBe("made\n");
+    await provider.writeFile(id, "mine.txt", "changed by the host");
+    expect(readFileSync(path.join(hostWorkspace(id), "mine.txt"), "utf8")).toBe("changed by the host");
+    expect(readFileSync(path.join(hostWorkspace(id), "deep/dir/host.txt"), "utf8")).toBe("from the hostsandbox\n");
   });
 
   it("kill ends the processes and deletes the workspace folder", async () => {
@@ -167,8 +205,17 @@ describe("local provider without bubblewrap", () => {
     expect((await off.readFile(id, "linked.txt")).toString()).toBe("restored by torpor");
   });
 
-  it("'required' refuses to start when bubblewrap cannot be used", () => {
-    expect(() => createLocalProvider({ root, bubblewrap: "required", bwrapPath: "/nonexistent/bwrap" })).toThrow(/required/);
+  it("'required' (and its deprecated alias 'auto') refuses every new sandbox when bubblewrap cannot be used, saying how to fix it", async () => {
+    for (const mode of ["required", "auto"] as const) {
+      const lines: string[] = [];
+      const none = createLocalProvider({ root: path.join(root, "none"), bubblewrap: mode, bwrapPath: "/nonexistent/bwrap", log: (m) => lines.push(m) });
+      const made = none.create({ template: "base", startCommand: "sleep 1000" });
+      await expectCode(made, "PROVIDER");
+      await expect(made).rejects.toThrow(/apt-get install bubblewrap.*TORPOR_BWRAP=off/);
+      expect(lines.join("\n")).toContain("apt-get install bubblewrap");
+    }
+    const made = existsSync(path.join(root, "none")) ? readdirSync(path.join(root, "none")).filter((n) => n.startsWith("sbx_")) : [];
+    expect(made).toEqual([]); // nothing was made, nothing ran
   });
 });
 

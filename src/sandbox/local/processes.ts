@@ -101,6 +101,36 @@ export function signalSandbox(records: ProcessRecord[], sig: NodeJS.Signals): nu
   return [...done];
 }
 
+function stoppedOrGone(pid: number): boolean {
+  const st = procStat(pid);
+  return st === null || st.state === "T" || st.state === "t" || st.state === "Z" || st.state === "X";
+}
+
+/**
+ * Freezes the whole sandbox: SIGSTOP to every member that is not stopped, again and again, until
+ * two scans in a row find every member stopped (a fixed point). One pass is not enough: a process
+ * can fork, or SIGCONT a sibling we already stopped, between our signals; a stopped process can
+ * do neither, so once all are stopped together nothing in the sandbox runs until connect. The
+ * pid namespace (bwrap --unshare-pid) is what finds children that left the recorded process
+ * groups (setsid). Returns every pid stopped and whether the fixed point was reached in time.
+ */
+export async function freezeSandbox(records: ProcessRecord[], timeoutMs = 5000): Promise<{ pids: number[]; frozen: boolean }> {
+  const seen = new Set<number>();
+  const deadline = Date.now() + timeoutMs;
+  let clean = 0;
+  while (Date.now() < deadline) {
+    const running = sandboxMembers(records).filter((pid) => (seen.add(pid), !stoppedOrGone(pid)));
+    if (running.length === 0) {
+      if (++clean === 2) return { pids: [...seen], frozen: true };
+    } else {
+      clean = 0;
+      for (const pid of running) signal(pid, "SIGSTOP");
+    }
+    await new Promise((r) => setTimeout(r, running.length === 0 ? 1 : 5));
+  }
+  return { pids: [...seen], frozen: false };
+}
+
 /** True when every listed process is stopped (state T) or gone. */
 export function allStopped(pids: number[]): boolean {
   return pids.every((pid) => {

@@ -2,15 +2,19 @@
  * The local SandboxProvider (the embedded default): a sandbox is a folder under `root` plus the
  * processes started in it, isolated with bubblewrap (see ./bwrap).
  *
- * - pause: SIGSTOP to every process of the sandbox; connect: SIGCONT. Files stay readable from
+ * - pause: SIGSTOP to every process of the sandbox (its whole pid namespace, repeated to a fixed
+ *   point, see freezeSandbox); connect: SIGCONT. Files stay readable from
  *   the host while paused (scan, transfer, hash work); exec is refused until connect.
  * - kill: SIGKILL to every process, then the workspace, /tmp, home and logs go to the trash
  *   (./trash: renamed at once, deleted later in batches, off the resume's path); a
  *   tombstone state file remains so that the other methods say SANDBOX_GONE (not NOT_FOUND).
  *   status and kill treat a well-formed id without any record (folder wiped) as gone.
- * - Without bubblewrap (bubblewrap "off", or "auto" where it is missing or cannot run) sandboxes
- *   run unisolated, and the log and SandboxInfo (isolated: false, warnings) say so; "required"
- *   refuses to start. State lives on disk, so a restarted Torpor finds its sandboxes again.
+ * - Isolation is required unless turned off by name: with "required" (the default; "auto" is a
+ *   deprecated alias of it) and bwrap missing or unusable, create() is refused with how to fix
+ *   it; the other methods still work on sandboxes that exist. Only "off" runs sandboxes
+ *   unisolated, and the log and SandboxInfo (isolated: false, warnings) say so. `network: true`
+ *   is refused under bubblewrap: the host's network would reach the app's and the object store's
+ *   loopback ports. State lives on disk, so a restarted Torpor finds its sandboxes again.
  * - A start command that exits within `startGraceMs` fails create() with its output (and the
  *   half-made sandbox is removed); a later exit shows up as a warning in connect()'s info.
  */
@@ -21,10 +25,10 @@ import type { Readable } from "node:stream";
 import { isTorporError, SandboxError } from "../../core/errors";
 import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
-import { probeBubblewrap } from "./bwrap";
+import { BWRAP_HINT, dropsToSandboxUid, probeBubblewrap, SANDBOX_GID, SANDBOX_UID } from "./bwrap";
 import { hashFolderFiles, hostPathSync, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "./files";
-import { allGone, allStopped, isAlive, signalSandbox, type ProcessRecord } from "./processes";
-import { recordOf, runForeground, spawnInSandbox } from "./spawn";
+import { allGone, freezeSandbox, isAlive, signalSandbox, type ProcessRecord } from "./processes";
+import { handOver, recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "./tar";
 import { createTrash, type TrashOptions } from "./trash";
@@ -32,6 +36,7 @@ import { watchFolder } from "./watch";
 
 export interface LocalProviderOptions {
   root: string;
+  /** "required" (isolation or no new sandbox) or "off" (NOT isolated); "auto" is a deprecated alias of "required". */
   bubblewrap: "auto" | "required" | "off";
   log?: (msg: string) => void;
   /** How long a start command must keep running for create() to succeed. Default 1000 ms. */
@@ -51,16 +56,19 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
   const log = options.log ?? ((msg: string) => console.warn(msg));
   const grace = options.startGraceMs ?? 1000;
   let bwrap: string | null = null;
-  let unisolatedReason = "bubblewrap is off (TORPOR_BWRAP=off)";
+  const unisolatedReason = "bubblewrap is off (TORPOR_BWRAP=off)";
+  /** Why create() is refused: isolation is required and bwrap cannot give it. */
+  let refusal: string | null = null;
   if (options.bubblewrap !== "off") {
     const probe = probeBubblewrap(options.bwrapPath);
     bwrap = probe.path;
-    unisolatedReason = probe.reason;
-    if (bwrap === null && options.bubblewrap === "required") {
-      throw new SandboxError("PROVIDER", `Bubblewrap is required (TORPOR_BWRAP=required) but unusable: ${probe.reason}`);
+    if (bwrap === null) {
+      refusal = `Local sandboxes need bubblewrap (TORPOR_BWRAP=required, the default) but it is unusable: ${probe.reason}; ${BWRAP_HINT}`;
+      log(`[torpor] ERROR: no new local sandbox can be created. ${refusal}`);
     }
+  } else {
+    log(`[torpor] WARNING: local sandboxes are ${NOT_ISOLATED.slice(0, 12)}: ${unisolatedReason}`);
   }
-  if (bwrap === null) log(`[torpor] WARNING: local sandboxes are ${NOT_ISOLATED.slice(0, 12)}: ${unisolatedReason}`);
 
   let writing = 0;
   /** Counts a restore's writes into a workspace: the trash waits while any runs. */
@@ -134,10 +142,22 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     readsWhilePaused: true,
 
     async create(opts: CreateSandboxOptions): Promise<SandboxInfo> {
+      if (refusal !== null) throw new SandboxError("PROVIDER", refusal);
+      if (bwrap !== null && opts.network) {
+        throw new SandboxError(
+          "PROVIDER",
+          "The local provider gives sandboxes no network: the host's network would let sandbox processes reach the app's and the object store's ports on loopback. Use E2B for sandboxes that need network, or TORPOR_BWRAP=off (NOT isolated).",
+        );
+      }
       const id = newSandboxId();
       const dirs = sandboxDirs(root, id);
+      // 0700: other local users never reach a sandbox's files, env or logs.
+      await fs.mkdir(root, { recursive: true, mode: 0o700 });
+      await fs.mkdir(dirs.dir, { mode: 0o700 });
       for (const dir of [dirs.workspace, dirs.tmp, dirs.home, dirs.logs]) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
       await fs.chmod(dirs.tmp, 0o1777);
+      // Sandbox processes run as SANDBOX_UID when Torpor is root: their folders must be theirs.
+      if (bwrap !== null && dropsToSandboxUid()) for (const dir of [dirs.workspace, dirs.tmp, dirs.home]) await fs.chown(dir, SANDBOX_UID, SANDBOX_GID);
       const now = Date.now();
       const state: LocalState = {
         version: 1, id, template: opts.template, status: "running", isolated: bwrap !== null,
@@ -172,8 +192,8 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     pause: (id) =>
       serial(id, async () => {
         const state = await readLiveState(root, id);
-        const pids = signalSandbox(recordsOf(state), "SIGSTOP");
-        await waitFor(() => allStopped(pids), `pausing ${id}`);
+        const { frozen } = await freezeSandbox(recordsOf(state));
+        if (!frozen) log(`[torpor] pausing ${id}: its processes did not all stop within 5 s`);
         state.status = "paused";
         await writeState(root, state);
       }),
@@ -278,6 +298,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
         }
         importer.finish();
       });
+      await handOver({ bwrap, state: await readLiveState(root, id), dirs: sandboxDirs(root, id) }, "all", log);
     },
     async importTar(id, tar) {
       await readLiveState(root, id).catch((error: unknown) => {
@@ -285,14 +306,16 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
         throw error;
       });
       await writingInto(() => importFolderTar(sandboxDirs(root, id).workspace, tar));
+      await handOver({ bwrap, state: await readLiveState(root, id), dirs: sandboxDirs(root, id) }, "all", log);
     },
     async readFile(id, p) {
       await readLiveState(root, id);
       return readWorkspaceFile(sandboxDirs(root, id).workspace, p);
     },
     async writeFile(id, p, content, mode) {
-      await readLiveState(root, id);
+      const state = await readLiveState(root, id);
       await writeWorkspaceFile(sandboxDirs(root, id).workspace, p, content, mode);
+      await handOver({ bwrap, state, dirs: sandboxDirs(root, id) }, [workspacePath(p, "path")], log);
     },
 
     async watch(id, onEvents) {

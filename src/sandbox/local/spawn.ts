@@ -6,10 +6,12 @@
  * all its descendants and so that it survives a restart of Torpor. Foreground runs collect
  * output and end with a TIMEOUT error (after killing the whole group) when they run too long.
  */
-import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { execFile, spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { promisify } from "node:util";
 import { constants as os } from "node:os";
 import { SandboxError } from "../../core/errors";
-import { bwrapArgs, SANDBOX_HOME, sandboxEnv } from "./bwrap";
+import { WORKSPACE_DIR } from "../types";
+import { bwrapArgs, dropsToSandboxUid, handOverArgs, SANDBOX_HOME, sandboxEnv } from "./bwrap";
 import { procStat, signalSandbox, type ProcessRecord } from "./processes";
 import type { LocalState, SandboxDirs } from "./state";
 
@@ -29,7 +31,7 @@ export interface SpawnSpec {
 export function spawnInSandbox(spec: SpawnSpec): ChildProcess {
   const { state, dirs } = spec;
   if (spec.bwrap !== null && state.isolated) {
-    const args = bwrapArgs(dirs, spec.command, { network: state.network, cwd: spec.cwd });
+    const args = bwrapArgs(dirs, spec.command, { cwd: spec.cwd });
     return spawn(spec.bwrap, args, {
       env: sandboxEnv(SANDBOX_HOME, state.env, spec.env) as NodeJS.ProcessEnv,
       detached: true,
@@ -102,4 +104,26 @@ export async function runForeground(
     if (timer) clearTimeout(timer);
     untrack();
   }
+}
+
+/**
+ * Gives what Torpor just wrote as root (`paths`, workspace-relative, with their folders; or the
+ * whole tree after a restore) to the sandbox's uid, so that its processes can change it. Only
+ * when sandbox processes drop from root to SANDBOX_UID (see ./bwrap); a failure is logged, not
+ * thrown: the write itself succeeded.
+ */
+export async function handOver(spec: { bwrap: string | null; state: LocalState; dirs: SandboxDirs }, paths: string[] | "all", log: (msg: string) => void): Promise<void> {
+  if (spec.bwrap === null || !spec.state.isolated || !dropsToSandboxUid()) return;
+  const targets = paths === "all" ? "all" : [...new Set(paths.flatMap(withFolders))];
+  if (targets !== "all" && targets.length === 0) return;
+  try {
+    await promisify(execFile)(spec.bwrap, handOverArgs(spec.dirs.workspace, targets), { env: {} as NodeJS.ProcessEnv, maxBuffer: OUTPUT_LIMIT });
+  } catch (error) {
+    log(`[torpor] giving files of sandbox ${spec.state.id} to its uid failed: ${(error as Error).message.slice(0, 500)}`);
+  }
+}
+
+function withFolders(relative: string): string[] {
+  const parts = relative.split("/").filter((p) => p !== "");
+  return parts.map((_, i) => `${WORKSPACE_DIR}/${parts.slice(0, i + 1).join("/")}`);
 }

@@ -94,7 +94,8 @@ export async function readLiveState(root: string, id: string): Promise<LocalStat
 export async function writeState(root: string, state: LocalState): Promise<void> {
   const dirs = sandboxDirs(root, state.id);
   const tmp = `${dirs.state}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify({ ...state, updatedAt: Date.now() }, null, 2));
+  // 0600: the record holds the sandbox's env, which may carry a tenant's secrets.
+  await fs.writeFile(tmp, JSON.stringify({ ...state, updatedAt: Date.now() }, null, 2), { mode: 0o600 });
   await fs.rename(tmp, dirs.state);
 }
 
