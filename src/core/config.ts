@@ -139,6 +139,11 @@ export const envSchema = z.object({
   TORPOR_SMALL_FILE_BYTES: int(0, 1024 * 1024).pipe(z.number().max(MAX_SMALL_FILE_BYTES)),
   TORPOR_GC_GRACE_MS: int(0, HOUR),
 
+  // Per-tenant limits (src/server/limits).
+  TORPOR_MAX_REQUEST_BYTES: int(64 * 1024, 16 * 1024 * 1024),
+  TORPOR_MAX_BATCH: int(1, 20),
+  TORPOR_MAX_SESSIONS_PER_USER: int(0, 100),
+
   // Dashboard.
   TORPOR_PRICE_PER_HOUR: z.coerce.number().min(0).default(0.1),
   TORPOR_INNGEST_DASHBOARD_URL: url,
@@ -226,6 +231,14 @@ export interface Config {
     packTargetBytes: number;
     smallFileBytes: number;
     gcGraceMs: number;
+  };
+  limits: {
+    /** Request bodies are refused past this many bytes, counted while they stream in. */
+    maxRequestBytes: number;
+    /** Most calls in one tRPC batch. */
+    maxBatch: number;
+    /** Most sessions (not deleted) per user; 0: no limit. */
+    maxSessionsPerUser: number;
   };
   dashboard: { pricePerHour: number };
 }
@@ -349,6 +362,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       packTargetBytes: e.TORPOR_PACK_TARGET_BYTES,
       smallFileBytes: e.TORPOR_SMALL_FILE_BYTES,
       gcGraceMs: e.TORPOR_GC_GRACE_MS,
+    },
+    limits: {
+      maxRequestBytes: e.TORPOR_MAX_REQUEST_BYTES,
+      maxBatch: e.TORPOR_MAX_BATCH,
+      maxSessionsPerUser: e.TORPOR_MAX_SESSIONS_PER_USER,
     },
     dashboard: { pricePerHour: e.TORPOR_PRICE_PER_HOUR },
   };

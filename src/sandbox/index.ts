@@ -20,6 +20,12 @@ export function openSandboxProvider(config: Config["sandbox"], log?: (msg: strin
     case "local":
       return createLocalProvider({ root: config.root, bubblewrap: config.bubblewrap, log });
     case "e2b":
-      return createE2BProvider({ apiKey: config.apiKey, domain: config.domain, template: config.template });
+      return createE2BProvider({
+        apiKey: config.apiKey,
+        domain: config.domain,
+        template: config.template,
+        lifetimeMs: config.lifetimeMs,
+        maxRuntimeMs: config.maxRuntimeMs,
+      });
   }
 }

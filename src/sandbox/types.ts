@@ -81,6 +81,19 @@ export interface SandboxProvider {
   /** Ends the sandbox and deletes the provider's copy. Killing a gone sandbox is not an error. */
   kill(sandboxId: string): Promise<void>;
   status(sandboxId: string): Promise<SandboxStatus>;
+  /**
+   * Optional, for a provider that ends sandboxes on a timer of its own (E2B's timeout): the
+   * sandbox is kept at least `ms` from now (a provider may clamp it to its cap). Called on
+   * recorded activity. A sandbox the provider paused on its timer is resumed; fails SANDBOX_GONE
+   * when the provider lost it.
+   */
+  extendLifetime?(sandboxId: string, ms: number): Promise<void>;
+  /**
+   * Optional: the live (running or paused) sandboxes whose metadata holds every given key/value
+   * ({} lists them all). A workflow step that creates a sandbox tags it with its run and step, so
+   * a replay after a crash between create and the journal finds the sandbox instead of leaking it.
+   */
+  findSandboxes?(metadata: Record<string, string>): Promise<SandboxInfo[]>;
   exec(sandboxId: string, command: string, options?: ExecOptions): Promise<ExecResult>;
 
   /** A stat scan of the workspace (or a folder in it); never follows symlinks. */

@@ -17,6 +17,8 @@ vi.mock("e2b", async (importOriginal) => ({
 afterAll(cleanUpFakes);
 
 const conn = { apiKey: "e2b_key", domain: "e2b.example" };
+const LIFETIME = 21 * 60_000; // the default: idle 10 min + sweep 1 min + hibernate budget 10 min
+const lifecycle = { onTimeout: "pause", autoResume: false };
 let provider: SandboxProvider;
 
 /** The fake instance the adapter got from create/connect, to inspect its spies. */
@@ -41,7 +43,7 @@ describe("e2b adapter: lifecycle calls", () => {
       startCommand: "sleep 1000",
     });
     expect(FakeSandbox.create).toHaveBeenCalledWith("node-20", {
-      ...conn, envs: { A: "1" }, timeoutMs: 300_000, metadata: { session: "ses_1" }, allowInternetAccess: false,
+      ...conn, envs: { A: "1" }, timeoutMs: 300_000, lifecycle, metadata: { session: "ses_1" }, allowInternetAccess: false,
     });
     const sbx = await instanceOf(info.id);
     expect(sbx.commands.run).toHaveBeenNthCalledWith(1, PREPARE_WORKSPACE, { user: "root", timeoutMs: 600_000, requestTimeoutMs: 600_000 });
@@ -54,13 +56,13 @@ describe("e2b adapter: lifecycle calls", () => {
 
   it("create falls back to the configured template; pause, connect, status and kill call the SDK by id", async () => {
     const { id } = await provider.create({ template: "" });
-    expect(FakeSandbox.create).toHaveBeenCalledWith("default-tpl", conn);
+    expect(FakeSandbox.create).toHaveBeenCalledWith("default-tpl", { ...conn, timeoutMs: LIFETIME, lifecycle });
     await provider.pause(id);
     expect(FakeSandbox.pause).toHaveBeenCalledWith(id, conn);
     expect(await provider.status(id)).toBe("paused");
     expect(FakeSandbox.getInfo).toHaveBeenLastCalledWith(id, conn);
     const info = await provider.connect(id);
-    expect(FakeSandbox.connect).toHaveBeenCalledWith(id, conn);
+    expect(FakeSandbox.connect).toHaveBeenCalledWith(id, { ...conn, timeoutMs: LIFETIME });
     expect(info.status).toBe("running");
     await provider.kill(id);
     expect(FakeSandbox.kill).toHaveBeenCalledWith(id, conn);
@@ -74,7 +76,7 @@ describe("e2b adapter: lifecycle calls", () => {
     await provider.pause(id);
     FakeSandbox.connect.mockClear();
     expect((await provider.readFile(id, "a.txt")).toString()).toBe("a");
-    expect(FakeSandbox.connect).toHaveBeenCalledWith(id, conn);
+    expect(FakeSandbox.connect).toHaveBeenCalledWith(id, { ...conn, timeoutMs: LIFETIME });
     await provider.kill(id);
   });
 

@@ -5,6 +5,16 @@
  * folder's workspace at /workspace and its own /tmp — so the adapter's find/tar/sha256sum scripts
  * run for real. Paused sandboxes have their background processes SIGSTOPped, like E2B's snapshot.
  * SDK errors are the real classes from the e2b package.
+ *
+ * Lifetime, as E2B 2.51 has it (see STACK-NOTES): each sandbox has a deadline on the double's
+ * clock (`setFakeClock`, Date.now by default), `timeoutMs` (default 5 min) after create and after
+ * each connect (a connect to a running sandbox only moves it later); `setTimeout` moves it either
+ * way. At the deadline, or when its continuous runtime reaches the tier's cap (`fakeTier`, Hobby
+ * 1 h: create/connect asking for more are refused, setTimeout is clamped), `lifecycle.onTimeout`
+ * applies: "kill" (the default) or "pause". Time is checked on every call. Afterwards a call
+ * through a kept handle fails with TimeoutError "likely due to sandbox timeout" (E2B's proxy answers
+ * 502), while connect, getInfo, setTimeout and pause of a killed sandbox throw SandboxNotFoundError.
+ * `fakeTimeouts` records what E2B did on its own.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { watch } from "node:fs";
@@ -29,10 +39,60 @@ interface Vm {
   state: "running" | "paused" | "killed";
   background: ChildProcess[];
   startedAt: Date;
+  /** When E2B applies onTimeout (the double's clock). */
+  deadline: number;
+  /** Start of the current continuous run (create or resume): the tier's cap counts from here. */
+  runningSince: number;
+  onTimeout: "kill" | "pause";
+}
+
+export const DEFAULT_TIMEOUT_MS = 300_000;
+/** The tier's cap on continuous runtime (Hobby: 1 h; Pro: 24 h). Tests may change it. */
+export const fakeTier = { maxRuntimeMs: 3_600_000 };
+/** What E2B did on its own when a sandbox's time ran out. */
+export const fakeTimeouts: { sandboxId: string; at: number; action: "kill" | "pause"; cause: "timeout" | "runtime cap" }[] = [];
+
+let clock: () => number = () => Date.now();
+/** The double's clock (simulated time); `undefined` restores Date.now. */
+export function setFakeClock(now: (() => number) | undefined): void {
+  clock = now ?? (() => Date.now());
 }
 
 const vms = new Map<string, Vm>();
 let counter = 0;
+
+type OnTimeout = "kill" | "pause" | { action: "kill" | "pause"; keepMemory?: boolean };
+
+function checkTimeout(timeoutMs: number | undefined): number {
+  const ms = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // The API refuses a timeout past the tier's cap on create and connect (400).
+  if (ms > fakeTier.maxRuntimeMs) throw new SandboxError(`400: Timeout cannot be greater than ${fakeTier.maxRuntimeMs / 3_600_000} hours`);
+  return ms;
+}
+
+/** Applies onTimeout to a running sandbox whose deadline or runtime cap has passed. */
+function expire(vm: Vm): void {
+  if (vm.state !== "running") return;
+  const now = clock();
+  const capAt = vm.runningSince + fakeTier.maxRuntimeMs;
+  const endAt = Math.min(vm.deadline, capAt);
+  if (now < endAt) return;
+  fakeTimeouts.push({ sandboxId: vm.id, at: endAt, action: vm.onTimeout, cause: capAt <= vm.deadline ? "runtime cap" : "timeout" });
+  if (vm.onTimeout === "pause") {
+    signalAll(vm, "SIGSTOP");
+    vm.state = "paused";
+  } else {
+    signalAll(vm, "SIGKILL");
+    vm.state = "killed";
+  }
+}
+
+function sandboxTimeout(id: string): Error {
+  // What the SDK makes of the proxy's 502 for a sandbox that is not running (formatSandboxTimeoutError).
+  return new TimeoutError(
+    `[unavailable] The sandbox ${id} was not found: This error is likely due to sandbox timeout. You can modify the sandbox timeout by passing 'timeoutMs' when starting the sandbox or calling '.setTimeout' on the sandbox with the desired timeout.`,
+  );
+}
 
 function host(vm: Vm, p: string): string {
   if (p === "/workspace" || p.startsWith("/workspace/")) return path.join(vm.dir, p);
@@ -40,9 +100,10 @@ function host(vm: Vm, p: string): string {
   throw new Error(`fake e2b: path outside /workspace and /tmp: ${p}`);
 }
 
-function live(id: string): Vm {
+function live(id: string, message = `Sandbox ${id} not found`): Vm {
   const vm = vms.get(id);
-  if (!vm || vm.state === "killed") throw new SandboxNotFoundError(`Sandbox ${id} not found`);
+  if (vm) expire(vm);
+  if (!vm || vm.state === "killed") throw new SandboxNotFoundError(message);
   return vm;
 }
 
@@ -81,30 +142,84 @@ export class FakeSandbox {
   constructor(id: string) {
     this.sandboxId = id;
   }
+  /** The sandbox behind a kept handle: a killed or paused one answers as E2B's proxy does. */
   private vm(): Vm {
-    const vm = live(this.sandboxId);
-    if (vm.state === "paused") throw new SandboxError(`Sandbox ${this.sandboxId} is paused (stale handle)`);
+    const vm = vms.get(this.sandboxId);
+    if (vm) expire(vm);
+    if (!vm || vm.state !== "running") throw sandboxTimeout(this.sandboxId);
     return vm;
   }
 
-  static create = vi.fn(async (template: string, opts: { envs?: Record<string, string>; metadata?: Record<string, string>; timeoutMs?: number; apiKey?: string }) => {
+  static create = vi.fn(async (template: string, opts: { envs?: Record<string, string>; metadata?: Record<string, string>; timeoutMs?: number; apiKey?: string; lifecycle?: { onTimeout: OnTimeout; autoResume?: boolean } }) => {
+    const timeoutMs = checkTimeout(opts.timeoutMs);
+    const onTimeout = opts.lifecycle?.onTimeout ?? "kill";
     const id = `fake${(++counter).toString().padStart(4, "0")}`;
     const dir = await fs.mkdtemp(path.join(tmpdir(), `fake-e2b-${id}-`));
     for (const sub of ["workspace", "tmp", "etc"]) await fs.mkdir(path.join(dir, sub));
     await fs.writeFile(path.join(dir, "etc", "passwd"), "root:x:0:0:root:/root:/bin/bash\nuser:x:1000:1000:user:/home/user:/bin/bash\n");
     await fs.writeFile(path.join(dir, "etc", "group"), "root:x:0:\nuser:x:1000:\n");
-    vms.set(id, { id, dir, template, metadata: opts.metadata ?? {}, envs: opts.envs ?? {}, state: "running", background: [], startedAt: new Date() });
+    const now = clock();
+    vms.set(id, {
+      id, dir, template, metadata: opts.metadata ?? {}, envs: opts.envs ?? {}, state: "running", background: [], startedAt: new Date(now),
+      deadline: now + timeoutMs, runningSince: now, onTimeout: typeof onTimeout === "string" ? onTimeout : onTimeout.action,
+    });
     return new FakeSandbox(id);
   });
 
-  static connect = vi.fn(async (id: string, _opts?: unknown) => {
-    const vm = live(id);
+  static connect = vi.fn(async (id: string, opts?: { timeoutMs?: number }) => {
+    const vm = live(id, `Paused sandbox ${id} not found`);
+    const timeoutMs = checkTimeout(opts?.timeoutMs);
+    const now = clock();
     if (vm.state === "paused") {
       signalAll(vm, "SIGCONT");
       vm.state = "running";
+      vm.runningSince = now;
+      vm.startedAt = new Date(now);
+      vm.deadline = now + timeoutMs;
+    } else {
+      // "For running sandboxes, the timeout will update only if the new timeout is longer."
+      vm.deadline = Math.max(vm.deadline, now + timeoutMs);
     }
     return new FakeSandbox(id);
   });
+
+  static setTimeout = vi.fn(async (id: string, timeoutMs: number, _opts?: unknown) => {
+    const vm = live(id);
+    // Only a running sandbox has a timeout: E2B answers 404 for a paused one.
+    if (vm.state !== "running") throw new SandboxNotFoundError(`Sandbox ${id} not found`);
+    const now = clock();
+    vm.deadline = Math.min(now + timeoutMs, vm.runningSince + fakeTier.maxRuntimeMs);
+  });
+
+  static list = vi.fn((opts: { query?: { metadata?: Record<string, string>; state?: ("running" | "paused")[] } } = {}) => {
+    let done = false;
+    return {
+      get hasNext() {
+        return !done;
+      },
+      nextItems: async () => {
+        done = true;
+        const states = opts.query?.state ?? ["running", "paused"];
+        const wanted = Object.entries(opts.query?.metadata ?? {});
+        const found = [];
+        for (const vm of vms.values()) {
+          expire(vm);
+          if (vm.state === "killed" || !states.includes(vm.state)) continue;
+          if (!wanted.every(([k, v]) => vm.metadata[k] === v)) continue;
+          found.push(FakeSandbox.infoOf(vm));
+        }
+        return found;
+      },
+    };
+  });
+
+  private static infoOf(vm: Vm) {
+    return {
+      sandboxId: vm.id, templateId: `tpl-${vm.template}`, name: vm.template, metadata: vm.metadata, startedAt: vm.startedAt,
+      endAt: new Date(vm.deadline), state: vm.state as "running" | "paused", cpuCount: 2, memoryMB: 512,
+      lifecycle: { onTimeout: vm.onTimeout, autoResume: false },
+    };
+  }
 
   static pause = vi.fn(async (id: string, _opts?: unknown) => {
     const vm = live(id);
@@ -116,6 +231,7 @@ export class FakeSandbox {
 
   static kill = vi.fn(async (id: string, _opts?: unknown) => {
     const vm = vms.get(id);
+    if (vm) expire(vm);
     if (!vm || vm.state === "killed") return false;
     signalAll(vm, "SIGKILL");
     vm.state = "killed";
@@ -123,12 +239,11 @@ export class FakeSandbox {
     return true;
   });
 
-  static getInfo = vi.fn(async (id: string, _opts?: unknown) => {
-    const vm = live(id);
-    return { sandboxId: id, templateId: `tpl-${vm.template}`, name: vm.template, metadata: vm.metadata, startedAt: vm.startedAt, endAt: new Date(), state: vm.state, cpuCount: 2, memoryMB: 512 };
-  });
+  static getInfo = vi.fn(async (id: string, _opts?: unknown) => FakeSandbox.infoOf(live(id)));
 
   getInfo = vi.fn(async () => FakeSandbox.getInfo(this.sandboxId));
+
+  setTimeout = vi.fn(async (timeoutMs: number) => FakeSandbox.setTimeout(this.sandboxId, timeoutMs));
 
   commands = {
     run: vi.fn(async (cmd: string, opts: { background?: boolean; cwd?: string; envs?: Record<string, string>; timeoutMs?: number; user?: string } = {}) => {
@@ -191,7 +306,18 @@ export class FakeSandbox {
   };
 }
 
-/** Kills every fake sandbox still running (afterAll). */
+/** Kills every fake sandbox still running and removes every folder, E2B's timeout kills too (afterAll). */
 export async function cleanUpFakes(): Promise<void> {
-  for (const id of vms.keys()) await FakeSandbox.kill(id);
+  for (const vm of vms.values()) {
+    signalAll(vm, "SIGKILL");
+    vm.state = "killed";
+    await fs.rm(vm.dir, { recursive: true, force: true });
+  }
+}
+
+/** The state of a fake sandbox as E2B would report it now ("killed" after a kill or a timeout kill). */
+export function fakeState(id: string): "running" | "paused" | "killed" | undefined {
+  const vm = vms.get(id);
+  if (vm) expire(vm);
+  return vm?.state;
 }
