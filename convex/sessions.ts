@@ -35,7 +35,7 @@ export async function createHandler(ctx: MutationCtx, args: NewSession & { sessi
 export const create = secretMutation({
   args: {
     sessionId: v.string(), ownerId: v.string(), provider, template: v.string(), idleTimeoutMs: v.number(),
-    hooks: v.optional(v.object({ beforeCheckpoint: v.optional(hooks.fields.beforeCheckpoint), afterResume: v.optional(hooks.fields.afterResume) })),
+    hooks: v.optional(v.object({ beforeCheckpoint: v.optional(hooks.fields.beforeCheckpoint), afterResume: v.optional(hooks.fields.afterResume), startCommand: hooks.fields.startCommand })),
     retention: v.optional(v.object({ keepLast: v.optional(v.number()), keepDailyDays: v.optional(v.number()) })),
     sandboxId: v.optional(v.nullable(v.string())), now,
   },

@@ -28,7 +28,7 @@ export const finishedRunStatus = literals(["completed", "failed", "cancelled"] a
 export const stepStatus = literals(["running", "completed", "failed"] as const);
 
 export const lease = v.object({ holder: v.string(), operation, expiresAt: v.number() });
-export const hooks = v.object({ beforeCheckpoint: v.array(v.string()), afterResume: v.array(v.string()) });
+export const hooks = v.object({ beforeCheckpoint: v.array(v.string()), afterResume: v.array(v.string()), startCommand: v.optional(v.string()) });
 export const retention = v.object({ keepLast: v.number(), keepDailyDays: v.number() });
 export const reason = v.object({ at: v.number(), kind: v.string(), detail: v.string() });
 

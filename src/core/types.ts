@@ -35,6 +35,11 @@ export interface SessionHooks {
   beforeCheckpoint: string[];
   /** Run inside the sandbox after a resume or restore (start the dev server…). */
   afterResume: string[];
+  /**
+   * The session's long-running command (a dev server), started with its first sandbox and again
+   * in every new sandbox a restore makes, before the after-resume hooks. Absent: none.
+   */
+  startCommand?: string;
 }
 
 export interface RetentionPolicy {

@@ -7,6 +7,7 @@
 import { describeError } from "../core/errors";
 import type { Session } from "../core/types";
 import type { ServerDeps } from "./context";
+import { checkSessionQuota } from "./limits";
 
 export interface CreateSessionInput {
   ownerId: string;
@@ -18,6 +19,7 @@ export interface CreateSessionInput {
 
 export async function createSession(deps: ServerDeps, input: CreateSessionInput): Promise<Session> {
   const { store, sandboxes } = deps;
+  await checkSessionQuota(store, input.ownerId, deps.config.limits.maxSessionsPerUser);
   const session = await store.createSession({
     ownerId: input.ownerId,
     provider: sandboxes.kind,

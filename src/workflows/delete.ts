@@ -8,7 +8,7 @@
  */
 import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
-import { guardLease, settle, takeLease } from "./lease";
+import { guardLease, releaseLease, settle, takeLease } from "./lease";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type DeleteEvent = Extract<TorporEvent, { name: "torpor/session.delete.requested" }>;
@@ -40,12 +40,12 @@ export const deleteWorkflow = sessionWorkflow<DeleteEvent, DeleteResult>({
         return taken.checkpointId;
       });
       await step.run("Kill the sandbox and mark the session deleted", async () => {
+        // A replay after a crash that followed the commit: deleted, our lease maybe released already
+        // (renewing it would fail LEASE_LOST and fail a finished delete). Releasing is idempotent.
+        if ((await deps.store.getSession(sessionId)).state === "deleted") return releaseLease(deps, sessionId, runId);
         await guardLease(deps, sessionId, runId);
         if (lease.sandboxId) await deps.sandboxes.kill(lease.sandboxId);
-        const session = await deps.store.getSession(sessionId);
-        if (session.state !== "deleted") {
-          await deps.store.transition(sessionId, "delete", { holder: runId, patch: { sandboxId: null }, now: deps.now() });
-        }
+        await deps.store.transition(sessionId, "delete", { holder: runId, patch: { sandboxId: null }, now: deps.now() });
         await deps.store.releaseLease(sessionId, runId);
         return null;
       });

@@ -4,7 +4,8 @@
  *
  *   Take the lease (→ restoring) → Check the chosen checkpoint → Take a safety checkpoint of the
  *   current files → Create a new sandbox from the template → Restore the checkpoint into the new
- *   sandbox → Verify every restored file → Point the session at the new sandbox (→ running) →
+ *   sandbox → Verify every restored file → Start the session's start command → Point the session
+ *   at the new sandbox (→ running) →
  *   Remove the old sandbox → after-restore hooks → Release the lease.
  *
  * The old sandbox is removed only after the safety checkpoint is committed (invariant 1), so the
@@ -15,7 +16,7 @@ import { describeError, NotFoundError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
 import { guardLease, releaseLease, settle, takeLease } from "./lease";
-import { restoreIntoNewSandbox } from "./restoring";
+import { restoreIntoNewSandbox, startCommandStep } from "./restoring";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type RestoreEvent = Extract<TorporEvent, { name: "torpor/session.restore.requested" }>;
@@ -76,15 +77,20 @@ export const restoreWorkflow = sessionWorkflow<RestoreEvent, RestoreToCheckpoint
         checkpointId,
         onCreated: (id) => (created = id),
       });
-      await step.run("Point the session at the new sandbox", () =>
-        deps.store
-          .transition(sessionId, "resume.done", {
-            holder: runId,
-            patch: { sandboxId: restored.sandboxId, latestCheckpointId: checkpointId, lastError: null },
-            now: deps.now(),
-          })
-          .then(() => null),
-      );
+      // The new sandbox's processes: the start command first, the after-restore hooks further down.
+      const notStarted = await startCommandStep(step, deps, restored.sandboxId, lease.hooks.startCommand);
+      await step.run("Point the session at the new sandbox", async () => {
+        const session = await deps.store.getSession(sessionId);
+        // A replay after a crash that followed the commit finds its own effect: done (and the
+        // old sandbox is still removed by the next step, not leaked).
+        if (session.state === "running" && session.sandboxId === restored.sandboxId && session.lease?.holder === runId) return null;
+        await deps.store.transition(sessionId, "resume.done", {
+          holder: runId,
+          patch: { sandboxId: restored.sandboxId, latestCheckpointId: checkpointId, lastError: notStarted },
+          now: deps.now(),
+        });
+        return null;
+      });
       if (oldSandbox && oldSandbox !== restored.sandboxId) {
         await step.run("Remove the old sandbox", () => deps.sandboxes.kill(oldSandbox).then(() => null));
       }

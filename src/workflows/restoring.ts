@@ -9,7 +9,7 @@
  * inside the new sandbox, with the manifest: a restore is only accepted when every hash matches.
  * A sandbox created by a run is tagged with the session and run, so a leaked one can be found.
  */
-import { IntegrityError } from "../core/errors";
+import { describeError, IntegrityError } from "../core/errors";
 import { sandboxWorkspace } from "../sandbox";
 import { keepLease } from "./lease";
 import { withRunProgress } from "./progress";
@@ -28,13 +28,39 @@ export async function createSandboxStep(
   deps: WorkflowDeps,
   input: { sessionId: string; runId: string; template: string; label: string },
 ): Promise<string> {
-  const info = await step.run(input.label, () =>
-    deps.sandboxes.create({
-      template: input.template,
-      metadata: { torporSession: input.sessionId, torporRun: input.runId },
-    }),
-  );
+  const info = await step.run(input.label, async () => {
+    const metadata = { torporSession: input.sessionId, torporRun: input.runId, torporStep: input.label };
+    // A crash after create and before the journal left this step's sandbox behind: adopt it
+    // (the restore writes over whatever it holds) rather than leak it and make another.
+    const [earlier, ...extra] = (await deps.sandboxes.findSandboxes?.(metadata)) ?? [];
+    for (const leaked of extra) await deps.sandboxes.kill(leaked.id);
+    if (earlier) return earlier.status === "paused" ? deps.sandboxes.connect(earlier.id) : earlier;
+    return deps.sandboxes.create({ template: input.template, metadata });
+  });
   return info.id;
+}
+
+/**
+ * Starts the session's start command again in a sandbox a restore made (the old one's processes
+ * died with it), before the after-resume hooks. Advisory like a hook: the files are restored
+ * whatever it does, so a failure is reported, not thrown. A replay after a crash inside this step
+ * starts it a second time; a server then finds its port taken and that copy exits.
+ */
+export async function startCommandStep(
+  step: Step,
+  deps: WorkflowDeps,
+  sandboxId: string,
+  command: string | undefined,
+): Promise<string | null> {
+  if (!command) return null;
+  return step.run("Start the session's start command", async () => {
+    try {
+      await deps.sandboxes.exec(sandboxId, command, { background: true });
+      return null;
+    } catch (error) {
+      return `the start command '${command}' did not start: ${describeError(error)}`;
+    }
+  });
 }
 
 /** Compares every file of the manifest with its hash inside the sandbox. */

@@ -8,7 +8,8 @@
  *   rung "fresh":     no checkpoint at all → a fresh sandbox and a clear warning.
  *
  * A session that claims to be running but whose sandbox is gone is first recorded as archived, so
- * it takes the "restored" rung. Then the after-resume hooks, each its own step. The run result records the rung and why. On a
+ * it takes the "restored" rung. A new sandbox (restored, fresh) then runs the session's start command
+ * again; then the after-resume hooks, each its own step. The run result records the rung and why. On a
  * failure the session goes back to the resting state it came from (paused or archived); the
  * checkpoint is untouched and a sandbox this run created is removed.
  */
@@ -16,7 +17,7 @@ import { describeError, isTorporError } from "../core/errors";
 import { runHooks, type HookReport } from "./hooks";
 import { isLeaseLive } from "../core/lifecycle";
 import { markSandboxLost, releaseLease, settle, takeLease } from "./lease";
-import { createSandboxStep, restoreIntoNewSandbox } from "./restoring";
+import { createSandboxStep, restoreIntoNewSandbox, startCommandStep } from "./restoring";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type ResumeEvent = Extract<TorporEvent, { name: "torpor/session.resume.requested" }>;
@@ -82,18 +83,24 @@ export const resumeWorkflow = sessionWorkflow<ResumeEvent, ResumeResult>({
         });
         why = connected.why;
         if (connected.ok) {
-          await step.run("Mark the session running", () =>
-            deps.store.transition(sessionId, "resume.done", {
+          await step.run("Mark the session running", async () => {
+            // A replay after a crash that followed the commit finds its own effect: done.
+            if (await alreadyRunningOn(lease.sandboxId!)) return null;
+            await deps.store.transition(sessionId, "resume.done", {
               holder: runId,
               patch: { wakeReason: { ...wakeReason, detail: `${reason} (connected)` }, lastError: null },
               now: deps.now(),
-            }).then(() => null),
-          );
+            });
+            return null;
+          });
           return await finish(lease.sandboxId!, lease.latestCheckpointId, "connected", why, []);
         }
-        await step.run("Fall back to a restore", () =>
-          deps.store.transition(sessionId, "resume.fallback", { holder: runId, now: deps.now() }).then(() => null),
-        );
+        await step.run("Fall back to a restore", async () => {
+          const session = await deps.store.getSession(sessionId);
+          if (session.state === "restoring" && session.lease?.holder === runId) return null; // a replay: done
+          await deps.store.transition(sessionId, "resume.fallback", { holder: runId, now: deps.now() });
+          return null;
+        });
       }
       const checkpointId = lease.latestCheckpointId;
       const warnings: string[] = [];
@@ -113,8 +120,12 @@ export const resumeWorkflow = sessionWorkflow<ResumeEvent, ResumeResult>({
         created = sandboxId;
       }
       const rung = checkpointId ? "restored" : "fresh";
-      await step.run("Point the session at the new sandbox", () =>
-        deps.store.transition(sessionId, "resume.done", {
+      // The new sandbox's processes: the start command first, the after-resume hooks (finish) next.
+      const notStarted = await startCommandStep(step, deps, sandboxId, lease.hooks.startCommand);
+      if (notStarted) warnings.push(notStarted);
+      await step.run("Point the session at the new sandbox", async () => {
+        if (await alreadyRunningOn(sandboxId)) return null; // a replay after the commit: done
+        await deps.store.transition(sessionId, "resume.done", {
           holder: runId,
           patch: {
             sandboxId,
@@ -123,8 +134,9 @@ export const resumeWorkflow = sessionWorkflow<ResumeEvent, ResumeResult>({
             ...(warnings[0] ? { lastError: warnings[0] } : {}),
           },
           now: deps.now(),
-        }).then(() => null),
-      );
+        });
+        return null;
+      });
       return await finish(sandboxId, checkpointId, rung, why, warnings);
     } catch (error) {
       await step.run("Put the session back to sleep after a failure", async () => {
@@ -139,6 +151,12 @@ export const resumeWorkflow = sessionWorkflow<ResumeEvent, ResumeResult>({
         });
       });
       throw error;
+    }
+
+    /** Our own "resume.done" committed already: the session runs on `sandboxId` under our lease. */
+    async function alreadyRunningOn(sandboxId: string): Promise<boolean> {
+      const session = await deps.store.getSession(sessionId);
+      return session.state === "running" && session.sandboxId === sandboxId && session.lease?.holder === runId;
     }
 
     async function finish(sandboxId: string, checkpointId: string | null, rung: ResumeRung, why: string, warnings: string[]) {

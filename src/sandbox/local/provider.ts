@@ -229,6 +229,19 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       }
     },
 
+    async findSandboxes(metadata) {
+      // A tombstone keeps only its state.json: one stat per killed sandbox, a read per live one.
+      const names = await fs.readdir(root).catch(() => [] as string[]);
+      const found: SandboxInfo[] = [];
+      for (const name of names) {
+        if (!isSandboxId(name) || !(await fs.stat(sandboxDirs(root, name).workspace).then(() => true, () => false))) continue;
+        const state = await readState(root, name).catch(() => null);
+        if (!state || state.status === "gone") continue;
+        if (Object.entries(metadata).every(([key, value]) => state.metadata[key] === value)) found.push(describe(state));
+      }
+      return found;
+    },
+
     async exec(id: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
       const state = await readLiveState(root, id);
       if (state.status === "paused") {
