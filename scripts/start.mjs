@@ -34,6 +34,27 @@ function run(command, args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/**
+ * Local sandboxes are isolated with bubblewrap unless TORPOR_BWRAP=off says otherwise: say so
+ * before building anything, rather than when the first session is created. (The provider probes
+ * again at start-up with the exact namespaces it uses; this is the quick, readable check.)
+ */
+function checkBubblewrap() {
+  const env = process.env;
+  const local = (env.TORPOR_SANDBOX_PROVIDER ?? (env.E2B_API_KEY ? "e2b" : "local")) === "local";
+  if (!local || env.TORPOR_BWRAP === "off") return;
+  const bwrap = ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"].find((p) => existsSync(p));
+  const probe = bwrap && spawnSync(bwrap, ["--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--", "/bin/true"], { encoding: "utf8" });
+  if (probe && probe.status === 0) return;
+  const why = bwrap ? `bubblewrap at ${bwrap} cannot create namespaces here: ${(probe.stderr || probe.error?.message || "").trim()}` : "bubblewrap (bwrap) is not installed";
+  console.error(
+    `Torpor: ${why}.\nLocal sandboxes run tenants' commands and must be isolated: install bubblewrap (apt-get install bubblewrap)\n` +
+      "or set TORPOR_BWRAP=off to run them NOT isolated (they can then read and change this machine's files).",
+  );
+  process.exit(1);
+}
+checkBubblewrap();
+
 const sources = newest(["src", "package.json"]);
 if (mtime("dist/start.mjs") < sources) run(process.execPath, ["scripts/build-node.mjs"]);
 const appSources = newest(["app", "src", "inngest", "next.config.ts", "package.json", "tsconfig.json"]);

@@ -21,6 +21,7 @@ import type { SandboxProvider } from "../sandbox/types";
 import { openStateStore } from "../store";
 import type { StateStore } from "../store/types";
 import { createWorkflows, type AnyWorkflow } from "../workflows";
+import { secureDataDir } from "./data-dir";
 import type { WorkflowDeps, WorkflowDispatcher } from "../workflows/types";
 
 export interface Runtime {
@@ -67,6 +68,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     }
   };
   try {
+    secureDataDir(config.dataDir);
     const baseStore = openStateStore(config.stateStore);
     closers.push(() => baseStore.close());
     const store = options.wrapStore ? options.wrapStore(baseStore) : baseStore;

@@ -28,7 +28,7 @@ export function resolveAuthSecret(config: Config): { secret: string; generated: 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = generateSecret();
   // "wx": if two processes race, the second fails instead of overwriting the first one's secret.
   try {

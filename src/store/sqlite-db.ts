@@ -7,7 +7,7 @@
  * the write lock is taken before the read, so two processes can never both read a free lease and
  * both take it (a deferred transaction would upgrade late and fail with SQLITE_BUSY instead).
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { StorageError, TorporError } from "../core/errors";
@@ -42,10 +42,12 @@ export function openSqliteDb(file: string): SqliteDb {
   const resolved = path.resolve(file);
   let db: Database.Database;
   try {
-    mkdirSync(path.dirname(resolved), { recursive: true });
+    mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
     db = new Database(resolved);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma("journal_mode = WAL");
+    // 0600: the state file and its WAL hold every tenant's sessions (SQLite gives new files 0644).
+    for (const f of [resolved, `${resolved}-wal`, `${resolved}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
     db.pragma("synchronous = NORMAL");
   } catch (error) {
     throw new StorageError("STORAGE_PERMANENT", `Cannot open state file '${resolved}'`, {
