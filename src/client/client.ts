@@ -28,6 +28,8 @@ export function createTorporClient(options: TorporClientOptions) {
       httpBatchLink({
         url: trpcEndpoint(options.url),
         fetch: options.fetch,
+        // The server refuses batches past TORPOR_MAX_BATCH (default 20): split below it.
+        maxItems: 10,
         async headers() {
           const token = typeof options.token === "function" ? await options.token() : options.token;
           return { authorization: `Bearer ${token}` };
