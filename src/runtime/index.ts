@@ -1,6 +1,6 @@
 /**
  * The composition root: builds every adapter from a validated Config and wires the workflows to
- * an engine. The embedded default is SQLite + the embedded S3 server + local sandboxes + the
+ * an engine. The embedded default is SQLite + the filesystem object store + local sandboxes + the
  * in-process engine; each cloud adapter is chosen by its settings (see src/core/config).
  *
  * With the embedded engine, `createRuntime` continues runs a crash interrupted and (startCron)
@@ -28,7 +28,7 @@ export interface Runtime {
   config: Config;
   store: StateStore;
   objects: ObjectStore;
-  /** The object store's endpoint (the embedded server's loopback URL in embedded mode). */
+  /** The object store's endpoint (`file://<data dir>/s3` for the embedded store, which has no listener). */
   objectStoreEndpoint: string;
   checkpoints: CheckpointEngine;
   sandboxes: SandboxProvider;
