@@ -4,6 +4,7 @@
  * while the provider starts the sandbox leaves a visible row and not an orphan nobody knows of;
  * then the sandbox is created and the row moves to "running" (or "failed" with the error).
  */
+import { sandboxLifetimeMs } from "../core/config";
 import { describeError } from "../core/errors";
 import type { Session } from "../core/types";
 import type { ServerDeps } from "./context";
@@ -36,6 +37,7 @@ export async function createSession(deps: ServerDeps, input: CreateSessionInput)
       template: input.template,
       startCommand: input.startCommand,
       metadata: { torporSessionId: session.id, torporOwnerId: input.ownerId },
+      timeoutMs: sandboxLifetimeMs(deps.config.lifecycle, input.idleTimeoutMs), // this session's idle timeout, not the default
     });
     return await store.transition(session.id, "create.succeeded", {
       patch: {

@@ -71,6 +71,15 @@ describe("E2B's timeout never decides instead of Torpor", () => {
     await rt.runtime.engine!.idle();
   });
 
+  it("a session's own idle timeout sets its sandbox's lifetime at create (clamped to the Hobby cap)", async () => {
+    const { id } = await api().sessions.create({ idleTimeoutMs: 30 * MINUTE });
+    expect(FakeSandbox.create).toHaveBeenLastCalledWith("base", expect.objectContaining({ timeoutMs: 41 * MINUTE }));
+    const { id: long } = await api().sessions.create({ idleTimeoutMs: 5 * 60 * MINUTE });
+    expect(FakeSandbox.create).toHaveBeenLastCalledWith("base", expect.objectContaining({ timeoutMs: 60 * MINUTE }));
+    for (const sessionId of [id, long]) await api().sessions.delete({ sessionId });
+    await rt.runtime.engine!.idle();
+  });
+
   it("an idle session is hibernated by Torpor (checkpoint, pause) before E2B's own timeout", async () => {
     const { id, sandboxId } = await newSession();
     const createdAt = now;
