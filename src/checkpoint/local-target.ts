@@ -8,7 +8,7 @@
  * `allowNonEmpty`, an existing entry of another kind, or a symlink, at an entry's path is removed
  * first, so that no write ever follows a link that was already in the folder.
  */
-import { chmodSync, closeSync, createWriteStream, fchmodSync, futimesSync, mkdirSync, openSync, utimesSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, createWriteStream, fchmodSync, futimesSync, mkdirSync, openSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { chmod, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -21,6 +21,8 @@ import { hashLocalFiles } from "./hash-file";
 import type { ManifestEntry, RestoreItem, WorkspaceTarget } from "./types";
 
 const WRITE_CONCURRENCY = 32;
+/** In the target's top folder while a restore runs (see prepare). */
+export const RESTORE_MARKER = ".torpor-restore-incomplete";
 /** Threads creating small files in an empty target: file creation is kernel CPU time (two cores). */
 const WRITER_THREADS = 2;
 const BUFFERED_FILE_MAX = 1024 * 1024;
@@ -81,11 +83,22 @@ export function localDirTarget(dir: string): LocalDirTarget {
       await mkdir(root, { recursive: true });
       const stats = await lstat(root);
       if (!stats.isDirectory()) throw new ValidationError(`Restore target ${root} is not a folder`);
-      const existing = await readdir(root);
+      let existing = await readdir(root);
+      if (existing.includes(RESTORE_MARKER)) {
+        // A restore of ours that did not finish: what is here is its partial work, so start over.
+        for (const name of existing) await rm(path.join(root, name), { recursive: true, force: true });
+        existing = [];
+      }
       if (existing.length > 0 && !allowNonEmpty) {
         throw new ValidationError(`Restore target ${root} is not empty (${existing.length} entries); pass --force to restore over it`);
       }
       overlay = existing.length > 0;
+      // Until finish(), the folder says it is incomplete: a failed restore never looks like a good one.
+      writeFileSync(path.join(root, RESTORE_MARKER), "A Torpor restore into this folder has not finished. Run the restore again to finish it.\n", { flag: overlay ? "w" : "wx" });
+    },
+
+    async finish() {
+      await rm(path.join(root, RESTORE_MARKER), { force: true });
     },
 
     // Into an empty folder, the writer threads also decompress and check packed small files.

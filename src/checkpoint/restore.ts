@@ -220,6 +220,7 @@ export async function restoreCheckpoint(
   await producer;
   if (producerError !== undefined) throw producerError;
 
+  await target.finish?.();
   progress.phase = "verify";
   report();
   return {

@@ -123,6 +123,8 @@ export interface WorkspaceTarget {
   packedWriter?(): ((items: AsyncIterable<RestoreItem>) => Promise<void>) | undefined;
   /** SHA-256 of each restored file as it is now on the target: the file-by-file verification. */
   hashFiles(paths: string[]): Promise<Record<string, string>>;
+  /** Optional: called once every entry is written and checked (the local folder drops its marker). */
+  finish?(): Promise<void>;
 }
 
 export interface SnapshotOptions {

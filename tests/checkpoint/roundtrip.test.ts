@@ -157,6 +157,7 @@ describe("snapshot and restore", () => {
     const target: WorkspaceTarget = {
       prepare: (o) => inner.prepare(o),
       hashFiles: (p) => inner.hashFiles(p),
+      finish: () => inner.finish!(),
       write: (entries) =>
         inner.write(
           (async function* () {
