@@ -11,6 +11,7 @@ import type { Doc } from "./_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
 import { secretMutation, secretQuery } from "./functions";
 import { loadSessionDoc } from "./model";
+import { refreshStats } from "./stats";
 import { checkpointKind } from "./validators";
 
 
@@ -75,6 +76,7 @@ export async function commitHandler(
   const patch = { status: "committed" as const, files: args.files, bytes: args.bytes, uploadedBytes: args.uploadedBytes, committedAt: args.now };
   await ctx.db.patch(doc._id, patch);
   await repointLatest(ctx, doc.sessionId, args.now);
+  await refreshStats(ctx, doc.sessionId);
   return fromDoc({ ...doc, ...patch });
 }
 export const commit = secretMutation({
@@ -105,6 +107,7 @@ export async function markDeletedHandler(ctx: MutationCtx, args: { checkpointId:
   await ctx.db.patch(doc._id, { status: "deleted", deletedAt: args.now });
   const session = await loadSessionDoc(ctx, doc.sessionId);
   if (session.latestCheckpointId === args.checkpointId) await repointLatest(ctx, doc.sessionId, args.now);
+  await refreshStats(ctx, doc.sessionId);
   return null;
 }
 export const markDeleted = secretMutation({

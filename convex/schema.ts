@@ -4,6 +4,7 @@
  * secret-checked functions in this folder; browsers never call Convex directly.
  */
 import { defineSchema, defineTable } from "convex/server";
+import { sessionStatsFields } from "./stats";
 import { changeFields, checkpointFields, runFields, sessionFields, stepFields } from "./validators";
 
 export default defineSchema({
@@ -27,6 +28,11 @@ export default defineSchema({
   checkpoints: defineTable(checkpointFields)
     .index("by_checkpointId", ["checkpointId"])
     .index("by_session", ["sessionId", "createdAt"]),
+
+  // Each session's checkpoint summary (latest committed checkpoint, storage), derived data.
+  // Writes: checkpoints.ts, in the mutation of every commit and deletion (stats.ts). Reads: the
+  // dashboard's session lists and overview (stats.summaries). Deletes: never (one row per session).
+  sessionStats: defineTable(sessionStatsFields).index("by_sessionId", ["sessionId"]),
 
   // Writes: the activity API (file changes seen in the sandbox) and the hibernate workflow (marks
   // rows flushed by a checkpoint, with the time). Reads: the flush step (by_session_pending,

@@ -22,6 +22,7 @@ import type * as history from "../history.js";
 import type * as model from "../model.js";
 import type * as runs from "../runs.js";
 import type * as sessions from "../sessions.js";
+import type * as stats from "../stats.js";
 import type * as validators from "../validators.js";
 
 /**
@@ -42,6 +43,7 @@ declare const fullApi: ApiFromModules<{
   model: typeof model;
   runs: typeof runs;
   sessions: typeof sessions;
+  stats: typeof stats;
   validators: typeof validators;
 }>;
 export declare const api: FilterApi<

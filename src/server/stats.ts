@@ -4,10 +4,14 @@
  *   run's end (or now, while still asleep). Their sum is the running time hibernation saved.
  * - latencies: run durations (end − start) of completed hibernate (pause), resume and restore runs.
  * - storage: logical bytes (what the latest checkpoints describe) against stored bytes (what was
- *   uploaded after content-addressed deduplication).
+ *   uploaded after content-addressed deduplication), from each session's summary (src/store/summary).
+ *
+ * The inputs are bounded reads (readOverview): at most OVERVIEW_SESSIONS sessions, their summaries
+ * in one call, and the newest OVERVIEW_RUNS completed runs without their steps.
  */
 import type { Config } from "../core/config";
-import type { CheckpointRecord, RunRecord, Session, SessionState } from "../core/types";
+import type { RunRecord, Session, SessionState } from "../core/types";
+import type { SessionSummary } from "../store/summary";
 
 export type LatencyKind = "pause" | "resume" | "restore";
 
@@ -107,7 +111,7 @@ export interface Overview {
 export function computeOverview(
   config: Config,
   sessions: Session[],
-  checkpointsBySession: Map<string, CheckpointRecord[]>,
+  summaries: Map<string, SessionSummary>,
   runs: RunRecord[],
   now: number,
 ): Overview {
@@ -120,12 +124,12 @@ export function computeOverview(
   }
   for (const s of sessions) {
     sessionsByState[s.state] = (sessionsByState[s.state] ?? 0) + 1;
-    const cps = (checkpointsBySession.get(s.id) ?? []).filter((c) => c.status === "committed");
-    storage.logicalBytes += (cps.find((c) => c.id === s.latestCheckpointId) ?? cps[0])?.bytes ?? 0;
-    for (const c of cps) {
-      storage.describedBytes += c.bytes;
-      storage.storedBytes += c.uploadedBytes;
-      storage.checkpoints += 1;
+    const summary = summaries.get(s.id)?.storage;
+    if (summary) {
+      storage.logicalBytes += summary.logicalBytes;
+      storage.describedBytes += summary.describedBytes;
+      storage.storedBytes += summary.storedBytes;
+      storage.checkpoints += summary.checkpoints;
     }
     slept += sleptMs(s, runsBySession.get(s.id) ?? [], now);
   }

@@ -1,9 +1,11 @@
 /**
  * What the API returns for a session: the row plus what the dashboard shows beside it (its latest
  * committed checkpoint, the storage its checkpoints take, the auto-hibernate deadline). Computed
- * from the store on each read; the store is the only source of truth.
+ * from the store's session summary (src/store/summary) on each read; the store is the only source
+ * of truth.
  */
 import type { CheckpointRecord, Session } from "../core/types";
+import type { SessionSummary } from "../store/summary";
 import type { StateStore } from "../store/types";
 
 export interface SessionView extends Session {
@@ -19,23 +21,17 @@ export function hibernatesAt(session: Session): number | null {
 }
 
 export async function sessionView(store: StateStore, session: Session): Promise<SessionView> {
-  const checkpoints = (await store.listCheckpoints(session.id)).filter((c) => c.status === "committed");
-  const latest = checkpoints.find((c) => c.id === session.latestCheckpointId) ?? checkpoints[0] ?? null;
+  const [summary] = await store.sessionSummaries([session]);
+  return sessionViewOf(session, summary!);
+}
+
+/** The view from the session and its summary (one summary read serves a whole list). */
+export function sessionViewOf(session: Session, summary: SessionSummary): SessionView {
+  const { logicalBytes, storedBytes, checkpoints } = summary.storage;
   return {
     ...session,
     hibernatesAt: hibernatesAt(session),
-    latestCheckpoint: latest && {
-      id: latest.id,
-      bytes: latest.bytes,
-      files: latest.files,
-      uploadedBytes: latest.uploadedBytes,
-      committedAt: latest.committedAt,
-      label: latest.label,
-    },
-    storage: {
-      logicalBytes: latest?.bytes ?? 0,
-      storedBytes: checkpoints.reduce((sum, c) => sum + c.uploadedBytes, 0),
-      checkpoints: checkpoints.length,
-    },
+    latestCheckpoint: summary.latestCheckpoint,
+    storage: { logicalBytes, storedBytes, checkpoints },
   };
 }

@@ -14,6 +14,7 @@ import { newId } from "../core/ids";
 import type { ChangeRecord, CheckpointRecord, RunRecord, Session } from "../core/types";
 import { ConvexWire, type ConvexClientLike } from "./convex-client";
 import { FLUSH_BATCH } from "./rules";
+import type { SessionSummary } from "./summary";
 import type { AcquireResult, ActivityResult, HistoryPruneResult, SessionPage, StateStore } from "./types";
 
 export type { ConvexClientLike } from "./convex-client";
@@ -72,6 +73,15 @@ export function createConvexStore(options: ConvexStoreOptions): StateStore {
       m<CheckpointRecord>(api.checkpoints.commit, { checkpointId, ...stats, now }, "checkpoints.commit"),
     getCheckpoint: (checkpointId) => q(api.checkpoints.get, { checkpointId }, "checkpoints.get"),
     listCheckpoints: (sessionId, opts = {}) => q(api.checkpoints.list, { sessionId, ...opts }, "checkpoints.list"),
+    sessionSummaries: async (sessions) => {
+      // Convex caps an array argument at 8,192 values; 1,000 per call also bounds each query's reads.
+      const out: SessionSummary[] = [];
+      for (let i = 0; i < sessions.length; i += 1000) {
+        const chunk = sessions.slice(i, i + 1000).map((s) => ({ id: s.id, latestCheckpointId: s.latestCheckpointId }));
+        out.push(...(await q<SessionSummary[]>(api.stats.summaries, { sessions: chunk }, "stats.summaries")));
+      }
+      return out;
+    },
     markCheckpointDeleted: async (checkpointId, now) => {
       await m(api.checkpoints.markDeleted, { checkpointId, now }, "checkpoints.markDeleted");
     },

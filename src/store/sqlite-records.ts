@@ -8,7 +8,7 @@
  */
 import { ConflictError, NotFoundError } from "../core/errors";
 import { newId } from "../core/ids";
-import type { Session } from "../core/types";
+import type { CheckpointRecord, Session } from "../core/types";
 import type { SqliteDb } from "./sqlite-db";
 import {
   changeFromRow,
@@ -20,6 +20,7 @@ import {
   type RunRow,
   type StepRow,
 } from "./sqlite-rows";
+import { summarise } from "./summary";
 import type { StateStore } from "./types";
 
 type Records = Pick<
@@ -27,7 +28,7 @@ type Records = Pick<
   | "createCheckpoint" | "commitCheckpoint" | "getCheckpoint" | "listCheckpoints" | "markCheckpointDeleted"
   | "setCheckpointPinned" | "recordChanges" | "listPendingChanges" | "markChangesFlushed" | "createRun"
   | "getRun" | "listRuns" | "recordStep" | "finishRun" | "setRunStatus"
-  | "setRunProgress"
+  | "setRunProgress" | "sessionSummaries"
 >;
 
 const toJson = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
@@ -110,6 +111,25 @@ export function sqliteRecords(sql: SqliteDb, loadSession: (id: string) => Sessio
       ) as CheckpointRow[];
       return rows.map(checkpointFromRow);
     },
+    async sessionSummaries(sessions) {
+      // One query for the whole list (chunked under SQLite's bound-parameter limit).
+      const bySession = new Map<string, CheckpointRecord[]>();
+      for (let i = 0; i < sessions.length; i += 500) {
+        const ids = sessions.slice(i, i + 500).map((s) => s.id);
+        const rows = sql.read(() =>
+          db
+            .prepare(`SELECT * FROM checkpoints WHERE status = 'committed' AND session_id IN (${ids.map(() => "?").join(", ")}) ORDER BY created_at DESC, rowid DESC`)
+            .all(...ids),
+        ) as CheckpointRow[];
+        for (const row of rows) {
+          const cp = checkpointFromRow(row);
+          const list = bySession.get(cp.sessionId);
+          if (list) list.push(cp);
+          else bySession.set(cp.sessionId, [cp]);
+        }
+      }
+      return sessions.map((s) => summarise(s, bySession.get(s.id) ?? []));
+    },
     async markCheckpointDeleted(id, now = Date.now()) {
       sql.write(() => {
         const cp = loadCp(id);
@@ -184,7 +204,7 @@ export function sqliteRecords(sql: SqliteDb, loadSession: (id: string) => Sessio
         const rows = db
           .prepare(`SELECT * FROM runs ${clause} ORDER BY started_at DESC, id DESC LIMIT ?`)
           .all(...params, filter.limit ?? 100) as RunRow[];
-        return rows.map((row) => runFromRow(row, steps(row.id)));
+        return rows.map((row) => runFromRow(row, filter.steps === false ? [] : steps(row.id)));
       });
     },
     async recordStep(runId, step) {

@@ -26,6 +26,7 @@ import type {
   SessionState,
   StepRecord,
 } from "../core/types";
+import type { SessionSummary } from "./summary";
 
 export interface NewSession {
   ownerId: string;
@@ -176,6 +177,11 @@ export interface StateStore {
   /** Newest first; deleted ones only when asked. */
   listCheckpoints(sessionId: string, options?: { includeDeleted?: boolean }): Promise<CheckpointRecord[]>;
   markCheckpointDeleted(checkpointId: string, now?: number): Promise<void>;
+  /**
+   * The checkpoint summary of each given session (src/store/summary), in the order given, in one
+   * bounded read: what a dashboard list shows instead of listing each session's checkpoints.
+   */
+  sessionSummaries(sessions: Pick<Session, "id" | "latestCheckpointId">[]): Promise<SessionSummary[]>;
   setCheckpointPinned(checkpointId: string, pinned: boolean): Promise<CheckpointRecord>;
 
   // Change rows
@@ -187,7 +193,11 @@ export interface StateStore {
   // Runs (what the dashboard shows; the embedded engine's journal)
   createRun(input: NewRun): Promise<RunRecord>;
   getRun(runId: string): Promise<RunRecord | null>;
-  listRuns(filter?: { sessionId?: string; status?: RunStatus; workflow?: string; limit?: number }): Promise<RunRecord[]>;
+  /**
+   * Newest first. `steps: false` leaves each run's steps empty: a list that shows no steps must not
+   * read them (on Convex each run's steps are one more index range of the same transaction).
+   */
+  listRuns(filter?: { sessionId?: string; status?: RunStatus; workflow?: string; limit?: number; steps?: boolean }): Promise<RunRecord[]>;
   /** Upserts one step of a run by its name. */
   recordStep(runId: string, step: StepRecord): Promise<void>;
   finishRun(

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config";
 import type { CheckpointRecord, RunRecord, Session } from "../../src/core/types";
 import { computeOverview, percentile, runKind, sleptMs, warningsFor } from "../../src/server/stats";
+import { summarise } from "../../src/store/summary";
 
 const HOUR = 3600_000;
 const run = (workflow: string, startedAt: number, endedAt: number, status: RunRecord["status"] = "completed"): RunRecord => ({
@@ -57,7 +58,7 @@ describe("stats", () => {
       files: 1, bytes, uploadedBytes, createdAt: 0, committedAt: 0, deletedAt: null,
     });
     const s = session({ state: "paused", pausedAt: 0, latestCheckpointId: "cp2" });
-    const o = computeOverview(config, [s], new Map([["ses_1", [cp("cp2", 100, 10), cp("cp1", 90, 90)]]]),
+    const o = computeOverview(config, [s], new Map([["ses_1", summarise(s, [cp("cp2", 100, 10), cp("cp1", 90, 90)])]]),
       [run("hibernate-session", 0, 0), run("resume-session", 0, 2 * HOUR), run("hibernate-session", 3 * HOUR, 4 * HOUR)], 4 * HOUR);
     expect(o.storage).toEqual({ logicalBytes: 100, describedBytes: 190, storedBytes: 100, checkpoints: 2 });
     expect(o.hoursSaved).toBe(2);

@@ -3,6 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { ownedSession, ownerFilter } from "../access";
 import { createSession } from "../create";
+import { sessionViews } from "../dashboard";
 import { sessionRef, sessionState, listLimit } from "../inputs";
 import { requestWork } from "../requests";
 import { authedProcedure, router } from "../trpc";
@@ -44,7 +45,7 @@ export const sessionsRouter = router({
         state: input.state,
         limit: input.limit,
       });
-      return Promise.all(sessions.map((s) => sessionView(ctx.deps.store, s)));
+      return sessionViews(ctx.deps.store, sessions);
     }),
 
   resume: authedProcedure.input(sessionRef).mutation(async ({ ctx, input }) => {
