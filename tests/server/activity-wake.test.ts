@@ -56,7 +56,7 @@ describe("a failed wake-up never silences the next (embedded engine)", () => {
       "the failed resume",
       async () => (await rt.runtime.store.listRuns({ sessionId: id, workflow: "resume-session" }))[0],
       (r) => r?.status === "failed",
-    );
+    ).then((r) => r!);
     await waitUntil("paused again", () => rt.runtime.store.getSession(id), (s) => s.state === "paused" && s.lease === null);
 
     const soon = await caller(() => failed.endedAt! + 1000).activity.ping({ sessionId: id });
