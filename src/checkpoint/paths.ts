@@ -7,20 +7,11 @@
  * only never followed while restoring.
  */
 import { IntegrityError } from "../core/errors";
+import { unsafePathReason } from "../core/workspace-paths";
 import type { ManifestEntry, ScanEntry } from "./types";
 
-/** The reason a path is unsafe, or null when it is a clean workspace path. */
-export function unsafePathReason(path: string): string | null {
-  if (typeof path !== "string" || path.length === 0) return "empty path";
-  if (path.includes("\0")) return "NUL in path";
-  if (path.startsWith("/")) return "absolute path";
-  if (/^[A-Za-z]:[\\/]/.test(path)) return "absolute path";
-  for (const segment of path.split("/")) {
-    if (segment === "..") return "'..' segment";
-    if (segment === "" || segment === ".") return "empty or '.' segment";
-  }
-  return null;
-}
+/** The one path rule (src/core/workspace-paths); re-exported for the checkpoint code. */
+export { unsafePathReason };
 
 export function parentOf(path: string): string {
   const slash = path.lastIndexOf("/");

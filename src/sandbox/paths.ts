@@ -7,6 +7,7 @@
  * so that no caller (a checkpoint manifest, a tar entry, an API request) can name a file outside.
  */
 import { SandboxError } from "../core/errors";
+import { unsafePathReason } from "../core/workspace-paths";
 import { WORKSPACE_DIR } from "./types";
 
 /**
@@ -29,6 +30,9 @@ export function workspacePath(input: string, what = "path"): string {
     if (segment === "..") refuse(input, what, "contains '..'");
     if (segment === "" || segment === ".") refuse(input, what, "has an empty or '.' segment");
   }
+  // The rest of the one rule (drive letters, name and path lengths): src/core/workspace-paths.
+  const reason = unsafePathReason(p);
+  if (reason) refuse(input.length > 80 ? `${input.slice(0, 80)}…` : input, what, `is not a workspace path (${reason})`);
   return p;
 }
 

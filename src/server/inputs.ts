@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { SESSION_STATES } from "../core/types";
+import { unsafePathReason } from "../core/workspace-paths";
 
 const ID_SHAPE = /^[a-z]{2,5}_[0-9a-z]{9,40}$/;
 
@@ -21,16 +22,14 @@ export const sessionRef = z.object({ sessionId });
 
 export const sessionState = z.enum(SESSION_STATES);
 
-/** A workspace-relative path: no leading "/", no "." or ".." segments, no NUL. */
+/** A workspace-relative path, by the one rule of src/core/workspace-paths. */
 export const workspacePath = z
   .string()
   .min(1)
   .max(4096)
-  .refine((p) => !p.startsWith("/") && !p.includes("\0") && !p.includes("\\"), {
-    message: "must be a relative path inside the workspace",
-  })
-  .refine((p) => p.split("/").every((s) => s !== ".." && s !== "." && s !== ""), {
-    message: "must not contain '.', '..' or empty segments",
+  .superRefine((p, ctx) => {
+    const reason = unsafePathReason(p);
+    if (reason) ctx.addIssue({ code: "custom", message: `must be a relative path inside the workspace (${reason})` });
   });
 
 export const MAX_WRITE_BYTES = 8 * 1024 * 1024;
