@@ -12,15 +12,14 @@ export function canAccess(principal: Principal, session: Pick<Session, "ownerId"
   return principal.role === "operator" || session.ownerId === principal.userId;
 }
 
-/** The session, or NOT_FOUND (`No session 'x'`) / FORBIDDEN when it belongs to someone else. */
+/**
+ * The session, or NOT_FOUND (`No session 'x'`), also when it belongs to someone else: the same
+ * answer for "not yours" as for "does not exist", so that ids cannot be probed for existence.
+ */
 export async function ownedSession(ctx: Context & { principal: Principal }, sessionId: string): Promise<Session> {
   const session = await ctx.deps.store.findSession(sessionId);
-  if (session === null) throw new TRPCError({ code: "NOT_FOUND", message: `No session '${sessionId}'` });
-  if (!canAccess(ctx.principal, session)) {
-    throw new TRPCError({
-      code: "FORBIDDEN",
-      message: `Forbidden: session '${sessionId}' belongs to another user`,
-    });
+  if (session === null || !canAccess(ctx.principal, session)) {
+    throw new TRPCError({ code: "NOT_FOUND", message: `No session '${sessionId}'` });
   }
   return session;
 }

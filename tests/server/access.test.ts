@@ -1,6 +1,6 @@
 /**
  * Tenancy and authentication for EVERY procedure, through createCaller (no HTTP): another user
- * is refused (FORBIDDEN) and changes nothing, an anonymous caller is refused (UNAUTHORIZED), and
+ * is refused (NOT_FOUND, as for an id that does not exist) and changes nothing, an anonymous caller is refused (UNAUTHORIZED), and
  * an operator may act on anyone's session. The table must name every procedure of the router, so
  * a new procedure without a tenancy case fails this test.
  */
@@ -69,8 +69,9 @@ describe("access control", () => {
     const before = await t.runtime.store.getSession(sessionId);
     const error = await SESSION_CALLS[name]!(t.caller(bob)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCError);
-    expect((error as TRPCError).code).toBe("FORBIDDEN");
-    expect((error as TRPCError).message).toContain(sessionId);
+    // The same answer as for an id that does not exist: no existence oracle (issue 14).
+    expect((error as TRPCError).code).toBe("NOT_FOUND");
+    expect((error as TRPCError).message).toBe(`No session '${sessionId}'`);
     const after = await t.runtime.store.getSession(sessionId);
     expect(after.state).toBe(before.state);
     expect(after.lastActivityAt).toBe(before.lastActivityAt);

@@ -48,7 +48,7 @@ describe("tRPC over HTTP", () => {
     expect(list.map((s) => s.id)).toEqual([session.id]);
   });
 
-  it("reports UNAUTHORIZED, FORBIDDEN and BAD_REQUEST codes to the client", async () => {
+  it("reports UNAUTHORIZED, NOT_FOUND (another user's session) and BAD_REQUEST codes to the client", async () => {
     const dave = await clientFor("dave");
     const erin = await clientFor("erin");
     const { id } = await dave.sessions.create.mutate({});
@@ -58,6 +58,6 @@ describe("tRPC over HTTP", () => {
       erin.sessions.get.query({ sessionId: id }).catch(errorCode),
       dave.files.write.mutate({ sessionId: id, path: "../x", content: "" }).catch(errorCode),
     ]);
-    expect(codes).toEqual(["UNAUTHORIZED", "FORBIDDEN", "BAD_REQUEST"]);
+    expect(codes).toEqual(["UNAUTHORIZED", "NOT_FOUND", "BAD_REQUEST"]);
   });
 });
