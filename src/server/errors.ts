@@ -35,12 +35,32 @@ function torporCode(error: unknown): ErrorCode | undefined {
   return typeof code === "string" && code in CODES ? (code as ErrorCode) : undefined;
 }
 
+/**
+ * A Node system error (errno code) said without its host paths: a caller learns what went wrong
+ * (a full disk, a name too long) but not where the data dir is (a 300-character name once
+ * answered 500 "ENAMETOOLONG …/sandboxes/sbx_…/workspace/…").
+ */
+function systemError(error: unknown): TRPCError | undefined {
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (!(error instanceof Error) || typeof errno !== "string" || !/^E[A-Z0-9]+$/.test(errno)) return undefined;
+  const syscall = (error as NodeJS.ErrnoException).syscall;
+  switch (errno) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `The server's disk is full (${errno}): free space in the data dir and retry`, cause: error });
+    case "ENAMETOOLONG":
+      return new TRPCError({ code: "BAD_REQUEST", message: "A file name is too long (at most 255 bytes per name, 4,096 per path)", cause: error });
+    default:
+      return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `A file system call failed on the server (${syscall ?? "?"}: ${errno})`, cause: error });
+  }
+}
+
 /** A TRPCError with the original message (which names the thing) and the Torpor code as cause. */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   const code = torporCode(error);
   if (code === undefined) {
-    return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: (error as Error)?.message ?? String(error), cause: error });
+    return systemError(error) ?? new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: (error as Error)?.message ?? String(error), cause: error });
   }
   return new TRPCError({ code: CODES[code], message: (error as Error).message, cause: error });
 }
