@@ -7,6 +7,7 @@
  *   export const { GET, POST, PUT } = serve({ client: inngest, functions });
  */
 import { archiveFunction } from "./archive";
+import { cancelledFunction } from "./cancelled";
 import { deleteFunction } from "./delete";
 import { hibernateFunction } from "./hibernate";
 import { idleSweepFunction } from "./idle-sweep";
@@ -19,6 +20,7 @@ export { inngest, inngestConfigured, createInngestClient, torporEvents } from ".
 export { setWorkflowDeps } from "./deps";
 export {
   archiveFunction,
+  cancelledFunction,
   deleteFunction,
   hibernateFunction,
   idleSweepFunction,
@@ -37,4 +39,5 @@ export const functions = [
   restoreFunction,
   deleteFunction,
   retentionFunction,
+  cancelledFunction,
 ];

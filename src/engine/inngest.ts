@@ -8,6 +8,12 @@
  *
  * The event's `id` is the request id, which Inngest uses to drop a duplicate event (within 24
  * hours); the functions' idempotency key is the request id too, so a retried request starts one run.
+ *
+ * Serverless limits: a request to /api/inngest lives at most `maxDurationMs` (the route's
+ * maxDuration). With checkpointing the SDK runs one step after another in the same request and
+ * stops starting new ones after `checkpointing.maxRuntime`, handing the rest to Inngest (async):
+ * half the request's limit, so a step begun just before that still has the other half to finish.
+ * A single step longer than maxDuration is killed and retried from its start whatever is set here.
  */
 import { Inngest } from "inngest";
 import type { Config } from "../core/config";
@@ -31,7 +37,24 @@ export function createInngestClient(config: Config): Inngest {
     signingKey: engine.signingKey,
     isDev: engine.dev,
     baseUrl: engine.baseUrl,
+    checkpointing: { maxRuntime: checkpointMaxRuntimeMs(engine.maxDurationMs) },
   });
+}
+
+export function checkpointMaxRuntimeMs(maxDurationMs: number): number {
+  return Math.floor(maxDurationMs / 2);
+}
+
+/**
+ * serve()'s registration options: where Inngest calls the app back, from TORPOR_PUBLIC_URL (an
+ * app behind a proxy or on a serverless host cannot infer it from the request). Empty: inferred.
+ */
+export function inngestServeOptions(config: Config): { serveOrigin?: string; servePath?: string } {
+  const engine = config.workflowEngine;
+  if (engine.kind !== "inngest" || !engine.serveOrigin) return {};
+  const url = new URL(engine.serveOrigin);
+  const base = url.pathname.replace(/\/+$/, "");
+  return base ? { serveOrigin: url.origin, servePath: `${base}/api/inngest` } : { serveOrigin: url.origin };
 }
 
 export function createInngestDispatcher(client: Inngest): WorkflowDispatcher {

@@ -5,8 +5,14 @@
  * (what is kept, and why: src/core/history), one bounded store call per step, until nothing is
  * left or HISTORY_MAX_BATCHES steps ran (the next hourly run goes on).
  *
- *   Plan retention for every session → Remove expired checkpoint <id> … → Collect unreferenced objects
+ *   Apply retention, part 1 … n → Collect unreferenced objects
  *   → Prune old change rows and runs, batch 1 … n
+ *
+ * Every loop is bounded (see RETENTION_MAX_PARTS), so a run never reaches Inngest's step cap: a
+ * part plans up to 100 sessions and removes up to 100 expired checkpoints in one step, where the
+ * run used to add one step per expired checkpoint (past ~940 it hit the cap every hour).
+ * Sessions are read a page per part (StateStore.listSessionsPage: every session, not only the
+ * newest 1,000 of listSessions), so no step output grows with the fleet.
  *
  * A pruned checkpoint is first marked deleted in the state store (nobody restores from it any
  * more), then its manifest is removed; gc deletes objects no remaining manifest references, after
@@ -15,12 +21,92 @@
 import { isTorporError } from "../core/errors";
 import { HISTORY_BATCH } from "../core/history";
 import { DAY_MS, pausedExpiryWarning, planRetention } from "./retention";
-import type { CronTick, WorkflowDefinition } from "./types";
-import { allSessions } from "../store/paging";
+import type { CronTick, WorkflowDefinition, WorkflowDeps } from "./types";
 
 export const RETENTION_CRON = "17 * * * *";
 /** History batches one retention run deletes at most: HISTORY_MAX_BATCHES × HISTORY_BATCH rows examined. */
 export const HISTORY_MAX_BATCHES = 50;
+/** Sessions one "Apply retention" step plans at most. */
+export const RETENTION_SESSIONS_PER_PART = 100;
+/** Checkpoints one "Apply retention" step removes at most (each is a store write and an object delete). */
+export const RETENTION_PRUNES_PER_PART = 100;
+/**
+ * Parts one run goes through at most. With gc, history and the engine's own record steps, a
+ * run takes at most RETENTION_MAX_PARTS + 1 + HISTORY_MAX_BATCHES + 3 steps (554),
+ * inside Inngest's cap of 1,000 steps per run whatever the number of sessions or expired
+ * checkpoints: 500 parts cover 50,000 sessions an hour, or 50,000 removals.
+ */
+export const RETENTION_MAX_PARTS = 500;
+
+/** Where a part starts: a page of listSessionsPage (its cursor) and how many of it are done. */
+interface PartPosition {
+  cursor: string | null;
+  skip: number;
+}
+
+interface RetentionPart {
+  pruned: { sessionId: string; checkpointId: string }[];
+  warnings: string[];
+  /** Sessions this part finished planning. */
+  planned: number;
+  /** Where the next part starts; null once every session was planned. */
+  next: PartPosition | null;
+}
+
+/**
+ * One bounded step of retention: one page of sessions (RETENTION_SESSIONS_PER_PART) planned and
+ * their expired checkpoints removed, stopping early once RETENTION_PRUNES_PER_PART checkpoints
+ * were removed. The next part then reads the same page again and skips what is done; a session
+ * with more expired checkpoints than a part removes is planned again there (planning is
+ * idempotent: removed checkpoints are no longer committed). A session created in that page
+ * meanwhile can shift it by one: at worst one session is planned twice or waits an hour.
+ */
+async function retentionPart(deps: WorkflowDeps, from: PartPosition): Promise<RetentionPart> {
+  const now = deps.now();
+  const page = await deps.store.listSessionsPage({ cursor: from.cursor, limit: RETENTION_SESSIONS_PER_PART });
+  const out: RetentionPart = { pruned: [], warnings: [], planned: 0, next: null };
+  for (let index = from.skip; index < page.sessions.length; index++) {
+    const session = page.sessions[index]!;
+    const decisions = planRetention({
+      checkpoints: await deps.store.listCheckpoints(session.id),
+      policy: session.retention,
+      latestCheckpointId: session.latestCheckpointId,
+      now,
+    });
+    const room = RETENTION_PRUNES_PER_PART - out.pruned.length;
+    const prune = decisions.filter((d) => d.status === "prune");
+    for (const d of prune.slice(0, room)) {
+      await removeCheckpoint(deps, d.checkpointId);
+      out.pruned.push({ sessionId: session.id, checkpointId: d.checkpointId });
+    }
+    // Some of this session's checkpoints are left: the next part starts with it again.
+    if (prune.length > room) return { ...out, next: { cursor: from.cursor, skip: index } };
+    for (const d of decisions) {
+      if (d.status === "expiring") {
+        out.warnings.push(`Checkpoint '${d.checkpointId}' of session '${session.id}' expires at ${new Date(d.expiresAt!).toISOString()}: ${d.why}`);
+      }
+    }
+    if (session.state === "paused") {
+      const warning = pausedExpiryWarning(session, deps.config.lifecycle.archiveAfterMs, now);
+      if (warning) out.warnings.push(warning);
+    }
+    out.planned++;
+    if (out.pruned.length >= RETENTION_PRUNES_PER_PART && index + 1 < page.sessions.length) {
+      return { ...out, next: { cursor: from.cursor, skip: index + 1 } };
+    }
+  }
+  return { ...out, next: page.cursor === null ? null : { cursor: page.cursor, skip: 0 } };
+}
+
+/** Marked deleted first (nobody restores from it any more), then its manifest is removed. */
+async function removeCheckpoint(deps: WorkflowDeps, checkpointId: string): Promise<void> {
+  await deps.store.markCheckpointDeleted(checkpointId, deps.now());
+  try {
+    await deps.checkpoints.remove(checkpointId);
+  } catch (error) {
+    if (!isTorporError(error, "NOT_FOUND")) throw error;
+  }
+}
 
 export interface HistoryPruneTotals {
   /** Rows flushed or finished before this time were candidates. */
@@ -37,6 +123,8 @@ export interface HistoryPruneTotals {
 export interface RetentionRunResult {
   pruned: { sessionId: string; checkpointId: string }[];
   warnings: string[];
+  /** done: false when the run stopped at RETENTION_MAX_PARTS; the next hourly run goes on. */
+  retention: { sessions: number; parts: number; done: boolean };
   gc: { deletedObjects: number; deletedBytes: number; inGrace: number };
   history: HistoryPruneTotals;
 }
@@ -48,43 +136,23 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
     trigger: { cron },
     retries: 3,
     async handler({ event, step, deps }) {
-      const plan = await step.run("Plan retention for every session", async () => {
-        const now = deps.now();
-        const prune: { sessionId: string; checkpointId: string }[] = [];
-        const warnings: string[] = [];
-        // Every session, paged: listSessions() stops at the newest 1,000.
-        for await (const session of allSessions(deps.store)) {
-          const checkpoints = await deps.store.listCheckpoints(session.id);
-          const decisions = planRetention({
-            checkpoints,
-            policy: session.retention,
-            latestCheckpointId: session.latestCheckpointId,
-            now,
-          });
-          for (const d of decisions) {
-            if (d.status === "prune") prune.push({ sessionId: session.id, checkpointId: d.checkpointId });
-            if (d.status === "expiring") {
-              warnings.push(`Checkpoint '${d.checkpointId}' of session '${session.id}' expires at ${new Date(d.expiresAt!).toISOString()}: ${d.why}`);
-            }
-          }
-          if (session.state === "paused") {
-            const warning = pausedExpiryWarning(session, deps.config.lifecycle.archiveAfterMs, now);
-            if (warning) warnings.push(warning);
-          }
-        }
-        return { prune, warnings };
-      });
-      for (const item of plan.prune) {
-        await step.run(`Remove expired checkpoint ${item.checkpointId}`, async () => {
-          await deps.store.markCheckpointDeleted(item.checkpointId, deps.now());
-          try {
-            await deps.checkpoints.remove(item.checkpointId);
-          } catch (error) {
-            if (!isTorporError(error, "NOT_FOUND")) throw error;
-          }
-          return null;
-        });
+      // Step ids are stable per position: a replay re-enters the same parts with the same
+      // (memoized) positions. Each part returns where the next one starts.
+      const pruned: { sessionId: string; checkpointId: string }[] = [];
+      const warnings: string[] = [];
+      let at: PartPosition | null = { cursor: null, skip: 0 };
+      let parts = 0;
+      let sessions = 0;
+      while (at !== null && parts < RETENTION_MAX_PARTS) {
+        parts++;
+        const from: PartPosition = at;
+        const part = await step.run(`Apply retention, part ${parts}`, () => retentionPart(deps, from));
+        pruned.push(...part.pruned);
+        warnings.push(...part.warnings);
+        sessions += part.planned;
+        at = part.next;
       }
+      const plan = { prune: pruned, warnings, done: at === null, parts, sessions };
       const gc = await step.run("Collect unreferenced objects", async () => {
         const result = await deps.checkpoints.gc({ graceMs: deps.config.checkpoint.gcGraceMs, now: deps.now() });
         return { deletedObjects: result.deletedObjects, deletedBytes: result.deletedBytes, inGrace: result.inGrace };
@@ -108,7 +176,7 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
           break;
         }
       }
-      return { pruned: plan.prune, warnings: plan.warnings, gc, history };
+      return { pruned: plan.prune, warnings: plan.warnings, retention: { sessions: plan.sessions, parts: plan.parts, done: plan.done }, gc, history };
     },
   };
 }

@@ -10,6 +10,12 @@ import { appHost } from "../../_server/host";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
+/**
+ * Seconds one request may run on a serverless host (Vercel's default cap on most plans). Next reads
+ * segment config statically, so this is a literal: it must equal TORPOR_SERVE_MAX_DURATION_S's
+ * default (tests/inngest/serverless.test.ts), and a host with another limit changes both.
+ */
+export const maxDuration = 300;
 
 type Method = "GET" | "POST" | "PUT";
 type Handlers = Record<Method, (req: NextRequest, ctx: unknown) => Promise<Response>>;
@@ -17,10 +23,14 @@ type Handlers = Record<Method, (req: NextRequest, ctx: unknown) => Promise<Respo
 let handlers: Promise<Handlers> | undefined;
 
 async function load(): Promise<Handlers> {
-  const [{ serve }, inngest] = await Promise.all([import("inngest/next"), import("../../../inngest")]);
+  const [{ serve }, inngest, { inngestServeOptions }] = await Promise.all([
+    import("inngest/next"),
+    import("../../../inngest"),
+    import("../../../src/engine/inngest"),
+  ]);
   // The functions run against the app's runtime, not a second one built from the same settings.
   inngest.setWorkflowDeps(async () => (await appHost()).workflowDeps);
-  return serve({ client: inngest.inngest, functions: inngest.functions });
+  return serve({ client: inngest.inngest, functions: inngest.functions, ...inngestServeOptions(getConfig()) });
 }
 
 function handler(method: Method) {
