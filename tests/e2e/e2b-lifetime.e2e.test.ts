@@ -102,6 +102,31 @@ describe("E2B's timeout never decides instead of Torpor", () => {
     expect((await api().files.read({ sessionId: id, path: "draft.txt" })).content).toBe("unsaved work");
   });
 
+  it("a sandbox E2B killed (5 min, onTimeout kill: a sandbox made before these settings) takes the lost-sandbox path at once", async () => {
+    const create = FakeSandbox.create.getMockImplementation()!;
+    FakeSandbox.create.mockImplementationOnce((template, opts) => create(template, { ...opts, timeoutMs: 5 * MINUTE, lifecycle: { onTimeout: "kill" } }));
+    const { id, sandboxId } = await newSession();
+    await api().files.write({ sessionId: id, path: "saved.txt", content: "in the checkpoint" });
+    await api().checkpoints.create({ sessionId: id, label: "saved" });
+    await rt.runtime.engine!.idle();
+    now += 5 * MINUTE;
+    expect(fakeState(sandboxId)).toBe("killed");
+
+    await api().sessions.hibernateNow({ sessionId: id });
+    await rt.runtime.engine!.idle();
+    const s = await rt.runtime.store.getSession(id);
+    expect(s.state).toBe("archived");
+    expect(s.lastError).toContain(`lost sandbox '${sandboxId}'`);
+    const [hibernate] = await rt.runtime.store.listRuns({ sessionId: id, workflow: "hibernate-session" });
+    const step = hibernate!.steps.find((x) => x.name === "Flush pending changes and take a checkpoint")!;
+    expect(step.attempts).toBe(1); // SANDBOX_GONE is not retried (TIMEOUT was, 5 times, and the session stayed "running")
+
+    await api().activity.ping({ sessionId: id });
+    await rt.runtime.engine!.idle();
+    expect((await rt.runtime.store.getSession(id)).state).toBe("running");
+    expect((await api().files.read({ sessionId: id, path: "saved.txt" })).content).toBe("in the checkpoint");
+  });
+
   it("a sandbox E2B paused on its own (Torpor missed its deadline) is recognised and hibernated with nothing lost", async () => {
     const { id, sandboxId } = await newSession();
     await api().files.write({ sessionId: id, path: "late.txt", content: "written before E2B paused it" });
