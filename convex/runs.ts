@@ -3,6 +3,7 @@
  * dashboard shows. Steps live in runSteps, one row per step name, upserted by recordStep and
  * listed in the order they were first recorded.
  */
+import type { IndexRange } from "convex/server";
 import { v } from "convex/values";
 import { NotFoundError } from "../src/core/errors";
 import type { RunProgress, RunRecord, RunStatus, StepRecord } from "../src/core/types";
@@ -61,21 +62,36 @@ export const get = secretQuery({
   },
 });
 
+/** The part of Convex's range builder that is left once the equality fields are given. */
+interface StartedAtUpper extends IndexRange {
+  lt(field: "startedAt", value: number): IndexRange;
+}
+interface StartedAtRange extends StartedAtUpper {
+  gte(field: "startedAt", value: number): StartedAtUpper;
+}
+
 export async function listHandler(
   ctx: QueryCtx,
-  args: { sessionId?: string; status?: RunStatus; workflow?: string; limit?: number; steps?: boolean },
+  args: { sessionId?: string; status?: RunStatus; workflow?: string; startedAfter?: number; startedBefore?: number; limit?: number; steps?: boolean },
 ): Promise<RunRecord[]> {
-  const { sessionId, status, workflow } = args;
+  const { sessionId, status, workflow, startedAfter, startedBefore } = args;
   const runs = ctx.db.query("runs");
+  // Every runs index ends in startedAt: the time window narrows the index range itself.
+  const window = (q: StartedAtRange): IndexRange => {
+    const lower = startedAfter === undefined ? q : q.gte("startedAt", startedAfter);
+    return startedBefore === undefined ? lower : lower.lt("startedAt", startedBefore);
+  };
   // The most selective filter picks the index; the others filter the rows read from it.
   const ordered =
-    sessionId !== undefined
-      ? runs.withIndex("by_session", (q) => q.eq("sessionId", sessionId))
-      : workflow !== undefined
-        ? runs.withIndex("by_workflow", (q) => q.eq("workflow", workflow))
-        : status !== undefined
-          ? runs.withIndex("by_status", (q) => q.eq("status", status))
-          : runs.withIndex("by_startedAt");
+    sessionId !== undefined && workflow !== undefined
+      ? runs.withIndex("by_session_workflow", (q) => window(q.eq("sessionId", sessionId).eq("workflow", workflow)))
+      : sessionId !== undefined
+        ? runs.withIndex("by_session", (q) => window(q.eq("sessionId", sessionId)))
+        : workflow !== undefined
+          ? runs.withIndex("by_workflow", (q) => window(q.eq("workflow", workflow)))
+          : status !== undefined
+            ? runs.withIndex("by_status", (q) => window(q.eq("status", status)))
+            : runs.withIndex("by_startedAt", (q) => window(q));
   const docs = await ordered
     .order("desc")
     .filter((q) =>
@@ -89,7 +105,10 @@ export async function listHandler(
   return Promise.all(docs.map((doc) => fromDoc(ctx, doc, args.steps !== false)));
 }
 export const list = secretQuery({
-  args: { sessionId: v.optional(v.string()), status: v.optional(runStatus), workflow: v.optional(v.string()), limit: v.optional(v.number()), steps: v.optional(v.boolean()) },
+  args: {
+    sessionId: v.optional(v.string()), status: v.optional(runStatus), workflow: v.optional(v.string()),
+    startedAfter: v.optional(v.number()), startedBefore: v.optional(v.number()), limit: v.optional(v.number()), steps: v.optional(v.boolean()),
+  },
   handler: (ctx, args) => listHandler(ctx, args),
 });
 

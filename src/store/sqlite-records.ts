@@ -199,6 +199,8 @@ export function sqliteRecords(sql: SqliteDb, loadSession: (id: string) => Sessio
       if (filter.sessionId !== undefined) (where.push("session_id = ?"), params.push(filter.sessionId));
       if (filter.status !== undefined) (where.push("status = ?"), params.push(filter.status));
       if (filter.workflow !== undefined) (where.push("workflow = ?"), params.push(filter.workflow));
+      if (filter.startedAfter !== undefined) (where.push("started_at >= ?"), params.push(filter.startedAfter));
+      if (filter.startedBefore !== undefined) (where.push("started_at < ?"), params.push(filter.startedBefore));
       const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
       return sql.read(() => {
         const rows = db

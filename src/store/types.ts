@@ -126,6 +126,17 @@ export interface SessionPage {
   cursor: string | null;
 }
 
+/** listRuns' filter: any combination; newest first, at most `limit` (default 100). */
+export interface RunFilter {
+  sessionId?: string;
+  status?: RunStatus;
+  workflow?: string;
+  startedAfter?: number;
+  startedBefore?: number;
+  limit?: number;
+  steps?: boolean;
+}
+
 export interface StateStore {
   readonly kind: "sqlite" | "convex";
 
@@ -196,8 +207,10 @@ export interface StateStore {
   /**
    * Newest first. `steps: false` leaves each run's steps empty: a list that shows no steps must not
    * read them (on Convex each run's steps are one more index range of the same transaction).
+   * `startedAfter` (inclusive) and `startedBefore` (exclusive) bound startedAt inside the index
+   * range, so a time window or the next page reads only its own runs.
    */
-  listRuns(filter?: { sessionId?: string; status?: RunStatus; workflow?: string; limit?: number; steps?: boolean }): Promise<RunRecord[]>;
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
   /** Upserts one step of a run by its name. */
   recordStep(runId: string, step: StepRecord): Promise<void>;
   finishRun(

@@ -11,6 +11,7 @@ import type { StateStore } from "../../src/store/types";
 import { dashboardContract } from "./contract-dashboard";
 import { historyContract } from "./contract-history";
 import { recordsContract } from "./contract-records";
+import { runsContract } from "./contract-runs";
 
 export type MakeStore = () => Promise<StateStore> | StateStore;
 
@@ -197,5 +198,6 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     recordsContract(() => store);
     historyContract(() => store);
     dashboardContract(() => store);
+    runsContract(() => store);
   });
 }
