@@ -9,7 +9,7 @@
  * Every adapter passes tests/sandbox/contract.ts.
  */
 import type { Readable } from "node:stream";
-import type { InPlaceReads, ManifestEntry, ScanEntry } from "../checkpoint/types";
+import type { InPlaceReads, ManifestEntry, ScanEntry } from "../core/workspace";
 
 export const WORKSPACE_DIR = "/workspace";
 
@@ -120,6 +120,10 @@ export interface SandboxProvider {
   readFile(sandboxId: string, path: string): Promise<Buffer>;
   writeFile(sandboxId: string, path: string, content: Buffer | string, mode?: number): Promise<void>;
 
-  /** A debounced feed of file events under the workspace; returns a function that stops it. */
-  watch(sandboxId: string, onEvents: (events: FileEvent[]) => void): Promise<() => Promise<void>>;
+  /**
+   * A debounced feed of file events under the workspace; returns a function that stops it.
+   * `onDropped` is told when the feed ended or lost events on its own (its watch failed): the
+   * caller then falls back to a scan (src/runtime/change-feed), never to silence.
+   */
+  watch(sandboxId: string, onEvents: (events: FileEvent[]) => void, onDropped?: (reason: string) => void): Promise<() => Promise<void>>;
 }

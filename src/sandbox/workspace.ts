@@ -12,7 +12,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { ConflictError, SandboxError } from "../core/errors";
-import type { InPlaceReads, ManifestEntry, ScanEntry, WorkspaceSource, WorkspaceTarget } from "../checkpoint/types";
+import type { InPlaceReads, ManifestEntry, ScanEntry, WorkspaceSource, WorkspaceTarget } from "../core/workspace";
 import { paxMtime, workspacePath } from "./paths";
 import type { SandboxProvider } from "./types";
 

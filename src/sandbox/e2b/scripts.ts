@@ -5,7 +5,7 @@
  * Lists of paths travel NUL-separated in one uploaded file, never on the command line (no
  * ARG_MAX limit, no quoting of hostile names); outputs are NUL-separated for the same reason.
  */
-import type { ScanEntry } from "../../checkpoint/types";
+import type { ScanEntry } from "../../core/workspace";
 import { shellQuote } from "../paths";
 import { WORKSPACE_DIR } from "../types";
 

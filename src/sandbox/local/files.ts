@@ -1,158 +1,138 @@
 /**
  * Host-side file access to a local sandbox's workspace folder, safe against the sandbox itself.
  *
- * The workspace is written by untrusted processes, so any folder in it may be a symlink to
- * anywhere on the host. Every path is therefore checked (see ../paths) and walked with lstat:
- * a symlink among the parent folders is refused (UNSAFE_PATH), and the last component is opened
- * with O_NOFOLLOW, so Torpor never reads or writes through a link. A race (a folder swapped for a
- * link between the check and the open) remains possible; see docs/sandboxes.md.
+ * The workspace is written by untrusted processes, so any folder in it may become a symlink to
+ * anywhere on the host at any moment. Every path is checked (see ../paths) and then resolved one
+ * component at a time relative to its parent folder's descriptor (./safe-fs): a symlink among the
+ * parents is refused (UNSAFE_PATH) however late it is swapped in, only regular files are read
+ * (a FIFO, socket or device is refused without being opened), and files are written as new files
+ * (O_EXCL|O_NOFOLLOW) in a verified folder. Modes lose setuid, setgid and sticky bits, on the way
+ * in and in what a scan reports. Errors name workspace paths, never host paths.
  */
 import { createHash } from "node:crypto";
-import { close, closeSync, constants, createReadStream, fstatSync, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, read, readSync, readdirSync, readlinkSync, unlinkSync, writeSync } from "node:fs";
-import fs from "node:fs/promises";
+import { close, closeSync, createReadStream, fchmodSync, fstatSync, futimesSync, lstatSync, read, readFile, readSync, readdirSync, readlinkSync, write, writeSync } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { promisify } from "node:util";
 import path from "node:path";
 import { SandboxError } from "../../core/errors";
-import type { ChunkedFile, InPlaceReads, ScanEntry } from "../../checkpoint/types";
-import { parentsOf, workspacePath } from "../paths";
+import type { ChunkedFile, InPlaceReads, ScanEntry } from "../../core/workspace";
+import { workspacePath } from "../paths";
+import { at, createFileAt, DirChain, errnoOf, MODE_BITS, openDirAt, openFileAt, openRoot, splitPath, sysError } from "./safe-fs";
 
-const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
 const readAsync = promisify(read);
+const writeAsync = promisify(write);
+const readFileAsync = promisify(readFile);
 const closeAsync = promisify(close);
-const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-function code(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
 
 /**
- * The host path of a workspace path whose parent folders exist and are real folders.
- * `create` makes missing parents (mode 0755). Returns null when a parent is missing.
+ * The host path of a workspace path whose parent folders exist and are real folders, or null
+ * when one is missing. Only a check: whoever uses the path looks it up again (exec's cwd, which
+ * bubblewrap resolves inside the sandbox). Host-side I/O goes through the functions below.
  */
-/**
- * hostPath with synchronous syscalls: a workspace of 20,000 files at depth 6-8 is 150,000 lstat
- * calls, which as thread-pool round trips took most of a 30 s resume; in a row they take a
- * fraction of a second. The checks and their (small) race window are the same.
- */
-export function hostPathSync(root: string, rel: string, create = false): string | null {
+export function hostPathSync(root: string, rel: string): string | null {
   const p = workspacePath(rel);
-  for (const parent of parentsOf(p)) {
-    const abs = path.join(root, parent);
-    const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (st === undefined) {
-      if (!create) return null;
-      mkdirSync(abs, { mode: 0o755 });
-      continue;
-    }
-    if (st.isSymbolicLink()) {
-      throw new SandboxError("UNSAFE_PATH", `Refused path '${p}': '${parent}' is a symlink`, { details: { path: p } });
-    }
-    if (!st.isDirectory()) {
-      throw new SandboxError("PROVIDER", `Cannot use path '${p}': '${parent}' is not a folder`, { details: { path: p } });
-    }
+  const dirs = new DirChain(root);
+  try {
+    return dirs.folder(splitPath(p).parents, p) === null ? null : path.join(root, p);
+  } finally {
+    dirs.close();
   }
-  return path.join(root, p);
 }
 
 /** Work done synchronously in a loop gives the event loop a turn this often (entries). */
 const YIELD_EVERY = 256;
 
-/** lstat walk of the workspace (or a folder in it); never follows symlinks; sorted by path. */
+/**
+ * Walk of the workspace (or a folder in it), sorted by path, with a descriptor per folder: each
+ * folder is listed and its entries lstat'ed through its own descriptor, and entered only by
+ * opening it O_NOFOLLOW from its parent's, so no symlink is ever followed. Sockets, FIFOs and
+ * devices are not workspace content and are left out. Synchronous syscalls (thousands of
+ * thread-pool round trips otherwise), with a turn for the event loop now and then.
+ */
 export async function scanFolder(root: string, dir = ""): Promise<ScanEntry[]> {
   const start = workspacePath(dir, "folder");
-  const abs = hostPathSync(root, start);
-  if (abs === null) return [];
+  let startFd: number | null;
+  if (start === "") startFd = openRoot(root);
+  else {
+    const dirs = new DirChain(root);
+    try {
+      const { parents, leaf } = splitPath(start);
+      const parent = dirs.folder(parents, start);
+      startFd = parent === null ? null : openDirAt(parent, leaf, start, start, true);
+    } finally {
+      dirs.close();
+    }
+  }
+  if (startFd === null) return [];
   const out: ScanEntry[] = [];
   let visited = 0;
-  // Synchronous lstat calls (see hostPathSync), with a turn for the event loop now and then.
-  const walk = async (rel: string, absDir: string): Promise<void> => {
+  const walk = async (rel: string, dirFd: number): Promise<void> => {
     let names: string[];
     try {
-      names = readdirSync(absDir);
+      names = readdirSync(at(dirFd));
     } catch (error) {
-      if (code(error) === "ENOENT") return; // removed while we walked
-      throw error;
+      if (errnoOf(error) === "ENOENT") return; // removed while we walked
+      throw sysError(error, rel, "list");
     }
     names.sort();
     for (const name of names) {
       if (++visited % YIELD_EVERY === 0) await nextTurn();
       const childRel = rel === "" ? name : `${rel}/${name}`;
-      const childAbs = path.join(absDir, name);
-      const st = lstatSync(childAbs, { throwIfNoEntry: false });
+      let st = lstatSync(at(dirFd, name), { throwIfNoEntry: false });
       if (st === undefined) continue;
-      const base = { path: childRel, mode: st.mode & 0o7777, size: st.size, mtimeMs: st.mtimeMs };
       if (st.isSymbolicLink()) {
         let target: string;
         try {
-          target = readlinkSync(childAbs);
+          target = readlinkSync(at(dirFd, name));
         } catch (error) {
-          if (code(error) === "ENOENT") continue;
-          throw error;
+          if (errnoOf(error) === "ENOENT" || errnoOf(error) === "EINVAL") continue; // gone, or no longer a link
+          throw sysError(error, childRel, "read the link");
         }
-        out.push({ ...base, type: "symlink", target });
-      } else if (st.isFile()) out.push({ ...base, type: "file" });
+        out.push({ ...base(childRel, st), type: "symlink", target });
+      } else if (st.isFile()) out.push({ ...base(childRel, st), type: "file" });
       else if (st.isDirectory()) {
-        out.push({ ...base, type: "dir", size: 0 });
-        await walk(childRel, childAbs);
-      } // sockets, fifos and devices are not workspace content
+        const childFd = openDirAt(dirFd, name, childRel, childRel, true);
+        if (childFd === null) continue; // swapped for something else since the lstat
+        try {
+          st = fstatSync(childFd); // the folder walked, not the one lstat saw
+          out.push({ ...base(childRel, st), type: "dir", size: 0 });
+          await walk(childRel, childFd);
+        } finally {
+          closeSync(childFd);
+        }
+      }
     }
   };
-  if (start !== "") {
-    const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (!st?.isDirectory()) return [];
+  try {
+    await walk(start, startFd);
+  } finally {
+    closeSync(startFd);
   }
-  await walk(start, abs);
   return out;
 }
 
-/** Opens a regular file for reading without following a final symlink; null if it is missing. */
-export async function openRegular(root: string, rel: string): Promise<fs.FileHandle | null> {
-  const abs = hostPathSync(root, rel);
-  if (abs === null) return null;
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(abs, NOFOLLOW_READ);
-  } catch (error) {
-    if (code(error) === "ENOENT") return null;
-    if (code(error) === "ELOOP") throw new SandboxError("PROVIDER", `'${rel}' is a symlink, not a file`, { details: { path: rel } });
-    throw error;
-  }
-  if (!(await handle.stat()).isFile()) {
-    await handle.close();
-    throw new SandboxError("PROVIDER", `'${rel}' is not a regular file`, { details: { path: rel } });
-  }
-  return handle;
+function base(p: string, st: { mode: number; size: number; mtimeMs: number }): Omit<ScanEntry, "type"> {
+  return { path: p, mode: st.mode & MODE_BITS, size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /** Files up to this size are read whole, synchronously, into one reused buffer. */
 const SMALL_READ = 1024 * 1024;
 
 /**
- * Opens a regular file for reading, synchronously, without following a final symlink; null if it
- * is missing. Returns the descriptor and the size.
+ * Opens a regular file for reading, synchronously, resolved by descriptors (see ./safe-fs); null
+ * if it is missing. Returns the descriptor and the size. `dirs` reuses the folders of a batch.
  */
-export function openRegularSync(root: string, rel: string): { fd: number; size: number } | null {
-  const abs = hostPathSync(root, rel);
-  return abs === null ? null : openCheckedSync(abs, rel);
-}
-
-/** The open of openRegularSync, for a host path whose parents were just checked by hostPathSync. */
-export function openCheckedSync(abs: string, rel: string): { fd: number; size: number } | null {
-  let fd: number;
+export function openRegularSync(root: string, rel: string, dirs?: DirChain): { fd: number; size: number } | null {
+  const p = workspacePath(rel);
+  if (p === "") throw new SandboxError("PROVIDER", "The workspace folder is not a file", { details: { path: p } });
+  const chain = dirs ?? new DirChain(root);
   try {
-    fd = openSync(abs, NOFOLLOW_READ);
-  } catch (error) {
-    if (code(error) === "ENOENT") return null;
-    if (code(error) === "ELOOP") throw new SandboxError("PROVIDER", `'${rel}' is a symlink, not a file`, { details: { path: rel } });
-    throw error;
+    const { parents, leaf } = splitPath(p);
+    const parent = chain.folder(parents, p);
+    return parent === null ? null : openFileAt(parent, leaf, p);
+  } finally {
+    if (dirs === undefined) chain.close();
   }
-  const st = fstatSync(fd);
-  if (!st.isFile()) {
-    closeSync(fd);
-    throw new SandboxError("PROVIDER", `'${rel}' is not a regular file`, { details: { path: rel } });
-  }
-  return { fd, size: st.size };
 }
 
 /** Reads a whole small file (at most `buffer.length` bytes) from `fd`; returns the bytes read. */
@@ -169,10 +149,12 @@ export function readWhole(fd: number, buffer: Buffer): number {
 /**
  * InPlaceReads over a workspace folder, with openRegularSync's checks. A file that is gone or is
  * no regular file any more fails the read, as a file missing from exportTar fails a snapshot.
+ * The folders are shared between the reads of one synchronous run (see DirChain).
  */
 export function workspaceInPlaceReads(root: string): InPlaceReads {
+  const dirs = new DirChain(root);
   const open = (rel: string) => {
-    const file = openRegularSync(root, rel);
+    const file = openRegularSync(root, rel, dirs);
     if (file === null) throw new SandboxError("PROVIDER", `'${rel}' is gone from the workspace`, { details: { path: rel } });
     return file;
   };
@@ -208,89 +190,105 @@ export async function hashFolderFiles(root: string, paths: string[]): Promise<Re
   const out: Record<string, string> = {};
   // One byte more than a small file: a file that grew since fstat fills it, and is read on.
   const buffer = Buffer.allocUnsafe(SMALL_READ + 1);
+  const dirs = new DirChain(root);
   let done = 0;
-  for (const rel of paths) {
-    if (++done % YIELD_EVERY === 0) await nextTurn();
-    const file = openRegularSync(root, rel);
-    if (file === null) continue;
-    const hash = createHash("sha256");
-    let whole = false;
-    if (file.size <= SMALL_READ) {
-      let n: number;
-      try {
-        n = readWhole(file.fd, buffer);
-      } catch (error) {
-        closeSync(file.fd);
-        throw error;
+  try {
+    for (const rel of paths) {
+      if (++done % YIELD_EVERY === 0) await nextTurn();
+      const file = openRegularSync(root, rel, dirs);
+      if (file === null) continue;
+      const hash = createHash("sha256");
+      let whole = false;
+      if (file.size <= SMALL_READ) {
+        let n: number;
+        try {
+          n = readWhole(file.fd, buffer);
+        } catch (error) {
+          closeSync(file.fd);
+          throw sysError(error, rel, "read");
+        }
+        hash.update(buffer.subarray(0, n));
+        whole = n <= SMALL_READ;
+        if (whole) closeSync(file.fd);
       }
-      hash.update(buffer.subarray(0, n));
-      whole = n <= SMALL_READ;
-      if (whole) closeSync(file.fd);
+      if (!whole) {
+        // From the descriptor's current position: after the bytes hashed above, if any.
+        const stream = createReadStream("", { fd: file.fd, autoClose: true });
+        for await (const chunk of stream) hash.update(chunk as Buffer);
+      }
+      out[workspacePath(rel)] = hash.digest("hex");
     }
-    if (!whole) {
-      // From the descriptor's current position: after the bytes hashed above, if any.
-      const stream = createReadStream("", { fd: file.fd, autoClose: true });
-      for await (const chunk of stream) hash.update(chunk as Buffer);
-    }
-    out[workspacePath(rel)] = hash.digest("hex");
+  } finally {
+    dirs.close();
   }
   return out;
 }
 
 export async function readWorkspaceFile(root: string, rel: string): Promise<Buffer> {
-  const handle = await openRegular(root, rel);
-  if (handle === null) throw new SandboxError("PROVIDER", `No file '${rel}' in the sandbox`, { details: { path: rel } });
+  const file = openRegularSync(root, rel);
+  if (file === null) throw new SandboxError("PROVIDER", `No file '${rel}' in the sandbox`, { details: { path: rel } });
   try {
-    return await handle.readFile();
+    return await readFileAsync(file.fd);
+  } catch (error) {
+    throw sysError(error, rel, "read");
   } finally {
-    await handle.close();
+    closeSync(file.fd);
   }
 }
 
 /**
- * Writes a regular file, creating parent folders. Whatever is at the path (a file, a symlink) is
- * unlinked first and a new file made with O_EXCL: never written through a link, and never into a
- * file that an unisolated sandbox hard-linked to a host file.
+ * Makes the new file `rel` (parent folders too): whatever is at the path (a file, a symlink) is
+ * unlinked first and a new file made with O_EXCL|O_NOFOLLOW in the verified parent folder.
  */
-/** writeWorkspaceFile for bytes in memory, with synchronous syscalls (see hostPathSync); sets the mtime too. */
-export function writeWorkspaceFileSync(root: string, rel: string, content: Buffer, mode: number, mtime: Date): string {
+function createWorkspaceFile(root: string, rel: string, mode: number, dirs?: DirChain): { fd: number; p: string } {
   const p = workspacePath(rel);
   if (p === "") throw new SandboxError("UNSAFE_PATH", "Cannot write the workspace folder itself as a file");
-  const abs = hostPathSync(root, p, true)!;
-  const st = lstatSync(abs, { throwIfNoEntry: false });
-  if (st?.isDirectory()) throw new SandboxError("PROVIDER", `'${p}' is a folder, not a file`, { details: { path: p } });
-  if (st) unlinkSync(abs);
-  const fd = openSync(abs, NEW_FILE, mode & 0o7777);
+  const chain = dirs ?? new DirChain(root);
+  try {
+    const { parents, leaf } = splitPath(p);
+    return { fd: createFileAt(chain.folder(parents, p, true)!, leaf, p, mode), p };
+  } finally {
+    if (dirs === undefined) chain.close();
+  }
+}
+
+/** writeWorkspaceFile for bytes in memory, with synchronous syscalls; sets the mtime too. */
+export function writeWorkspaceFileSync(root: string, rel: string, content: Buffer, mode: number, mtime: Date, dirs?: DirChain): void {
+  const { fd, p } = createWorkspaceFile(root, rel, mode, dirs);
   try {
     let at = 0;
     while (at < content.length) at += writeSync(fd, content, at, content.length - at);
-    fchmodSync(fd, mode & 0o7777);
+    fchmodSync(fd, mode & MODE_BITS); // the umask took bits off at the open
     futimesSync(fd, mtime, mtime);
+  } catch (error) {
+    throw sysError(error, p, "write");
   } finally {
     closeSync(fd);
   }
-  return abs;
 }
 
+/** Writes a regular file as createWorkspaceFile makes it; mode without setuid/setgid/sticky. */
 export async function writeWorkspaceFile(
   root: string,
   rel: string,
   content: Buffer | string | AsyncIterable<Uint8Array>,
   mode = 0o644,
-): Promise<string> {
-  const p = workspacePath(rel);
-  if (p === "") throw new SandboxError("UNSAFE_PATH", "Cannot write the workspace folder itself as a file");
-  const abs = hostPathSync(root, p, true)!;
-  const st = await fs.lstat(abs).catch(() => null);
-  if (st?.isDirectory()) throw new SandboxError("PROVIDER", `'${p}' is a folder, not a file`, { details: { path: p } });
-  if (st) await fs.unlink(abs);
-  const handle = await fs.open(abs, NEW_FILE, mode & 0o7777);
+  mtime?: Date,
+  dirs?: DirChain,
+): Promise<void> {
+  const { fd, p } = createWorkspaceFile(root, rel, mode, dirs);
   try {
-    if (typeof content === "string" || Buffer.isBuffer(content)) await handle.writeFile(content);
-    else for await (const chunk of content) await handle.write(chunk);
-    await handle.chmod(mode & 0o7777);
+    const writeAll = async (chunk: Uint8Array): Promise<void> => {
+      for (let at = 0; at < chunk.length; ) at += (await writeAsync(fd, chunk, at, chunk.length - at)).bytesWritten;
+    };
+    if (typeof content === "string") await writeAll(Buffer.from(content));
+    else if (Buffer.isBuffer(content)) await writeAll(content);
+    else for await (const chunk of content) await writeAll(chunk);
+    fchmodSync(fd, mode & MODE_BITS);
+    if (mtime !== undefined) futimesSync(fd, mtime, mtime);
+  } catch (error) {
+    throw sysError(error, p, "write");
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
-  return abs;
 }
