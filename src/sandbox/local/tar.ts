@@ -8,68 +8,72 @@
  * (UNSAFE_PATH) "..", absolute names and anything that would be written through a symlink, so
  * nothing lands outside the workspace; folders get their mode and mtime after their content.
  */
-import { chmodSync, closeSync, createReadStream, lstatSync, lutimesSync, mkdirSync, unlinkSync } from "node:fs";
-import fs from "node:fs/promises";
-import path from "node:path";
+import { closeSync, createReadStream, fchmodSync, futimesSync, lstatSync, lutimesSync, mkdirSync, readlinkSync, symlinkSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { SandboxError } from "../../core/errors";
 import { headerMtimeMs, paxMtime, workspacePath } from "../paths";
-import { hostPathSync, openCheckedSync, openRegular, readWhole, writeWorkspaceFile, writeWorkspaceFileSync } from "./files";
+import { openRegularSync, readWhole, writeWorkspaceFile, writeWorkspaceFileSync } from "./files";
+import { at, DirChain, MODE_BITS, openDirAt, openFileAt, removeNonDirAt, splitPath, sysError } from "./safe-fs";
 
 export function exportFolderTar(root: string, paths: string[]): Readable {
   const names = [...new Set(paths.map((p) => workspacePath(p)))].filter((p) => p !== "");
   const pack = tar.pack();
+  const dirs = new DirChain(root);
   const fill = async (): Promise<void> => {
     for (const name of names) {
-      const abs = hostPathSync(root, name);
-      if (abs === null) continue;
-      const st = lstatSync(abs, { throwIfNoEntry: false });
+      // Looked up by descriptors (./safe-fs); the parent's descriptor is used before any await.
+      const { parents, leaf } = splitPath(name);
+      const parent = dirs.folder(parents, name);
+      if (parent === null) continue;
+      const st = lstatSync(at(parent, leaf), { throwIfNoEntry: false });
       if (st === undefined) continue;
-      const base = { name, mode: st.mode & 0o7777, mtime: st.mtime, pax: { mtime: paxMtime(st.mtimeMs) } };
+      const base = { name, mode: st.mode & MODE_BITS, mtime: st.mtime, pax: { mtime: paxMtime(st.mtimeMs) } };
       if (st.isSymbolicLink()) {
-        await addEntry(pack, { ...base, type: "symlink", linkname: await fs.readlink(abs) });
+        let linkname: string;
+        try {
+          linkname = readlinkSync(at(parent, leaf));
+        } catch (error) {
+          throw sysError(error, name, "read the link");
+        }
+        await addEntry(pack, { ...base, type: "symlink", linkname });
       } else if (st.isDirectory()) {
         await addEntry(pack, { ...base, type: "directory" });
-      } else if (st.isFile() && st.size <= SMALL_FILE) {
-        // Read whole, synchronously (see hostPathSync); a file that grew past the size is sent
-        // with the size it had when opened, like tar.
-        // The parents were checked just above (hostPathSync): only the open is left.
-        const file = openCheckedSync(abs, name);
-        if (file === null) continue;
-        let data: Buffer;
-        try {
-          const size = Math.min(file.size, SMALL_FILE);
-          data = Buffer.allocUnsafe(size);
-          data = data.subarray(0, size === 0 ? 0 : readWhole(file.fd, data));
-        } finally {
-          closeSync(file.fd);
-        }
-        await addEntry(pack, { ...base, type: "file", size: data.length }, data);
       } else if (st.isFile()) {
-        const handle = await openRegular(root, name);
-        if (handle === null) continue;
-        const size = (await handle.stat()).size;
-        if (size === 0) {
-          await handle.close();
-          await addEntry(pack, { ...base, type: "file", size }, "");
+        const file = openFileAt(parent, leaf, name);
+        if (file === null) continue;
+        if (file.size <= SMALL_FILE) {
+          // Read whole, synchronously; a file that grew past the size is sent with the size it
+          // had when opened, like tar.
+          let data: Buffer;
+          try {
+            data = Buffer.allocUnsafe(file.size);
+            data = data.subarray(0, file.size === 0 ? 0 : readWhole(file.fd, data));
+          } catch (error) {
+            throw sysError(error, name, "read");
+          } finally {
+            closeSync(file.fd);
+          }
+          await addEntry(pack, { ...base, type: "file", size: data.length }, data);
           continue;
         }
         await new Promise<void>((resolve, reject) => {
-          const entry = pack.entry({ ...base, type: "file", size }, (error) => (error ? reject(error) : resolve()));
-          const source = createReadStream("", { fd: handle, start: 0, end: size - 1, autoClose: true });
+          const entry = pack.entry({ ...base, type: "file", size: file.size }, (error) => (error ? reject(error) : resolve()));
+          const source = createReadStream("", { fd: file.fd, start: 0, end: file.size - 1, autoClose: true });
           source.once("error", (error) => {
             entry.destroy(error);
             reject(error);
           });
           source.pipe(entry as unknown as NodeJS.WritableStream);
         });
-      }
+      } // sockets, FIFOs and devices are not workspace content
     }
     pack.finalize();
   };
-  fill().catch((error: unknown) => pack.destroy(error as Error));
+  fill()
+    .catch((error: unknown) => pack.destroy(error as Error))
+    .finally(() => dirs.close());
   return pack as unknown as Readable;
 }
 
@@ -109,7 +113,7 @@ export async function importFolderTar(root: string, input: Readable): Promise<vo
       await importer.write({
         name,
         type,
-        mode: (header.mode ?? 0o644) & 0o7777,
+        mode: (header.mode ?? 0o644) & MODE_BITS,
         mtime: new Date(headerMtimeMs({ mtime: header.mtime, pax: header.pax as Record<string, string> | null })),
         size: header.size ?? 0,
         linkname: header.linkname ?? undefined,
@@ -148,46 +152,78 @@ export interface ImportEntry {
 }
 
 /**
- * Writes entries into a workspace one by one, with the host-side checks of files.ts (no symlink
- * among the parents, a file replaced rather than written through); folders get their mode and
- * mtime at `finish()`, deepest first, so that a read-only folder does not stop its children.
- * Used by the tar import and by the provider's direct writes (no tar stream in between).
+ * Writes entries into a workspace one by one, with the host-side checks of files.ts (folders
+ * resolved by descriptors, never through a symlink; a file replaced rather than written through);
+ * folders get their mode and mtime at `finish()`, deepest first, so that a read-only folder does
+ * not stop its children. Modes lose setuid, setgid and sticky bits. Used by the tar import and by
+ * the provider's direct writes (no tar stream in between).
  */
 export function workspaceImporter(root: string): { write(entry: ImportEntry): Promise<void>; finish(): void } {
-  const dirs: { abs: string; mode: number; mtimeMs: number }[] = [];
+  const dirs = new DirChain(root);
+  const folders: { name: string; mode: number; mtimeMs: number }[] = [];
   return {
     async write({ name, type, mode, mtime, size, linkname, data, content }) {
+      mode &= MODE_BITS;
       if (type === "file" && (data !== undefined || size <= SMALL_FILE)) {
         // Small files in memory, written with synchronous syscalls: thousands of them are
-        // otherwise thousands of thread-pool round trips each (see hostPathSync).
-        writeWorkspaceFileSync(root, name, data ?? (content ? await collect(content) : Buffer.alloc(0)), mode, mtime);
+        // otherwise thousands of thread-pool round trips each.
+        const bytes = data ?? (content ? await collect(content) : Buffer.alloc(0));
+        writeWorkspaceFileSync(root, name, bytes, mode, mtime, dirs);
       } else if (type === "file") {
-        const abs = await writeWorkspaceFile(root, name, content ?? Buffer.alloc(0), mode);
-        await fs.lutimes(abs, mtime, mtime);
+        await writeWorkspaceFile(root, name, content ?? Buffer.alloc(0), mode, mtime, dirs);
       } else if (type === "dir") {
-        const abs = hostPathSync(root, name, true)!;
-        const st = lstatSync(abs, { throwIfNoEntry: false });
-        if (st?.isSymbolicLink() || (st && !st.isDirectory())) unlinkSync(abs);
-        if (!st?.isDirectory()) mkdirSync(abs, { mode: 0o755 });
-        dirs.push({ abs, mode, mtimeMs: mtime.getTime() });
+        const { parents, leaf } = splitPath(name);
+        const parent = dirs.folder(parents, name, true)!;
+        const st = lstatSync(at(parent, leaf), { throwIfNoEntry: false });
+        if (!st?.isDirectory()) {
+          removeNonDirAt(parent, leaf, name, "a folder");
+          try {
+            mkdirSync(at(parent, leaf), { mode: 0o755 });
+          } catch (error) {
+            throw sysError(error, name, "create the folder");
+          }
+        }
+        folders.push({ name, mode, mtimeMs: mtime.getTime() });
       } else if (type === "symlink") {
-        const abs = hostPathSync(root, name, true)!;
-        await removeNonDir(abs, name);
-        await fs.symlink(linkname ?? "", abs);
-        await fs.lutimes(abs, mtime, mtime);
+        const { parents, leaf } = splitPath(name);
+        const parent = dirs.folder(parents, name, true)!;
+        removeNonDirAt(parent, leaf, name, "a symlink");
+        try {
+          symlinkSync(linkname ?? "", at(parent, leaf));
+          lutimesSync(at(parent, leaf), mtime, mtime);
+        } catch (error) {
+          throw sysError(error, name, "create the symlink");
+        }
       } else {
         const from = workspacePath(linkname ?? "", "hard link target");
-        const handle = await openRegular(root, from);
-        if (handle === null) throw new SandboxError("PROVIDER", `Hard link '${name}' points to missing '${from}'`);
-        const abs = await writeWorkspaceFile(root, name, handle.createReadStream(), mode);
-        await fs.lutimes(abs, mtime, mtime);
+        const source = openRegularSync(root, from, dirs);
+        if (source === null) throw new SandboxError("PROVIDER", `Hard link '${name}' points to missing '${from}'`, { details: { path: name } });
+        const stream = createReadStream("", { fd: source.fd, autoClose: true });
+        try {
+          await writeWorkspaceFile(root, name, stream, mode, mtime, dirs);
+        } finally {
+          stream.destroy();
+        }
       }
     },
     finish() {
-      dirs.sort((a, b) => b.abs.split(path.sep).length - a.abs.split(path.sep).length);
-      for (const dir of dirs) {
-        chmodSync(dir.abs, dir.mode);
-        lutimesSync(dir.abs, new Date(dir.mtimeMs), new Date(dir.mtimeMs));
+      const depth = (p: string): number => p.split("/").length;
+      folders.sort((a, b) => depth(b.name) - depth(a.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      try {
+        for (const folder of folders) {
+          const { parents, leaf } = splitPath(folder.name);
+          const parent = dirs.folder(parents, folder.name);
+          const fd = parent === null ? null : openDirAt(parent, leaf, folder.name, folder.name);
+          if (fd === null) throw new SandboxError("PROVIDER", `Folder '${folder.name}' vanished during the restore`, { details: { path: folder.name } });
+          try {
+            fchmodSync(fd, folder.mode);
+            futimesSync(fd, new Date(folder.mtimeMs), new Date(folder.mtimeMs));
+          } finally {
+            closeSync(fd);
+          }
+        }
+      } finally {
+        dirs.close();
       }
     },
   };
@@ -200,11 +236,4 @@ async function collect(entry: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of entry) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
-async function removeNonDir(abs: string, name: string): Promise<void> {
-  const st = await fs.lstat(abs).catch(() => null);
-  if (st === null) return;
-  if (st.isDirectory()) throw new SandboxError("PROVIDER", `Cannot replace folder '${name}' with a symlink`, { details: { path: name } });
-  await fs.unlink(abs);
 }

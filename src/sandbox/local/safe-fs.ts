@@ -1,0 +1,230 @@
+/**
+ * Descriptor-relative access to a workspace folder whose sandbox may be changing it while the host
+ * reads or writes it (the sandbox's processes are untrusted and the host runs as root).
+ *
+ * Node has no openat/openat2. On Linux, "/proc/self/fd/<fd>/<name>" does the same job: the magic
+ * link "/proc/self/fd/<fd>" jumps to the folder that descriptor holds (it is not a path looked up
+ * again), and only <name> is resolved in it. So a path is walked one component at a time from the
+ * workspace root's descriptor, each folder opened O_DIRECTORY|O_NOFOLLOW relative to its parent's:
+ * a component swapped for a symlink (rename aside + symlink, RENAME_EXCHANGE) is refused
+ * (ENOTDIR/ELOOP), never followed, whenever the swap happens. A leaf is opened O_PATH|O_NOFOLLOW
+ * (no open of a FIFO or device happens), fstat'ed, refused unless it is a regular file, and then
+ * reopened through its own descriptor with O_NONBLOCK: the bytes read are those of the inode that
+ * was checked. Every check of tests/sandbox/hostile-fs.test.ts holds against a sandbox process
+ * swapping folders in a loop.
+ *
+ * Errors name workspace paths only, never a host path.
+ */
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from "node:fs";
+import { SandboxError } from "../../core/errors";
+
+/** Linux's O_PATH (include/uapi/asm-generic/fcntl.h); Node's fs.constants does not list it. */
+export const O_PATH = 0o10000000;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+const LEAF = O_PATH | O_NOFOLLOW;
+const REOPEN = O_RDONLY | O_NONBLOCK;
+const NEW_FILE = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+
+/** Permission bits only: setuid, setgid and sticky are stripped from every mode Torpor writes or reports. */
+export const MODE_BITS = 0o777;
+
+/** The path that names `name` inside the folder held by `fd` (or the descriptor itself). */
+export function at(fd: number, name?: string): string {
+  return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
+}
+
+/** The errno name of a system error; undefined for anything else (a TorporError has a code too). */
+export function errnoOf(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return typeof e?.errno === "number" ? e.code : undefined;
+}
+
+/** An unexpected system error as a SandboxError that names the workspace path, never the host's. */
+export function sysError(error: unknown, p: string, what = "use"): SandboxError {
+  const errno = errnoOf(error);
+  if (errno === undefined) throw error; // not a system error: let it through as is
+  if (errno === "ENAMETOOLONG") return new SandboxError("VALIDATION", `Path '${p}' has a name that is too long`, { details: { path: p, errno } });
+  return new SandboxError("PROVIDER", `Cannot ${what} '${p}' in the workspace (${errno})`, { details: { path: p, errno } });
+}
+
+let procChecked = false;
+
+/** Opens the workspace folder itself; null when it does not exist. */
+export function openRoot(root: string): number | null {
+  if (!procChecked) {
+    if (!existsSync("/proc/self/fd")) throw new SandboxError("PROVIDER", "The local provider needs /proc (Linux) to read workspaces safely");
+    procChecked = true;
+  }
+  try {
+    return openSync(root, DIR);
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return null;
+    throw sysError(error, "", "open the workspace folder");
+  }
+}
+
+/**
+ * Opens folder `name` in the folder `parentFd`, without following a symlink. Returns null when it
+ * is missing or (only when `soft`) is not a folder; else throws UNSAFE_PATH for a symlink.
+ */
+export function openDirAt(parentFd: number, name: string, p: string, shown: string, soft = false): number | null {
+  try {
+    return openSync(at(parentFd, name), DIR);
+  } catch (error) {
+    const errno = errnoOf(error);
+    if (errno === "ENOENT") return null;
+    if (errno !== "ENOTDIR" && errno !== "ELOOP") throw sysError(error, p, "open");
+    if (soft) return null;
+    const st = lstatSync(at(parentFd, name), { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) throw new SandboxError("UNSAFE_PATH", `Refused path '${p}': '${shown}' is a symlink`, { details: { path: p } });
+    throw new SandboxError("PROVIDER", `Cannot use path '${p}': '${shown}' is not a folder`, { details: { path: p } });
+  }
+}
+
+/**
+ * The open folders along one path, from the workspace root down, reused by the next call for the
+ * common prefix: a scan, restore or batch of reads in sorted order opens each folder once, not
+ * once per file. The descriptors are closed at the next turn of the event loop, so a folder that
+ * changes between two API calls is always looked up afresh; a descriptor from `folder()` must
+ * therefore be used before the next await that may yield to the event loop.
+ */
+export class DirChain {
+  private readonly fds: number[] = [];
+  private readonly names: string[] = [];
+  private releasing: NodeJS.Immediate | null = null;
+
+  constructor(private readonly root: string) {}
+
+  /**
+   * The descriptor of folder `parts` (workspace path segments; [] is the root). Missing folders
+   * are made (0755) when `create`, else null is returned. A symlink on the way is UNSAFE_PATH.
+   */
+  folder(parts: readonly string[], p: string, create = false): number | null {
+    if (this.fds.length === 0) {
+      const fd = openRoot(this.root);
+      if (fd === null) {
+        if (create) throw new SandboxError("PROVIDER", "The sandbox's workspace folder is gone", { details: { path: p } });
+        return null;
+      }
+      this.fds.push(fd);
+    }
+    this.schedule();
+    let k = 0;
+    while (k < this.names.length && k < parts.length && this.names[k] === parts[k]) k++;
+    while (this.names.length > k) {
+      this.names.pop();
+      closeSync(this.fds.pop()!);
+    }
+    for (let i = k; i < parts.length; i++) {
+      const parent = this.fds[this.fds.length - 1]!;
+      const name = parts[i]!;
+      const shown = parts.slice(0, i + 1).join("/");
+      let fd = openDirAt(parent, name, p, shown);
+      if (fd === null) {
+        if (!create) return null;
+        try {
+          mkdirSync(at(parent, name), { mode: 0o755 });
+        } catch (error) {
+          if (errnoOf(error) !== "EEXIST") throw sysError(error, p, "create a folder for");
+        }
+        fd = openDirAt(parent, name, p, shown);
+        if (fd === null) throw new SandboxError("PROVIDER", `Folder '${shown}' vanished while '${p}' was written`, { details: { path: p } });
+      }
+      this.fds.push(fd);
+      this.names.push(name);
+    }
+    return this.fds[this.fds.length - 1]!;
+  }
+
+  close(): void {
+    if (this.releasing !== null) clearImmediate(this.releasing);
+    this.releasing = null;
+    this.names.length = 0;
+    while (this.fds.length > 0) closeSync(this.fds.pop()!);
+  }
+
+  private schedule(): void {
+    if (this.releasing !== null) return;
+    this.releasing = setImmediate(() => {
+      this.releasing = null;
+      this.close();
+    });
+    this.releasing.unref();
+  }
+}
+
+/** "a/b/c" → parents ["a", "b"] and leaf "c". */
+export function splitPath(p: string): { parents: string[]; leaf: string } {
+  const parents = p.split("/");
+  return { parents, leaf: parents.pop()! };
+}
+
+function kind(st: Stats): string {
+  if (st.isSymbolicLink()) return "a symlink";
+  if (st.isDirectory()) return "a folder";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
+/**
+ * Opens regular file `name` of folder `dirFd` for reading; null if it is missing. Anything else
+ * (symlink, FIFO, socket, device, folder) is refused without ever being opened for I/O.
+ */
+export function openFileAt(dirFd: number, name: string, p: string): { fd: number; size: number } | null {
+  let pathFd: number;
+  try {
+    pathFd = openSync(at(dirFd, name), LEAF);
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return null;
+    throw sysError(error, p, "open");
+  }
+  try {
+    const st = fstatSync(pathFd);
+    if (!st.isFile()) {
+      const what = kind(st);
+      throw new SandboxError("PROVIDER", `'${p}' is ${what === "not a regular file" ? what : `${what}, not a regular file`}`, { details: { path: p } });
+    }
+    let fd: number;
+    try {
+      fd = openSync(at(pathFd), REOPEN);
+    } catch (error) {
+      throw sysError(error, p, "open");
+    }
+    return { fd, size: st.size };
+  } finally {
+    closeSync(pathFd);
+  }
+}
+
+/**
+ * Makes a new file `name` in folder `dirFd` (O_EXCL|O_NOFOLLOW) after unlinking whatever non-folder
+ * is there: never written through a link, never into a file hard-linked to a host file.
+ * Returns the descriptor, open for writing.
+ */
+export function createFileAt(dirFd: number, name: string, p: string, mode: number): number {
+  const target = at(dirFd, name);
+  const st = lstatSync(target, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new SandboxError("PROVIDER", `'${p}' is a folder, not a file`, { details: { path: p } });
+  try {
+    if (st) unlinkSync(target);
+    return openSync(target, NEW_FILE, mode & MODE_BITS);
+  } catch (error) {
+    throw sysError(error, p, "write");
+  }
+}
+
+/** Unlinks whatever non-folder is at `name` of folder `dirFd`; a folder there is refused. */
+export function removeNonDirAt(dirFd: number, name: string, p: string, why: string): void {
+  const target = at(dirFd, name);
+  const st = lstatSync(target, { throwIfNoEntry: false });
+  if (st === undefined) return;
+  if (st.isDirectory()) throw new SandboxError("PROVIDER", `Cannot replace folder '${p}' with ${why}`, { details: { path: p } });
+  try {
+    unlinkSync(target);
+  } catch (error) {
+    if (errnoOf(error) !== "ENOENT") throw sysError(error, p, "replace");
+  }
+}
