@@ -10,6 +10,7 @@
  * plus one minute. Request ids name the session and the sweep's scheduled minute: a replayed sweep
  * sends nothing twice, and a request that was skipped (session busy) is made again next minute.
  */
+import { selectIdle } from "../core/idle-policy";
 import type { Session } from "../core/types";
 import type { CronTick, WorkflowDefinition, WorkflowDeps } from "./types";
 
@@ -47,7 +48,7 @@ export function createIdleSweepWorkflow(cron: string): WorkflowDefinition<CronTi
       const tick = event.data.scheduledAt;
       const idle = await step.run("Find idle sessions", async () => {
         const now = deps.now();
-        const sessions = await deps.store.listIdleSessions(now, SWEEP_BATCH);
+        const sessions = selectIdle(await deps.store.listIdleSessions(now, SWEEP_BATCH), now, SWEEP_BATCH);
         return Promise.all(
           sessions.map(async (s) => ({
             sessionId: s.id,

@@ -1,0 +1,311 @@
+// Fleet simulator for the idle policy (`npm run bench -- idle-policy`): replays activity traces
+// through the real session rules (src/store/rules.ts over src/core/lifecycle.ts: coalesced activity
+// writes, leases, transitions, wake-up) and the sweep's own selection (selectIdle in
+// src/core/idle-policy.ts, which the idle sweep uses) in simulated time, for several policies side
+// by side on the same traces. No sandbox, store or engine runs: their costs are the measured
+// figures below.
+//
+// Traces: bench/fixtures/traces.ts (its header documents the model), or IDLE_TRACE=<file.jsonl>.
+// Knobs: IDLE_SEED (1), IDLE_SESSIONS (100), IDLE_DAYS (14).
+//
+// Terms. Billed: the sandbox runs (running, hibernating, resuming). Idle: more than IN_USE_MS after
+// the session's last activity of any kind (pings, API calls, file writes: ground truth, whatever a
+// policy counts). A break is a gap between two activities of at most BREAK_MAX_MS (the model's
+// short breaks); an away gap is longer (lunch, night, an agent run's aftermath). A wake is
+// activity that finds the sandbox asleep: someone waits for a resume.
+import { readFileSync } from "node:fs";
+import { emptyGapStats, recordGap, selectIdle, timeoutFor, type GapStats, type IdlePolicy } from "../src/core/idle-policy";
+import type { ActivityKind, Session } from "../src/core/types";
+import { applyAcquire, applyActivity, applyRelease, applyTransition, newSessionRecord } from "../src/store/rules";
+import { SWEEP_BATCH } from "../src/workflows/idle-sweep";
+import { generateTraces, parseTraceLines, TRACE_EPOCH, type TraceEvent, type TraceKind } from "./fixtures/traces";
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const IN_USE_MS = MIN; // two presence pings missed: nobody is at the editor
+const BREAK_MAX_MS = 10 * MIN;
+const COALESCE_MS = 15_000; // TORPOR_ACTIVITY_COALESCE_MS default
+const ARCHIVE_AFTER_MS = 7 * DAY; // TORPOR_ARCHIVE_AFTER_MS default
+const LEASE_TTL_MS = 10 * MIN;
+// Measured latencies. Hibernate: README's lifecycle bench, checkpoint in hibernate 2.65 s.
+// Resume of a paused sandbox: ~0.1 s (connect to a paused sandbox, as the issue brief takes it).
+// Resume of an archived one: README's lifecycle bench, whole resume run with restore 3.66 s.
+const HIBERNATE_MS = 2650;
+const RESUME_PAUSED_MS = 100;
+const RESUME_ARCHIVED_MS = 3660;
+// Store writes of one run beyond its transitions: a hibernate commits a checkpoint row and marks
+// its change rows flushed.
+const CHECKPOINT_WRITES = 2;
+
+interface PolicySpec {
+  name: string;
+  description: string;
+  sweepMs: number;
+  policy: IdlePolicy;
+  kinds: ReadonlySet<TraceKind>;
+}
+
+const ALL: ReadonlySet<TraceKind> = new Set(["ping", "api", "file"]);
+const ADAPTIVE: IdlePolicy = { kind: "adaptive", minMs: 2 * MIN, maxMs: 10 * MIN, quantile: 0.98, marginMs: 30_000, minSamples: 10 };
+const POLICIES: PolicySpec[] = [
+  { name: "seed-001", description: "5-min cron, 10-min timeout", sweepMs: 5 * MIN, policy: { kind: "fixed", timeoutMs: 10 * MIN }, kinds: ALL },
+  {
+    name: "seed-001/no-files",
+    description: "same, file writes not counted",
+    sweepMs: 5 * MIN,
+    policy: { kind: "fixed", timeoutMs: 10 * MIN },
+    kinds: new Set(["ping", "api"]),
+  },
+  { name: "torpor-current", description: "1-min sweep, 10-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 10 * MIN }, kinds: ALL },
+  { name: "fixed-3m", description: "1-min sweep, 3-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 3 * MIN }, kinds: ALL },
+  { name: "fixed-5m", description: "1-min sweep, 5-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 5 * MIN }, kinds: ALL },
+  { name: "adaptive", description: "1-min sweep, q98 of own breaks +30 s, 2-10 min", sweepMs: MIN, policy: ADAPTIVE, kinds: ALL },
+];
+const BASELINE = "seed-001";
+const CANDIDATE = "adaptive";
+
+interface SimSession {
+  row: Session;
+  stats: GapStats;
+  /** When the running hibernate or resume finishes (null: none running). */
+  doneAt: number | null;
+  hibernateFrom: number;
+  billedFrom: number | null;
+  billedSinceEvent: [number, number][];
+  lastEventAt: number | null;
+}
+
+interface Totals {
+  billedMs: number;
+  idleMs: number;
+  awayIdleMs: number;
+  wakes: number;
+  wakesArchived: number;
+  waitMs: number;
+  hibernations: number;
+  aborted: number;
+  storeWrites: number;
+  sweeps: number;
+  sweepRowsRead: number;
+  resumes: number;
+}
+
+const BILLED = new Set(["creating", "running", "hibernating", "resuming", "restoring"]);
+
+function simulate(spec: PolicySpec, events: readonly TraceEvent[], start: number, end: number): Totals {
+  const t: Totals = { billedMs: 0, idleMs: 0, awayIdleMs: 0, wakes: 0, wakesArchived: 0, waitMs: 0, hibernations: 0, aborted: 0, storeWrites: 0, sweeps: 0, sweepRowsRead: 0, resumes: 0 };
+  const sessions = new Map<string, SimSession>();
+  const holder = (id: string) => `sim-${id}`;
+
+  // Every row change goes through the real rules; `write` counts it as one store write.
+  const write = (s: SimSession, next: Session, at: number) => {
+    const wasBilled = BILLED.has(s.row.state);
+    const isBilled = BILLED.has(next.state);
+    if (wasBilled && !isBilled && s.billedFrom !== null) {
+      s.billedSinceEvent.push([s.billedFrom, at]);
+      t.billedMs += at - s.billedFrom;
+      s.billedFrom = null;
+    } else if (!wasBilled && isBilled) s.billedFrom = at;
+    s.row = next;
+    t.storeWrites++;
+  };
+  const settle = (s: SimSession, now: number) => {
+    if (s.doneAt === null || s.doneAt > now) return;
+    const at = s.doneAt;
+    s.doneAt = null;
+    const h = holder(s.row.id);
+    if (s.row.state === "hibernating") {
+      // Activity wins: anything recorded since the hibernate began keeps the sandbox running.
+      const event = s.row.lastActivityAt > s.hibernateFrom ? "hibernate.aborted" : "hibernate.paused";
+      if (event === "hibernate.aborted") t.aborted++;
+      else t.storeWrites += CHECKPOINT_WRITES;
+      write(s, applyTransition(s.row, event, { holder: h, now: at }), at);
+    } else if (s.row.state === "resuming" || s.row.state === "restoring") {
+      write(s, applyTransition(s.row, "resume.done", { holder: h, now: at }), at);
+    }
+    const released = applyRelease(s.row, h, at);
+    if (released) write(s, released, at);
+  };
+  const idleInGap = (s: SimSession, from: number, to: number) => {
+    const lo = from + IN_USE_MS;
+    if (to <= lo) return 0;
+    const spans = s.billedFrom === null ? s.billedSinceEvent : [...s.billedSinceEvent, [s.billedFrom, to] as [number, number]];
+    let idle = 0;
+    for (const [a, b] of spans) idle += Math.max(0, Math.min(b, to) - Math.max(a, lo));
+    return idle;
+  };
+  const account = (s: SimSession, at: number) => {
+    if (s.lastEventAt !== null) {
+      const idle = idleInGap(s, s.lastEventAt, at);
+      t.idleMs += idle;
+      if (at - s.lastEventAt > BREAK_MAX_MS) t.awayIdleMs += idle;
+    }
+    s.billedSinceEvent = [];
+    s.lastEventAt = at;
+  };
+
+  const sweep = (now: number) => {
+    t.sweeps++;
+    for (const s of sessions.values()) settle(s, now);
+    const rows = [...sessions.values()].map((s) => s.row);
+    const idle = selectIdle(rows, now, SWEEP_BATCH);
+    const longPaused = rows.filter((r) => r.state === "paused" && (r.pausedAt ?? now) <= now - ARCHIVE_AFTER_MS).slice(0, SWEEP_BATCH);
+    t.sweepRowsRead += idle.length + longPaused.length;
+    for (const row of idle) {
+      const s = sessions.get(row.id)!;
+      const lease = applyAcquire(s.row, { holder: holder(row.id), operation: "hibernate", ttlMs: LEASE_TTL_MS, now });
+      if (!lease.ok) continue;
+      write(s, lease.session, now);
+      write(s, applyTransition(s.row, "hibernate.start", { holder: holder(row.id), now }), now);
+      s.hibernateFrom = now;
+      s.doneAt = now + HIBERNATE_MS;
+      t.hibernations++;
+    }
+    for (const row of longPaused) {
+      const s = sessions.get(row.id)!;
+      write(s, applyTransition(s.row, "archive.start", { now }), now);
+      write(s, applyTransition(s.row, "archive.done", { now }), now);
+    }
+  };
+
+  let nextSweep = Math.ceil(start / spec.sweepMs) * spec.sweepMs;
+  for (const e of events) {
+    while (nextSweep <= e.at) {
+      sweep(nextSweep);
+      nextSweep += spec.sweepMs;
+    }
+    let s = sessions.get(e.session);
+    if (!s) {
+      const row = newSessionRecord(e.session, { ownerId: "sim", provider: "local", sandboxId: "sb", template: "base", idleTimeoutMs: timeoutFor(spec.policy, null) }, e.at);
+      s = { row, stats: emptyGapStats(), doneAt: null, hibernateFrom: 0, billedFrom: e.at, billedSinceEvent: [], lastEventAt: null };
+      sessions.set(e.session, s);
+      t.storeWrites++;
+    }
+    settle(s, e.at);
+    account(s, e.at);
+    const asleep = s.row.state === "paused" || s.row.state === "archived";
+    // A kind the policy does not count still needs the sandbox when it is asleep (an agent's write).
+    if (!spec.kinds.has(e.kind) && !asleep) continue;
+    const before = s.row.lastActivityAt;
+    const outcome = applyActivity(s.row, { at: e.at, kind: e.kind as ActivityKind, coalesceMs: COALESCE_MS });
+    if (outcome.write) {
+      s.stats = recordGap(s.stats, e.at - before);
+      write(s, { ...outcome.write, idleTimeoutMs: timeoutFor(spec.policy, s.stats) }, e.at);
+    }
+    if (outcome.wake && s.doneAt === null) {
+      const lease = applyAcquire(s.row, { holder: holder(s.row.id), operation: "resume", ttlMs: LEASE_TTL_MS, now: e.at });
+      if (!lease.ok) continue;
+      const archived = s.row.state === "archived";
+      write(s, lease.session, e.at);
+      write(s, applyTransition(s.row, "resume.start", { holder: holder(s.row.id), now: e.at }), e.at);
+      const latency = archived ? RESUME_ARCHIVED_MS : RESUME_PAUSED_MS;
+      s.doneAt = e.at + latency;
+      t.wakes++;
+      t.resumes++;
+      if (archived) t.wakesArchived++;
+      t.waitMs += latency;
+    }
+  }
+  while (nextSweep <= end) {
+    sweep(nextSweep);
+    nextSweep += spec.sweepMs;
+  }
+  for (const s of sessions.values()) {
+    settle(s, end);
+    if (s.lastEventAt !== null) {
+      const idle = idleInGap(s, s.lastEventAt, end);
+      t.idleMs += idle;
+      t.awayIdleMs += idle;
+    }
+    if (s.billedFrom !== null) t.billedMs += end - s.billedFrom;
+  }
+  return t;
+}
+
+// ---- run ----
+const seed = Number(process.env.IDLE_SEED ?? 1);
+const nSessions = Number(process.env.IDLE_SESSIONS ?? 100);
+const days = Number(process.env.IDLE_DAYS ?? 14);
+const traceFile = process.env.IDLE_TRACE;
+const events = traceFile
+  ? parseTraceLines(readFileSync(traceFile, "utf8"))
+  : generateTraces({ seed, sessions: nSessions, days });
+if (events.length === 0) throw new Error("empty trace");
+const start = traceFile ? Math.floor(events[0]!.at / DAY) * DAY : TRACE_EPOCH;
+const end = traceFile ? Math.ceil((events[events.length - 1]!.at + 1) / DAY) * DAY : TRACE_EPOCH + days * DAY;
+const fleet = new Set(events.map((e) => e.session)).size;
+const spanDays = (end - start) / DAY;
+const sessionDays = fleet * spanDays;
+console.log(
+  `${traceFile ? `trace ${traceFile}` : `generated trace, seed ${seed}`}: ${fleet} sessions x ${spanDays} days, ${events.length} events ` +
+    `(${["ping", "api", "file"].map((k) => `${events.filter((e) => e.kind === k).length} ${k}`).join(", ")})`,
+);
+
+const wall = performance.now();
+const results = POLICIES.map((spec) => ({ spec, t: simulate(spec, events, start, end) }));
+const h = (ms: number) => ms / HOUR;
+const perSD = (n: number) => n / sessionDays;
+const rows = results.map(({ spec, t }) => [
+  spec.name,
+  spec.description,
+  perSD(h(t.billedMs)).toFixed(2),
+  perSD(h(t.idleMs)).toFixed(2),
+  perSD(h(t.awayIdleMs)).toFixed(3),
+  perSD(t.wakes).toFixed(2),
+  (perSD(t.waitMs) / 1000).toFixed(2),
+  perSD(t.hibernations).toFixed(2),
+  perSD(t.aborted).toFixed(3),
+  Math.round(t.storeWrites / spanDays).toLocaleString("en"),
+  Math.round((t.sweeps + t.hibernations + t.resumes) / spanDays).toLocaleString("en"),
+  Math.round(t.sweepRowsRead / spanDays).toLocaleString("en"),
+]);
+const header = [
+  "policy",
+  "rule",
+  "billed h/sd",
+  "idle h/sd",
+  "idle h/sd in away gaps",
+  "wakes/sd",
+  "wait s/sd",
+  "hibernations/sd",
+  "aborted/sd",
+  "store writes/day",
+  "engine runs/day",
+  "sweep rows/day",
+];
+console.log(`\n| ${header.join(" | ")} |\n|${header.map(() => " --- ").join("|")}|`);
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+console.log(
+  `\nsd = session-day (${sessionDays} here). Wait = wakes x resume latency (paused ${RESUME_PAUSED_MS / 1000} s, archived ${RESUME_ARCHIVED_MS / 1000} s: README lifecycle bench);` +
+    ` engine runs = sweeps + hibernate + resume runs for the whole fleet; ${results[0]!.t.wakesArchived} wakes of the baseline needed a restore. ${((performance.now() - wall) / 1000).toFixed(1)} s wall.`,
+);
+
+const base = results.find((r) => r.spec.name === BASELINE)!.t;
+const cand = results.find((r) => r.spec.name === CANDIDATE)!.t;
+const idleRatio = cand.idleMs / base.idleMs;
+const awayRatio = cand.awayIdleMs / base.awayIdleMs;
+const wakesOk = perSD(cand.wakes) <= perSD(base.wakes);
+const pass = idleRatio <= 0.5 && wakesOk;
+// The least idle time any policy can bill without waking anyone more often than the baseline: a
+// clairvoyant one that sleeps at once through the K longest gaps (K = the baseline's wakes) and
+// bills every other gap whole. Computed from the trace alone.
+const gapIdle: number[] = [];
+const lastAt = new Map<string, number>();
+for (const e of events) {
+  const prev = lastAt.get(e.session);
+  if (prev !== undefined) gapIdle.push(Math.max(0, e.at - prev - IN_USE_MS));
+  lastAt.set(e.session, e.at);
+}
+for (const at of lastAt.values()) gapIdle.push(Math.max(0, end - at - IN_USE_MS));
+gapIdle.sort((a, b) => b - a);
+const allIdle = gapIdle.reduce((a, b) => a + b, 0);
+const oracleIdle = allIdle - gapIdle.slice(0, base.wakes + fleet).reduce((a, b) => a + b, 0);
+console.log(
+  `oracle bound: with at most ${BASELINE}'s wakes (+1 final sleep per session), a policy bills >= ${perSD(h(oracleIdle)).toFixed(2)} idle h/sd = ` +
+    `${(oracleIdle / base.idleMs).toFixed(3)}x ${BASELINE}'s idle hours`,
+);
+console.log(
+  `\n${CANDIDATE} vs ${BASELINE}: idle sandbox-hours ${idleRatio.toFixed(3)}x (target <= 0.5), in away gaps ${awayRatio.toFixed(3)}x; ` +
+    `wakes/sd ${perSD(cand.wakes).toFixed(3)} vs ${perSD(base.wakes).toFixed(3)} (${wakesOk ? "not more" : "MORE"}) -> ${pass ? "PASS" : "FAIL"}`,
+);
