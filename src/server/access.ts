@@ -4,6 +4,7 @@
  * cannot be forgotten in one router.
  */
 import { TRPCError } from "@trpc/server";
+import { ConflictError } from "../core/errors";
 import type { Session } from "../core/types";
 import type { Principal } from "./auth";
 import type { Context } from "./context";
@@ -29,12 +30,25 @@ export function ownerFilter(principal: Principal): string | undefined {
   return principal.role === "operator" ? undefined : principal.userId;
 }
 
-/** Sessions must be running for file access: a sleeping sandbox is resumed first, on purpose. */
+/** States that end on their own within moments; a call made during one should wait and retry. */
+const TRANSIENT = new Set<Session["state"]>(["creating", "hibernating", "resuming", "restoring", "archiving"]);
+
+/**
+ * Sessions must be running for file access: a sleeping sandbox is resumed first, on purpose. During
+ * a transient state the answer is CONFLICT with the retriable LEASE_HELD code and says to wait
+ * (sessions.waitReady), not to resume: a resume then is refused or wasted.
+ */
 export function requireRunning(session: Session, action: string): void {
-  if (session.state !== "running" || session.sandboxId === null) {
+  if (session.state === "running" && session.sandboxId !== null) return;
+  if (TRANSIENT.has(session.state)) {
     throw new TRPCError({
-      code: "PRECONDITION_FAILED",
-      message: `Cannot ${action}: session '${session.id}' is ${session.state}; resume it first`,
+      code: "CONFLICT",
+      message: `Cannot ${action}: session '${session.id}' is ${session.state}; wait until it is ready (sessions.waitReady) and retry`,
+      cause: new ConflictError("LEASE_HELD", `session '${session.id}' is ${session.state}`),
     });
   }
+  throw new TRPCError({
+    code: "PRECONDITION_FAILED",
+    message: `Cannot ${action}: session '${session.id}' is ${session.state}; resume it first`,
+  });
 }

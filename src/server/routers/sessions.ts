@@ -8,6 +8,7 @@ import { sessionRef, sessionState, listLimit } from "../inputs";
 import { requestWork } from "../requests";
 import { authedProcedure, router } from "../trpc";
 import { sessionView } from "../views";
+import { MAX_WAIT_MS, waitReady } from "../wait-ready";
 
 const SLEEPING = new Set(["paused", "archived", "failed"]);
 
@@ -47,6 +48,11 @@ export const sessionsRouter = router({
       });
       return sessionViews(ctx.deps.store, sessions);
     }),
+
+  /** Long-poll: resolves when the session is running (waking a sleeping one), or after timeoutMs (at most 20 s) with ready: false. */
+  waitReady: authedProcedure
+    .input(z.object({ sessionId: sessionRef.shape.sessionId, timeoutMs: z.number().int().min(0).max(MAX_WAIT_MS).default(MAX_WAIT_MS), wake: z.boolean().default(true) }))
+    .query(({ ctx, input, signal }) => waitReady(ctx, input, signal)),
 
   resume: authedProcedure.input(sessionRef).mutation(async ({ ctx, input }) => {
     const session = await ownedSession(ctx, input.sessionId);
