@@ -4,8 +4,9 @@
  * inside the per-transaction limits of 4,096 index ranges and 32,000 documents).
  */
 import type { Config } from "../core/config";
-import type { Session } from "../core/types";
+import { SESSION_STATES, type Session } from "../core/types";
 import type { StateStore } from "../store/types";
+import { computeCharts, type Charts } from "./charts";
 import { computeOverview, type Overview } from "./stats";
 import { sessionViewOf, type SessionView } from "./views";
 
@@ -14,7 +15,7 @@ export const OVERVIEW_SESSIONS = 1000;
 /** Completed runs the overview's latencies and hours saved are computed from (the newest). */
 export const OVERVIEW_RUNS = 2000;
 
-export async function readOverview(store: StateStore, config: Config, ownerId: string | undefined, now: number): Promise<Overview> {
+export async function readOverview(store: StateStore, config: Config, ownerId: string | undefined, now: number): Promise<Overview & { charts: Charts }> {
   const sessions = await store.listSessions({ ownerId, limit: OVERVIEW_SESSIONS });
   const summaries = new Map((await store.sessionSummaries(sessions)).map((s) => [s.sessionId, s] as const));
   const ids = new Set(sessions.map((s) => s.id));
@@ -22,7 +23,10 @@ export async function readOverview(store: StateStore, config: Config, ownerId: s
   const runs = (await store.listRuns({ status: "completed", limit: OVERVIEW_RUNS, steps: false })).filter(
     (r) => r.sessionId !== null && ids.has(r.sessionId),
   );
-  return computeOverview(config, sessions, summaries, runs, now);
+  return {
+    ...computeOverview(config, sessions, summaries, runs, now),
+    charts: computeCharts(sessions, runs, now, config.dashboard.pricePerHour, SESSION_STATES),
+  };
 }
 
 /** Views of many sessions with one summary read for all of them. */

@@ -22,7 +22,8 @@ export type LatencyKind = "pause" | "resume" | "restore";
  */
 export function runKind(run: Pick<RunRecord, "workflow" | "result">): LatencyKind | "other" {
   const w = run.workflow.toLowerCase();
-  if (w.includes("hibernate")) return "pause";
+  // An aborted hibernate (activity won) or a skipped one paused nothing: no sleep, no pause latency.
+  if (w.includes("hibernate")) return resultField(run, "status") === "aborted" || resultField(run, "status") === "skipped" ? "other" : "pause";
   if (w.includes("restore")) return "restore";
   if (!w.includes("resume")) return "other";
   let rung: unknown;
@@ -36,6 +37,14 @@ export function runKind(run: Pick<RunRecord, "workflow" | "result">): LatencyKin
   return "resume";
 }
 
+function resultField(run: Pick<RunRecord, "result">, field: string): unknown {
+  try {
+    return run.result === null ? undefined : (JSON.parse(run.result) as Record<string, unknown> | null)?.[field];
+  } catch {
+    return undefined;
+  }
+}
+
 export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -43,25 +52,31 @@ export function percentile(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
 }
 
-/** Milliseconds a session spent asleep, from its runs (any order). */
-export function sleptMs(session: Pick<Session, "state" | "pausedAt" | "updatedAt">, runs: RunRecord[], now: number): number {
+/** The periods a session spent asleep, [from, to), oldest first, from its runs (any order). */
+export function sleepIntervals(session: Pick<Session, "state" | "pausedAt" | "updatedAt">, runs: RunRecord[], now: number): Array<[number, number]> {
   const events = runs
     .filter((r) => r.status === "completed" && r.endedAt !== null && runKind(r) !== "other")
     .map((r) => ({ at: r.endedAt!, sleeps: runKind(r) === "pause" }))
     .sort((a, b) => a.at - b.at);
-  let total = 0;
+  const out: Array<[number, number]> = [];
   let asleepSince: number | null = null;
   for (const e of events) {
     if (e.sleeps && asleepSince === null) asleepSince = e.at;
     else if (!e.sleeps && asleepSince !== null) {
-      total += e.at - asleepSince;
+      out.push([asleepSince, e.at]);
       asleepSince = null;
     }
   }
   const sleepingNow = session.state === "paused" || session.state === "archived" || session.state === "archiving";
   asleepSince ??= sleepingNow ? session.pausedAt : null;
-  if (asleepSince !== null) total += (session.state === "deleted" ? session.updatedAt : now) - asleepSince;
-  return Math.max(0, total);
+  const end = session.state === "deleted" ? session.updatedAt : now;
+  if (asleepSince !== null && end > asleepSince) out.push([asleepSince, end]);
+  return out;
+}
+
+/** Milliseconds a session spent asleep, from its runs (any order). */
+export function sleptMs(session: Pick<Session, "state" | "pausedAt" | "updatedAt">, runs: RunRecord[], now: number): number {
+  return Math.max(0, sleepIntervals(session, runs, now).reduce((sum, [from, to]) => sum + (to - from), 0));
 }
 
 export interface Warning {
