@@ -49,7 +49,8 @@ export const harnessScript = () => bundle("tests/fault/harness.ts", "harness");
 export interface HarnessExit {
   code: number | null;
   signal: NodeJS.Signals | null;
-  output: { ids: string[]; steps: number; puts: number } | null;
+  /** effects: per step, the store writes and sandbox calls made inside it (harness.ts). */
+  output: { ids: string[]; steps: number; puts: number; effects?: Record<string, string[]> } | null;
   stderr: string;
 }
 
