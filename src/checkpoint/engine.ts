@@ -4,12 +4,13 @@
  * serves local folders (localDirSource/localDirTarget) and sandboxes. The store is wrapped with
  * retries, so transient storage failures are retried with backoff.
  */
-import { NotFoundError, StorageError } from "../core/errors";
+import { StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import { withRetries } from "../objectstore/retry";
 import { Gate } from "./channel";
-import { decodeHeader, decodeManifest, isCheckpointId, keys, type Manifest, summaryOf } from "./format";
+import { decodeHeader, isCheckpointId, keys, summaryOf } from "./format";
 import { collectGarbage } from "./gc";
+import { MAX_CHAIN_DEPTH, removeCheckpoint, resolveManifest } from "./manifest-chain";
 import { restoreCheckpoint } from "./restore";
 import { takeSnapshot } from "./snapshot";
 import type { CheckpointEngine, CheckpointSummary } from "./types";
@@ -30,6 +31,8 @@ export interface CheckpointEngineOptions {
   ignore?: string[];
   /** Default grace period of gc. */
   gcGraceMs?: number;
+  /** Deltas a manifest chain holds at most before a snapshot writes a full manifest (0: never a delta). */
+  deltaChainMax?: number;
 }
 
 const HEADER_BYTES = 4096;
@@ -38,19 +41,8 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
   const objects = withRetries(options.objects);
   const concurrency = options.concurrency ?? 16;
 
-  async function readManifest(id: string): Promise<Manifest> {
-    if (!isCheckpointId(id)) throw new NotFoundError(`No checkpoint '${id}' (not a checkpoint id)`, { details: { checkpoint: id } });
-    let body: Buffer;
-    try {
-      body = await objects.getBuffer(keys.manifest(id));
-    } catch (error) {
-      if (error instanceof StorageError && error.code === "NOT_FOUND") {
-        throw new NotFoundError(`No checkpoint '${id}' in ${objects.description}`, { details: { checkpoint: id } });
-      }
-      throw error;
-    }
-    return decodeManifest(id, body);
-  }
+  /** Every reader gets the checkpoint with its delta chain resolved (manifest-chain.ts). */
+  const readManifest = (id: string) => resolveManifest(objects, id);
 
   const settings = {
     objects,
@@ -58,6 +50,7 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
     packTargetBytes: options.packTargetBytes ?? 16 * 1024 * 1024,
     smallFileBytes: options.smallFileBytes ?? 1024 * 1024,
     ignore: options.ignore ?? [],
+    deltaChainMax: Math.min(options.deltaChainMax ?? 20, MAX_CHAIN_DEPTH),
     readManifest,
   };
 
@@ -91,13 +84,10 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
       return { entries: manifest.entries, summary: summaryOf(id, manifest.header) };
     },
 
-    async remove(id) {
-      await readManifest(id);
-      await objects.delete([keys.manifest(id)]);
-    },
+    remove: (id) => removeCheckpoint(objects, id),
 
     gc: (gcOptions = {}) =>
-      collectGarbage(objects, readManifest, {
+      collectGarbage(objects, {
         graceMs: gcOptions.graceMs ?? options.gcGraceMs ?? 60 * 60 * 1000,
         now: gcOptions.now ?? Date.now(),
         concurrency,

@@ -34,6 +34,7 @@ export async function checkpointEngineFromConfig(
     smallFileBytes: settings.smallFileBytes,
     ignore,
     gcGraceMs: settings.gcGraceMs,
+    deltaChainMax: settings.deltaChainMax,
   });
   return { engine, ignore };
 }

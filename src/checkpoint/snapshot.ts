@@ -2,7 +2,9 @@
  * Taking a snapshot: scan, reuse the parent's hashes for unchanged paths (same type, size, mtime
  * and mode; or, with `changedPaths` and no `fullScan`, every path not listed), read and hash the
  * rest, pack new small blobs, stream new large ones, then commit: every pack, index and blob is
- * durable before the manifest is written, and the manifest is the commit.
+ * durable before the manifest is written, and the manifest is the commit. With a parent, the
+ * manifest is a delta of what changed when the chain has room (manifest-chain.ts); its marker
+ * under the parent is written before it, so that removing the parent keeps what the delta needs.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,7 +13,8 @@ import ignore from "ignore";
 import { TorporError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
-import { type BlobLocation, EMPTY_HASH, encodeManifest, keys, type Manifest } from "./format";
+import { type BlobLocation, EMPTY_HASH, keys } from "./format";
+import { childKey, encodeCheckpoint, type ResolvedManifest } from "./manifest-chain";
 import { KnownBlobs } from "./known-blobs";
 import { Packer, type PackerStats } from "./packer";
 import { assertScanSafe, byPath } from "./paths";
@@ -24,7 +27,9 @@ export interface SnapshotSettings {
   packTargetBytes: number;
   smallFileBytes: number;
   ignore: string[];
-  readManifest(id: string): Promise<Manifest>;
+  /** Deltas a chain holds at most before a full manifest is written again (0: always full). */
+  deltaChainMax: number;
+  readManifest(id: string): Promise<ResolvedManifest>;
 }
 
 const MTIME_TOLERANCE_MS = 0.01;
@@ -173,7 +178,11 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
     }
   }
   const header = { parent: options.parent ?? null, createdAt: Date.now(), scannedAt, files, dirs, symlinks, bytes, meta: options.meta ?? {} };
-  const { id, body } = encodeManifest({ header, entries, locations });
+  const { id, body, deltaOf } = encodeCheckpoint({ header, entries, locations }, parent, s.deltaChainMax);
+  if (deltaOf) {
+    await s.objects.put(childKey(deltaOf, id), "");
+    stats.uploadedObjects++;
+  }
   await s.objects.put(keys.manifest(id), body);
   stats.uploadedBytes += body.length;
   stats.uploadedObjects++;

@@ -138,6 +138,9 @@ export const envSchema = z.object({
   // a larger setting made every checkpoint unrestorable while snapshots still succeeded.
   TORPOR_SMALL_FILE_BYTES: int(0, 1024 * 1024).pipe(z.number().max(MAX_SMALL_FILE_BYTES)),
   TORPOR_GC_GRACE_MS: int(0, HOUR),
+  // Deltas a manifest chain holds before a full manifest is written again (0: every checkpoint
+  // full); readers follow at most 128 (MAX_CHAIN_DEPTH in src/checkpoint/manifest-chain.ts).
+  TORPOR_DELTA_CHAIN_MAX: int(0, 20).pipe(z.number().max(100)),
 
   // Per-tenant limits (src/server/limits).
   TORPOR_MAX_REQUEST_BYTES: int(64 * 1024, 16 * 1024 * 1024),
@@ -231,6 +234,8 @@ export interface Config {
     packTargetBytes: number;
     smallFileBytes: number;
     gcGraceMs: number;
+    /** Delta manifests in a chain before the next full one (src/checkpoint/manifest-chain). */
+    deltaChainMax: number;
   };
   limits: {
     /** Request bodies are refused past this many bytes, counted while they stream in. */
@@ -362,6 +367,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       packTargetBytes: e.TORPOR_PACK_TARGET_BYTES,
       smallFileBytes: e.TORPOR_SMALL_FILE_BYTES,
       gcGraceMs: e.TORPOR_GC_GRACE_MS,
+      deltaChainMax: e.TORPOR_DELTA_CHAIN_MAX,
     },
     limits: {
       maxRequestBytes: e.TORPOR_MAX_REQUEST_BYTES,

@@ -63,8 +63,8 @@ describe("snapshot and restore", () => {
     expect(inc.parent).toBe(full.checkpoint);
     expect(inc.reusedFiles).toBe(full.files - 2);
     expect(inc.files).toBe(full.files);
-    // Two tiny new blobs in one pack + index, and the manifest.
-    expect(inc.uploadedObjects).toBe(3);
+    // Two tiny new blobs in one pack + index, the (delta) manifest and its empty marker under the parent.
+    expect(inc.uploadedObjects).toBe(4);
     expect(inc.uploadedBytes).toBeLessThan(full.uploadedBytes);
 
     const out = await dir("inc-out");
@@ -80,7 +80,7 @@ describe("snapshot and restore", () => {
     await fx.engine.restore(first.checkpoint, localDirTarget(out));
     const again = await fx.engine.snapshot(localDirSource(out), { parent: first.checkpoint });
     expect(again.reusedFiles).toBe(first.files);
-    expect(again.uploadedObjects).toBe(1);
+    expect(again.uploadedObjects).toBe(2); // the (empty) delta manifest and its marker
   });
 
   it("with changedPaths and no fullScan, only the listed paths are re-read", async () => {

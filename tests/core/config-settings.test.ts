@@ -59,6 +59,7 @@ const SAMPLES: Record<string, { value: string; with?: Record<string, string> }> 
   TORPOR_PACK_TARGET_BYTES: { value: "1048576" },
   TORPOR_SMALL_FILE_BYTES: { value: "65536" },
   TORPOR_GC_GRACE_MS: { value: "0" },
+  TORPOR_DELTA_CHAIN_MAX: { value: "5" },
   TORPOR_MAX_REQUEST_BYTES: { value: "1048576" },
   TORPOR_MAX_BATCH: { value: "5" },
   TORPOR_MAX_SESSIONS_PER_USER: { value: "7" },
