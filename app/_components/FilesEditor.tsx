@@ -8,7 +8,7 @@
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { usePresencePing } from "../../src/client";
-import { useApi, usePoll } from "./api";
+import { useApi, useApiQuery } from "./api";
 import { bytes } from "./format";
 import { StateBadge } from "./StateBadge";
 
@@ -18,7 +18,7 @@ export function FilesEditor({ sessionId }: { sessionId: string }) {
   const [open, setOpen] = useState<string | null>(null);
   const [text, setText] = useState("");
   const [status, setStatus] = useState<string | null>(null);
-  const { data: session } = usePoll((c) => c.sessions.get.query({ sessionId }), [sessionId]);
+  const { data: session } = useApiQuery(["session", sessionId, "get"], (c, signal) => c.sessions.get.query({ sessionId }, { signal }));
   // A third of the idle timeout (at most 30 s): two pings may be lost before the sweep sees it idle.
   const intervalMs = Math.max(500, Math.min(30_000, Math.floor((session?.idleTimeoutMs ?? 90_000) / 3)));
   usePresencePing(client, sessionId, {
@@ -27,11 +27,11 @@ export function FilesEditor({ sessionId }: { sessionId: string }) {
     onError: (e) => setStatus(e instanceof Error ? e.message : String(e)),
   });
   const running = session?.state === "running";
-  const { data: files, error } = usePoll(
-    (c) => (running ? c.files.list.query({ sessionId }) : Promise.resolve(null)),
-    [sessionId, running],
-    3000,
-  );
+  // Listed only while running: listing a sleeping session's files would be refused (and must not wake it).
+  const { data: files, error } = useApiQuery(["session", sessionId, "files"], (c, signal) => c.files.list.query({ sessionId }, { signal }), {
+    intervalMs: 3000,
+    enabled: running,
+  });
 
   useEffect(() => {
     if (!client || !open || !running) return;

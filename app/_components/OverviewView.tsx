@@ -1,13 +1,14 @@
 "use client";
-/** The overview: sessions per state, storage and deduplication, hours and money saved, latencies, warnings. */
+/** The overview: sessions per state, storage and deduplication, hours and money saved, latencies, charts, warnings. */
 import Link from "next/link";
 import { SESSION_STATES } from "../../src/core/types";
-import { usePoll } from "./api";
+import { useApiQuery } from "./api";
+import { OverviewCharts } from "./OverviewCharts";
 import { bytes, duration, shortId } from "./format";
 import { StateBadge } from "./StateBadge";
 
 export function OverviewView() {
-  const { data, error } = usePoll((c) => c.overview.get.query(), [], 3000);
+  const { data, error } = useApiQuery(["overview"], (c, signal) => c.overview.get.query(undefined, { signal }), { intervalMs: 3000 });
   if (!data) return error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>;
   const { storage, latencies } = data;
   const dedup = storage.storedBytes > 0 ? storage.describedBytes / storage.storedBytes : null;
@@ -69,6 +70,7 @@ export function OverviewView() {
           </table>
         </div>
       </div>
+      <OverviewCharts charts={data.charts} pricePerHour={data.pricePerHour} />
       <h2>Warnings</h2>
       {data.warnings.length === 0 ? (
         <p className="muted">Nothing needs attention.</p>

@@ -63,7 +63,10 @@ export function RunsList({ runs }: { runs: RunRow[] }) {
         <li key={run.id} data-status={run.status}>
           <div className="run-head">
             <strong>{run.workflow}</strong>
-            <span className={`status status-${run.status}`}>{run.status}</span>
+            <span className={`outcome outcome-${run.outcome}`} title={run.detail ?? undefined}>
+              {run.label}
+            </span>
+            <a href={`/runs?session=${run.sessionId ?? ""}&run=${encodeURIComponent(run.id)}`}>steps</a>
             <span className="muted">
               {time(run.startedAt)}
               {run.endedAt !== null && ` · ${duration(run.endedAt - run.startedAt)}`}

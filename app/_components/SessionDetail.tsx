@@ -6,7 +6,7 @@
  */
 import Link from "next/link";
 import { useState } from "react";
-import { useApi, usePoll, useNow } from "./api";
+import { useApi, useApiAction, useApiQuery, useNow } from "./api";
 import { CheckpointTimeline } from "./CheckpointTimeline";
 import { ago, BUSY_STATES, bytes, duration, time } from "./format";
 import { ActionProgress, RunsList } from "./RunsList";
@@ -22,25 +22,30 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
   const now = useNow();
   const [pending, setPending] = useState<Pending | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  const { data, error, refresh } = usePoll(
-    async (c) => {
-      const [session, checkpoints, runs, changes] = await Promise.all([
-        c.sessions.get.query({ sessionId }),
-        c.checkpoints.list.query({ sessionId }),
-        c.runs.list.query({ sessionId, limit: 50 }),
-        c.files.pendingChanges.query({ sessionId, limit: 200 }),
-      ]);
-      return { session, checkpoints, runs, changes };
-    },
-    [sessionId],
-  );
+  // The page's four reads in one tick: one batched request per interval.
+  const { data, error } = useApiQuery(["session", sessionId, "page"], async (c, signal) => {
+    const [session, checkpoints, runs, changes] = await Promise.all([
+      c.sessions.get.query({ sessionId }, { signal }),
+      c.checkpoints.list.query({ sessionId }, { signal }),
+      c.runs.list.query({ sessionId, limit: 50 }, { signal }),
+      c.files.pendingChanges.query({ sessionId, limit: 200 }, { signal }),
+    ]);
+    return { session, checkpoints, runs, changes };
+  });
+  // Every read of this session, the sessions list, the runs page and the overview change with an action.
+  const action = useApiAction((_c, call: () => Promise<{ requestId: string | null }>) => call(), [
+    ["session", sessionId],
+    ["sessions"],
+    ["runs"],
+    ["overview"],
+  ]);
 
   const act = (label: string, call: () => Promise<{ requestId: string | null }>) => {
     setActionError(null);
     setPending({ label, requestId: null });
-    call().then(
+    action.mutateAsync(call).then(
       // No request id: there was nothing to do (already running, already asleep).
-      (r) => (setPending(r.requestId === null ? null : { label, requestId: r.requestId }), refresh()),
+      (r) => setPending(r.requestId === null ? null : { label, requestId: r.requestId }),
       (e: unknown) => (setPending(null), setActionError(e instanceof Error ? e.message : String(e))),
     );
   };

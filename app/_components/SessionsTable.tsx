@@ -6,7 +6,7 @@
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { SESSION_STATES, type SessionState } from "../../src/core/types";
-import { usePoll, useNow } from "./api";
+import { useApiQuery, useNow } from "./api";
 import { ago, bytes, duration } from "./format";
 import { StateBadge } from "./StateBadge";
 import type { SessionRow } from "./types";
@@ -31,7 +31,9 @@ export function SessionsTable() {
     window.history.replaceState(null, "", url.toString());
   };
   const now = useNow();
-  const { data, error } = usePoll((c) => c.sessions.list.query(state ? { state, limit: 500 } : { limit: 500 }), [state]);
+  const { data, error } = useApiQuery(["sessions", "list", state], (c, signal) =>
+    c.sessions.list.query(state ? { state, limit: 500 } : { limit: 500 }, { signal }),
+  );
 
   return (
     <section>

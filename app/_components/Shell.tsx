@@ -40,6 +40,9 @@ function Frame({ children }: { children: ReactNode }) {
           <Link href="/" className={path === "/" || path.startsWith("/sessions") ? "active" : undefined}>
             Sessions
           </Link>
+          <Link href="/runs" className={path === "/runs" ? "active" : undefined}>
+            Runs
+          </Link>
           <Link href="/overview" className={path === "/overview" ? "active" : undefined}>
             Overview
           </Link>

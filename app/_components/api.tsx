@@ -1,10 +1,20 @@
 "use client";
 /**
  * The dashboard's connection to the API: the bearer token (taken once from `?token=…` in the
- * printed link, then kept in localStorage), a typed tRPC client, and `usePoll`, which re-runs a
- * query every `intervalMs` so pages follow the system without a reload.
+ * printed link, then kept in localStorage), a typed tRPC client, and one TanStack Query cache.
+ *
+ * Every read goes through `useApiQuery(key, load, { intervalMs })`: components asking for the same
+ * key share one cache entry and one request (dedupe), polling stops in a hidden tab, and
+ * `useApiAction` invalidates the keys an action changes, so the page refreshes at once instead of
+ * at the next tick. A page that needs several reads asks for them in one query (one `load` calling
+ * several procedures in the same tick): the tRPC batch link sends them as one HTTP request, so no
+ * page issues more than one request per poll interval.
+ *
+ * Keys are arrays whose first element names the resource: ["session", id, …], ["sessions", …],
+ * ["runs", …], ["overview"]; invalidating ["session", id] refreshes every read of that session.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { QueryClient, QueryClientProvider, useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { createTorporClient, type TorporClient } from "../../src/client";
 
 const STORAGE_KEY = "torpor.token";
@@ -16,6 +26,20 @@ interface Api {
 }
 
 const ApiContext = createContext<Api>({ client: null, token: null, setToken: () => {} });
+
+function newQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        // A poll tick is the refresh; a remount within a second reuses the cache instead of asking again.
+        staleTime: 1000,
+        retry: 1,
+        refetchIntervalInBackground: false,
+        refetchOnWindowFocus: true,
+      },
+    },
+  });
+}
 
 export function ApiProvider({ children }: { children: ReactNode }) {
   const [token, setTokenState] = useState<string | null>(null);
@@ -44,8 +68,14 @@ export function ApiProvider({ children }: { children: ReactNode }) {
     () => (token ? createTorporClient({ url: window.location.origin, token }) : null),
     [token],
   );
+  // A new token is another caller: nothing cached for the previous one may show.
+  const queryClient = useMemo(() => newQueryClient(), [token]);
   if (!ready) return null;
-  return <ApiContext.Provider value={{ client, token, setToken }}>{children}</ApiContext.Provider>;
+  return (
+    <QueryClientProvider client={queryClient}>
+      <ApiContext.Provider value={{ client, token, setToken }}>{children}</ApiContext.Provider>
+    </QueryClientProvider>
+  );
 }
 
 export function useApi(): Api {
@@ -58,36 +88,37 @@ export interface Poll<T> {
   refresh(): void;
 }
 
-/** Runs `load` now and every `intervalMs`; keeps the last good data while a later load fails. */
-export function usePoll<T>(load: (client: TorporClient) => Promise<T>, deps: unknown[], intervalMs = 1500): Poll<T> {
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * A cached read, refreshed every `intervalMs` (false: read once, e.g. a finished run's steps).
+ * Keeps the last good data while a later read fails.
+ */
+export function useApiQuery<T>(
+  key: QueryKey,
+  load: (client: TorporClient, signal: AbortSignal) => Promise<T>,
+  options: { intervalMs?: number | false; enabled?: boolean } = {},
+): Poll<T> {
   const { client } = useApi();
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
-  const loadRef = useRef(load);
-  loadRef.current = load;
+  const { intervalMs = 1500, enabled = true } = options;
+  const query = useQuery({
+    queryKey: key,
+    queryFn: ({ signal }) => load(client!, signal),
+    enabled: enabled && client !== null,
+    refetchInterval: intervalMs,
+    placeholderData: (previous) => previous,
+  });
+  return { data: query.data, error: query.error ? message(query.error) : null, refresh: () => void query.refetch() };
+}
 
-  useEffect(() => {
-    if (!client) return;
-    let cancelled = false;
-    const run = () => {
-      // A hidden tab stops polling (it catches up at the next tick after it is shown again).
-      if (document.visibilityState === "hidden") return Promise.resolve();
-      return loadRef.current(client).then(
-        (value) => !cancelled && (setData(value), setError(null)),
-        (e: unknown) => !cancelled && setError(e instanceof Error ? e.message : String(e)),
-      );
-    };
-    void run();
-    const timer = setInterval(run, intervalMs);
-    return () => {
-      cancelled = true;
-      clearInterval(timer);
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [client, intervalMs, tick, ...deps]);
-
-  return { data, error, refresh: () => setTick((t) => t + 1) };
+/** An action (resume, hibernate…) that refreshes the reads it changes once it is accepted. */
+export function useApiAction<I, O>(call: (client: TorporClient, input: I) => Promise<O>, invalidates: QueryKey[]) {
+  const { client } = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: I) => call(client!, input),
+    onSettled: () => Promise.all(invalidates.map((queryKey) => queryClient.invalidateQueries({ queryKey }))),
+  });
 }
 
 /** The current time, updated every `ms`: for countdowns. */

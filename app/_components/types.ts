@@ -8,3 +8,5 @@ export type CheckpointRow = Outputs["checkpoints"]["list"][number];
 export type RunRow = Outputs["runs"]["list"][number];
 export type ChangeRow = Outputs["files"]["pendingChanges"][number];
 export type OverviewData = Outputs["overview"]["get"];
+export type RunSearch = Outputs["runs"]["search"];
+export type RunDetail = Outputs["runs"]["get"];

@@ -4,7 +4,10 @@
  * or skipped hibernate is labelled as such, not "completed".
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/core/config";
 import { runOutcome } from "../../src/server/run-outcome";
+import { WORKFLOW_IDS } from "../../src/server/routers/runs";
+import { createWorkflows } from "../../src/workflows";
 import { alice, bob, operator, startTestRuntime, type TestRuntime } from "../helpers/app";
 
 let t: TestRuntime;
@@ -60,6 +63,10 @@ describe("runs.search and runs.get", () => {
     await expect(t.caller(alice).runs.get({ runId: bobs.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(t.caller(alice).runs.get({ runId: sweep.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect((await t.caller(operator).runs.get({ runId: sweep.id })).steps).toHaveLength(2);
+  });
+
+  it("offers every workflow id as a filter", () => {
+    expect([...WORKFLOW_IDS].sort()).toEqual(createWorkflows(loadConfig({})).map((w) => w.id).sort());
   });
 
   it("labels outcomes from the workflows' results", () => {

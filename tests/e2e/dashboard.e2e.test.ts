@@ -1,0 +1,195 @@
+/**
+ * The dashboard in real Chromium against `next start` (the start command's process): the runs
+ * page with its filters and a run's waterfall, the overview's charts drawn from data, how many
+ * API requests each page makes per poll interval, and a screenshot of every page at 1440 px into
+ * docs/screenshots/ (committed, named in the README).
+ *
+ * Runs come from real workflows (a hibernate, a resume through the typed client's waitReady) plus
+ * a few written into the app's SQLite file beside it (another process may open it: WAL): an
+ * aborted hibernate, a failed resume with a retried step, runs days old for the time filter and
+ * the per-day chart.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTorporClient, waitReady, type TorporClient } from "../../src/client";
+import { signToken } from "../../src/server/auth";
+import { openSqliteStore } from "../../src/store/sqlite";
+import type { StateStore } from "../../src/store/types";
+import { ensureBuilt, startApp, waitFor, type RunningApp } from "../helpers/app";
+
+const SHOTS = path.resolve("docs/screenshots");
+const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const DAY = 86_400_000;
+
+let dataDir: string;
+let app: RunningApp | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let alice: TorporClient;
+let store: StateStore | undefined;
+let a: string;
+let b: string;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "torpor-dash-"));
+  mkdirSync(SHOTS, { recursive: true });
+  ensureBuilt();
+  app = await startApp({ TORPOR_DATA_DIR: dataDir, TORPOR_ACTIVITY_COALESCE_MS: "0", TORPOR_BWRAP: "auto" });
+  const secret = readFileSync(path.join(dataDir, "auth-secret"), "utf8").trim();
+  alice = createTorporClient({ url: app.url, token: await signToken(secret, { userId: "alice", role: "user" }) });
+  store = openSqliteStore({ file: path.join(dataDir, "torpor.sqlite") });
+
+  a = (await alice.sessions.create.mutate({})).id;
+  b = (await alice.sessions.create.mutate({})).id;
+  await alice.files.write.mutate({ sessionId: a, path: "notes.md", content: "# notes\n" });
+  // A real hibernate, then the host-app way back: waitReady wakes it and resolves when it runs.
+  await alice.sessions.hibernateNow.mutate({ sessionId: a });
+  await waitFor("paused", () => alice.sessions.get.query({ sessionId: a }), (s) => s.state === "paused" && s.lease === null, { timeoutMs: 60_000 });
+  expect((await waitReady(alice, a, { timeoutMs: 60_000 })).state).toBe("running");
+  await alice.sessions.hibernateNow.mutate({ sessionId: b });
+  await waitFor("b paused", () => alice.sessions.get.query({ sessionId: b }), (s) => s.state === "paused" && s.lease === null, { timeoutMs: 60_000 });
+
+  const now = Date.now();
+  const step = (name: string, at: number, ms: number, extra: Partial<{ attempts: number; error: string; status: "completed" | "failed" }> = {}) => ({
+    name, status: extra.status ?? ("completed" as const), attempts: extra.attempts ?? 1, startedAt: at, endedAt: at + ms, error: extra.error ?? null, output: null,
+  });
+  const seed = async (key: string, workflow: string, sessionId: string, at: number, steps: ReturnType<typeof step>[], outcome: { status: "completed" | "failed"; result: object; error?: string }) => {
+    const run = await store!.createRun({ workflow, sessionId, input: { data: { sessionId } }, now: at });
+    for (const s of steps) await store!.recordStep(run.id, s);
+    await store!.finishRun(run.id, { status: outcome.status, result: outcome.result, error: outcome.error ?? null, now: steps.at(-1)!.endedAt! });
+    ids[key] = run.id;
+  };
+  const t = now - 60_000;
+  await seed("aborted", "hibernate-session", a, t, [step("Take the lease", t, 40), step("Flush pending changes and take a checkpoint", t + 40, 900), step("Check for activity", t + 940, 30)], {
+    status: "completed", result: { status: "aborted", reason: "activity during hibernation: the user typed" },
+  });
+  await seed("failed", "resume-session", b, t + 5000, [step("Take the lease", t + 5000, 30), step("Connect to the sandbox", t + 5030, 2400, { attempts: 3, status: "failed", error: "PROVIDER: the sandbox did not answer" })], {
+    status: "failed", result: {}, error: "PROVIDER: the sandbox did not answer",
+  });
+  // Old sleep: a pause 3 days ago and its resume 2 days ago (the per-day chart), outside "last 24h".
+  await seed("old-pause", "hibernate-session", b, now - 3 * DAY, [step("Pause", now - 3 * DAY, 1200)], { status: "completed", result: { status: "paused", reason: "idle" } });
+  await seed("old-resume", "resume-session", b, now - 2 * DAY, [step("Connect", now - 2 * DAY, 3500)], { status: "completed", result: { rung: "connected", why: "ping" } });
+
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(`${app.url}/?token=${app.token}`);
+  await page.locator(`tr[data-session="${a}"]`).waitFor();
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await store?.close();
+  await app?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const rows = () => page.locator('[data-testid="runs-table"] tbody tr');
+const rowIds = async () => rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-run")));
+/** Waits until the table shows exactly what `accept` wants (the filter's query has answered). */
+const tableWhere = (what: string, accept: (ids: (string | null)[]) => boolean) => waitFor(what, rowIds, accept, { timeoutMs: 15_000, everyMs: 100 });
+
+/** API requests the page makes in `ms` (after `settleMs`, so the first load is not counted). */
+async function countRequests(ms: number, settleMs = 1500): Promise<number> {
+  await page.waitForTimeout(settleMs);
+  let n = 0;
+  const onRequest = (r: { url(): string }) => void (r.url().includes("/api/trpc/") && n++);
+  page.on("request", onRequest);
+  await page.waitForTimeout(ms);
+  page.off("request", onRequest);
+  return n;
+}
+
+describe("the dashboard in Chromium", () => {
+  it("the runs page filters by workflow, status, session and time, labels outcomes, and draws a run's waterfall", async () => {
+    await page.goto(`${app!.url}/runs`);
+    await rows().first().waitFor();
+    const all = await tableWhere("every run", (r) => r.includes(ids.aborted!) && r.includes(ids["old-pause"]!));
+    expect(all.length).toBeGreaterThanOrEqual(6);
+    await expect(page.locator(`tr[data-run="${ids.aborted}"] .outcome`).textContent()).resolves.toBe("aborted: activity won");
+    await expect(page.locator(`tr[data-run="${ids.failed}"]`).getAttribute("data-outcome")).resolves.toBe("failed");
+
+    await page.getByLabel("Filter by workflow").selectOption("hibernate-session");
+    await tableWhere("hibernate runs only", (r) => r.includes(ids.aborted!) && !r.includes(ids.failed!));
+    const workflows = await rows().locator("td:first-child").allTextContents();
+    expect(new Set(workflows)).toEqual(new Set(["hibernate-session"]));
+    expect(page.url()).toContain("workflow=hibernate-session");
+
+    await page.getByLabel("Filter by workflow").selectOption("");
+    await page.getByLabel("Filter by status").selectOption("failed");
+    await tableWhere("the failed run only", (r) => r.length === 1 && r[0] === ids.failed);
+
+    await page.getByLabel("Filter by status").selectOption("");
+    await page.getByLabel("Filter by session").fill(b);
+    const ofB = await tableWhere("b's runs", (r) => r.includes(ids.failed!) && !r.includes(ids.aborted!));
+    expect(ofB).toContain(ids["old-resume"]);
+
+    await page.getByLabel("Filter by time").selectOption("24h");
+    await tableWhere("b's runs of the last day", (r) => r.includes(ids.failed!) && !r.includes(ids["old-resume"]!) && !r.includes(ids["old-pause"]!));
+
+    await page.locator(`tr[data-run="${ids.failed}"]`).click();
+    const detail = page.locator(`[data-testid="run-detail"][data-run="${ids.failed}"]`);
+    await detail.waitFor();
+    const steps = detail.locator('[data-testid="waterfall"] li');
+    expect(await steps.count()).toBe(2);
+    await expect(steps.nth(1).getAttribute("data-status")).resolves.toBe("failed");
+    await expect(steps.nth(1).textContent()).resolves.toMatch(/Connect to the sandbox.*3×.*the sandbox did not answer/);
+    // The failed step's bar starts after the first one and is most of the run.
+    const width = await steps.nth(1).locator(".span").evaluate((el) => parseFloat((el as HTMLElement).style.width));
+    expect(width).toBeGreaterThan(90);
+    expect(page.url()).toContain(`run=${ids.failed}`);
+    await shot("runs");
+
+    // The page polls list + run as one batched request per 3 s interval.
+    const n = await countRequests(9000);
+    console.log(`runs page: ${n} API requests in 9 s (poll interval 3 s)`);
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(n).toBeLessThanOrEqual(3);
+  });
+
+  it("the overview draws its charts from the data", async () => {
+    await page.goto(`${app!.url}/overview`);
+    await page.locator('[data-testid="chart-fleet"] .recharts-bar-rectangle').first().waitFor();
+    // Fleet: running (a) and paused (b), one bar each with a height.
+    const fleetBars = page.locator('[data-testid="chart-fleet"] .recharts-bar-rectangle path');
+    expect(await fleetBars.count()).toBeGreaterThanOrEqual(2);
+    // Saved per day: the old sleep (3 days ago -> 2 days ago) gives bars on two or three days.
+    const savedBars = await page.locator('[data-testid="chart-saved"] .recharts-bar-rectangle path').count();
+    expect(savedBars).toBeGreaterThanOrEqual(2);
+    // Latency: the real hibernate/resume and the old ones (the aborted one is not a pause).
+    const latencyBars = await page.locator('[data-testid="chart-latency"] .recharts-bar-rectangle path').count();
+    expect(latencyBars).toBeGreaterThanOrEqual(2);
+    await expect(page.locator('[data-testid="chart-saved"] .recharts-cartesian-axis-tick').count()).resolves.toBeGreaterThanOrEqual(7);
+    await shot("overview");
+
+    const n = await countRequests(9000);
+    console.log(`overview: ${n} API requests in 9 s (poll interval 3 s)`);
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(n).toBeLessThanOrEqual(3);
+  });
+
+  it("the sessions page and a session's page make at most one request per 1.5 s interval", async () => {
+    await page.goto(`${app!.url}/`);
+    await page.locator(`tr[data-session="${b}"]`).waitFor();
+    await shot("sessions");
+    const sessions = await countRequests(6000);
+    console.log(`sessions page: ${sessions} API requests in 6 s (poll interval 1.5 s)`);
+    expect(sessions).toBeGreaterThanOrEqual(3);
+    expect(sessions).toBeLessThanOrEqual(4);
+
+    await page.goto(`${app!.url}/sessions/${a}`);
+    await page.locator('[data-testid="checkpoints"] li').first().waitFor();
+    await shot("session");
+    const detail = await countRequests(6000);
+    console.log(`session page (4 reads): ${detail} API requests in 6 s (poll interval 1.5 s)`);
+    expect(detail).toBeLessThanOrEqual(4);
+
+    await page.goto(`${app!.url}/sessions/${a}/files`);
+    await page.getByRole("button", { name: "notes.md" }).waitFor();
+    await shot("files");
+  });
+});
