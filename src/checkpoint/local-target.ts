@@ -61,18 +61,18 @@ export function localDirTarget(dir: string): LocalDirTarget {
       const data = buffered ?? (content ? await collect(content) : Buffer.alloc(0));
       // Synchronous on purpose, as tar does: a few syscalls in a row cost far less than as many
       // thread-pool round trips (and their promises); measured on the bench workspace.
-      const fd = openSync(abs, flags, entry.mode);
+      const fd = openSync(abs, flags, entry.mode & 0o777);
       try {
         if (data.length > 0) writeSync(fd, data);
-        if ((entry.mode & UMASK) !== 0) fchmodSync(fd, entry.mode);
+        if ((entry.mode & UMASK) !== 0) fchmodSync(fd, entry.mode & 0o777);
         futimesSync(fd, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
       } finally {
         closeSync(fd);
       }
       return;
     }
-    await pipeline(content, createWriteStream(abs, { flags, mode: entry.mode }));
-    await chmod(abs, entry.mode);
+    await pipeline(content, createWriteStream(abs, { flags, mode: entry.mode & 0o777 }));
+    await chmod(abs, entry.mode & 0o777); // no setuid/setgid/sticky bit is ever restored
     await utimes(abs, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
   }
 
@@ -135,7 +135,7 @@ export function localDirTarget(dir: string): LocalDirTarget {
             ...f,
             blobs: f.blobs.map((b) => ({
               ...b,
-              files: b.entries.map((e) => ({ abs: path.join(root, e.path), mode: e.mode, mtimeSeconds: seconds(e.mtimeMs) })),
+              files: b.entries.map((e) => ({ abs: path.join(root, e.path), mode: e.mode & 0o777, mtimeSeconds: seconds(e.mtimeMs) })),
             })),
           }));
           await pool!.addPacked({ pack, start, data, frames: batch }).catch((error: unknown) => (failure ??= error));
@@ -150,7 +150,7 @@ export function localDirTarget(dir: string): LocalDirTarget {
             break;
           }
           // Read in the background: packed ranges keep flowing to the other thread meanwhile.
-          const files = holders.map((e) => ({ abs: path.join(root, e.path), mode: e.mode, mtimeSeconds: seconds(e.mtimeMs) }));
+          const files = holders.map((e) => ({ abs: path.join(root, e.path), mode: e.mode & 0o777, mtimeSeconds: seconds(e.mtimeMs) }));
           const task = pool!
             .addLarge({ hash, size, files, stored })
             .catch((error: unknown) => {
@@ -193,7 +193,7 @@ export function localDirTarget(dir: string): LocalDirTarget {
           continue;
         }
         if (pool && entry.type === "file" && buffered) {
-          await pool.add(abs, buffered, entry.mode, seconds(entry.mtimeMs)).catch((error: unknown) => (failure ??= error));
+          await pool.add(abs, buffered, entry.mode & 0o777, seconds(entry.mtimeMs)).catch((error: unknown) => (failure ??= error));
           continue;
         }
         // Symlinks come last: every file is written before the first link exists.
@@ -231,7 +231,7 @@ export function localDirTarget(dir: string): LocalDirTarget {
     // Synchronous, as for files: two thousand dirs are two thousand thread-pool round trips otherwise.
     for (const d of dirs.reverse()) {
       const abs = path.join(root, d.path);
-      chmodSync(abs, d.mode);
+      chmodSync(abs, d.mode & 0o777);
       utimesSync(abs, seconds(d.mtimeMs), seconds(d.mtimeMs));
     }
   }

@@ -5,12 +5,12 @@
  * real engine on a real S3 server (s3rver).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createCheckpointEngine, type CheckpointEngine, type ManifestEntry, type ScanEntry } from "../../src/checkpoint/index";
+import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type ManifestEntry, type ScanEntry } from "../../src/checkpoint/index";
 import { createE2BProvider, createLocalProvider, sandboxWorkspace, type SandboxProvider } from "../../src/sandbox";
 import { startTestS3, type TestS3 } from "../helpers/s3";
 import { cleanUpFakes } from "./fake-e2b";
@@ -177,5 +177,27 @@ describe("checkpoints move between sandboxes and providers", () => {
     const back = await sandbox(local);
     await engine.restore(second.checkpoint, sandboxWorkspace(local, back));
     expect(await fingerprint(local, back)).toEqual(expected);
+  });
+});
+
+describe("setuid, setgid and sticky bits in a checkpoint", () => {
+  it("are never restored: not into a local sandbox, not into a folder", async () => {
+    // A host folder keeps its bits in the manifest (the CLI's source); a restore strips them.
+    const dir = mkdtempSync(path.join(root, "suid-src-"));
+    mkdirSync(path.join(dir, "sticky"));
+    writeFileSync(path.join(dir, "suid-sh"), "#!/bin/sh\n");
+    writeFileSync(path.join(dir, "big-sgid"), big);
+    chmodSync(path.join(dir, "sticky"), 0o1777);
+    chmodSync(path.join(dir, "suid-sh"), 0o4755);
+    chmodSync(path.join(dir, "big-sgid"), 0o2755);
+    const snap = await engine.snapshot(localDirSource(dir));
+    const id = await sandbox(local);
+    await engine.restore(snap.checkpoint, sandboxWorkspace(local, id));
+    const scanned = Object.fromEntries((await local.scan(id)).map((e) => [e.path, e.mode]));
+    expect(scanned).toEqual({ "big-sgid": 0o755, sticky: 0o777, "suid-sh": 0o755 });
+    const out = path.join(mkdtempSync(path.join(root, "suid-out-")), "restored");
+    await engine.restore(snap.checkpoint, localDirTarget(out));
+    const mode = (p: string): number => statSync(path.join(out, p)).mode & 0o7777;
+    expect([mode("sticky"), mode("suid-sh"), mode("big-sgid")]).toEqual([0o777, 0o755, 0o755]);
   });
 });

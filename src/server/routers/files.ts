@@ -42,7 +42,7 @@ export const filesRouter = router({
         path: workspacePath,
         content: z.string().max(Math.ceil((MAX_WRITE_BYTES * 4) / 3) + 4),
         encoding: fileEncoding,
-        mode: z.number().int().min(0).max(0o7777).optional(),
+        mode: z.number().int().min(0).max(0o777).optional(), // permission bits only: setuid/setgid/sticky refused
       }),
     )
     .mutation(async ({ ctx, input }) => {
