@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
+import { exitLikeChild } from "./child-exit.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 process.chdir(root);
@@ -31,7 +32,7 @@ function mtime(file) {
 
 function run(command, args) {
   const result = spawnSync(command, args, { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+  if (result.status !== 0) exitLikeChild(result.status, result.signal, `the build (${args.join(" ")})`);
 }
 
 /**
@@ -80,4 +81,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     if (child.exitCode === null) child.kill(signal === "SIGHUP" ? "SIGTERM" : signal);
   });
 }
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// A signal this process passed on (Ctrl-C, a stop) ends the child cleanly with code 0; any other
+// signal that killed it is reported and gives a non-zero status.
+child.on("exit", (code, signal) => exitLikeChild(code, signal));

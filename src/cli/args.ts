@@ -7,7 +7,9 @@ import { ValidationError } from "../core/errors";
 
 export const USAGE = `usage:
   torpor snapshot <dir> [--parent <id>] [--json]
-  torpor restore <id> <dir> [--force] [--json]
+  torpor restore <id> <dir> [--force | --mirror] [--json]
+                 --force: restore over a non-empty folder, keeping other files;
+                 --mirror: the same, then delete what the checkpoint does not hold
   torpor verify <id> [--json]
   torpor ls [--json]
   torpor gc [--grace-ms <ms>] [--json]
@@ -16,7 +18,7 @@ settings come from the environment (see docs/checkpoints.md and the README)`;
 
 export type Command =
   | { name: "snapshot"; dir: string; parent: string | undefined; json: boolean }
-  | { name: "restore"; id: string; dir: string; force: boolean; json: boolean }
+  | { name: "restore"; id: string; dir: string; force: boolean; mirror: boolean; json: boolean }
   | { name: "verify"; id: string; json: boolean }
   | { name: "ls"; json: boolean }
   | { name: "gc"; graceMs: number | undefined; json: boolean }
@@ -35,6 +37,7 @@ export function parseCommand(argv: string[]): Command {
         json: { type: "boolean", default: false },
         parent: { type: "string" },
         force: { type: "boolean", default: false },
+        mirror: { type: "boolean", default: false },
         "grace-ms": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -55,7 +58,8 @@ export function parseCommand(argv: string[]): Command {
       return { name, dir: rest[0]!, parent: values.parent, json };
     case "restore":
       need(2, "<id> <dir>");
-      return { name, id: rest[0]!, dir: rest[1]!, force: values.force ?? false, json };
+      if (values.force && values.mirror) throw new UsageError("torpor restore takes --force (merge) or --mirror (delete extra files), not both");
+      return { name, id: rest[0]!, dir: rest[1]!, force: values.force ?? false, mirror: values.mirror ?? false, json };
     case "verify":
       need(1, "<id>");
       return { name, id: rest[0]!, json };

@@ -8,6 +8,7 @@ import type { Config } from "../core/config";
 import { TorporError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import type { Command } from "./args";
+import { mirrorDelete } from "./mirror";
 import { createProgressBar } from "./progress";
 
 export interface CommandOutput {
@@ -43,15 +44,16 @@ export async function runEngineCommand(command: EngineCommand, config: Config, o
       }
       case "restore": {
         const r = await engine.restore(command.id, localDirTarget(command.dir), {
-          allowNonEmpty: command.force,
+          allowNonEmpty: command.force || command.mirror,
           onProgress: (p) => bar.update(p),
         });
-        return {
-          json: r,
-          lines: [`restored ${r.checkpoint} into ${command.dir}: ${r.files} files (all verified), ${r.dirs} dirs, ${r.symlinks} symlinks, ${mb(r.bytes)} in ${r.seconds.toFixed(2)} s`],
-          warnings: [],
-          exitCode: 0,
-        };
+        const lines = [`restored ${r.checkpoint} into ${command.dir}: ${r.files} files (all verified), ${r.dirs} dirs, ${r.symlinks} symlinks, ${mb(r.bytes)} in ${r.seconds.toFixed(2)} s`];
+        if (!command.mirror) return { json: r, lines, warnings: [], exitCode: 0 };
+        // Only after every entry is written and verified: a failed restore deletes nothing.
+        const { entries } = await engine.readManifest(command.id);
+        const { deleted } = await mirrorDelete(command.dir, entries.map((e) => e.path), ignore);
+        lines.push(`mirror: deleted ${deleted.length} entries not in the checkpoint${deleted.length ? ` (${deleted.slice(0, 5).join(", ")}${deleted.length > 5 ? ", …" : ""})` : ""}`);
+        return { json: { ...r, deleted }, lines, warnings: [], exitCode: 0 };
       }
       case "verify": {
         const r = await engine.verify(command.id, { onProgress: (p) => bar.update(p) });

@@ -5,11 +5,12 @@
  * usage error. Failures print one line on stderr; with --json the last stdout line is a JSON
  * object (the result, or `{"error": {code, message}}`).
  */
-import { getConfig } from "../core/config";
+import { loadConfig, type Config } from "../core/config";
 import { describeError, isTorporError } from "../core/errors";
 import { openObjectStore, serveEmbeddedS3 } from "../objectstore/open";
 import { parseCommand, USAGE, UsageError } from "./args";
 import { runEngineCommand } from "./commands";
+import { findDataDir, packageRoot, requireDataDir } from "./data-dir";
 
 // The AWS SDK warns about future Node versions on every start: noise for a CLI.
 process.removeAllListeners("warning");
@@ -23,8 +24,19 @@ function finish(code: number): Promise<never> {
   return new Promise(() => process.stdout.write("", () => process.exit(code)));
 }
 
+/**
+ * The settings, with the data dir found as the app finds it (src/cli/data-dir). `create`: the
+ * command may start a new store (snapshot) in ./.torpor-data; the others need an existing one.
+ */
+function cliConfig(create: boolean): Config {
+  const choice = findDataDir(process.env, process.cwd(), packageRoot(import.meta.url));
+  const config = loadConfig({ ...process.env, TORPOR_DATA_DIR: choice.dir ?? choice.looked[0] });
+  if (config.objectStore.kind === "embedded" && !create) requireDataDir(choice);
+  return config;
+}
+
 async function serveS3(): Promise<void> {
-  const config = getConfig();
+  const config = cliConfig(false);
   const opened = await serveEmbeddedS3(config.objectStore);
   process.stdout.write(`embedded S3 server on ${opened.endpoint} (bucket ${config.objectStore.bucket}, data ${config.objectStore.embeddedDir}); credentials S3RVER/S3RVER\n`);
   // s3rver checks no signature: while it runs, the store is open to anyone who reaches the port.
@@ -43,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
       return finish(0);
     }
     if (command.name === "s3-server") return serveS3();
-    const config = getConfig();
+    const config = cliConfig(command.name === "snapshot");
     const opened = await openObjectStore(config.objectStore);
     try {
       await opened.objects.check();
