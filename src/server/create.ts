@@ -15,6 +15,10 @@ export interface CreateSessionInput {
   template: string;
   idleTimeoutMs: number;
   startCommand?: string;
+  /** Before-checkpoint and after-resume commands (sessions.create). */
+  hooks?: { beforeCheckpoint?: string[]; afterResume?: string[] };
+  /** Overrides of the deployment's retention policy. */
+  retention?: { keepLast?: number; keepDailyDays?: number };
   now: number;
 }
 
@@ -27,9 +31,9 @@ export async function createSession(deps: ServerDeps, input: CreateSessionInput)
     template: input.template,
     idleTimeoutMs: input.idleTimeoutMs,
     // The deployment's policy (TORPOR_RETAIN_LAST / TORPOR_RETAIN_DAILY_DAYS), not the stores' fallback.
-    retention: { keepLast: deps.config.lifecycle.retainLast, keepDailyDays: deps.config.lifecycle.retainDailyDays },
-    // Kept on the row: a restore into a new sandbox starts it again.
-    ...(input.startCommand ? { hooks: { startCommand: input.startCommand } } : {}),
+    retention: { keepLast: deps.config.lifecycle.retainLast, keepDailyDays: deps.config.lifecycle.retainDailyDays, ...input.retention },
+    // The start command is kept on the row: a restore into a new sandbox starts it again.
+    hooks: { ...input.hooks, ...(input.startCommand ? { startCommand: input.startCommand } : {}) },
     now: input.now,
   });
   try {

@@ -29,6 +29,7 @@ type Caller = ReturnType<TestRuntime["caller"]>;
 /** One call per procedure that names alice's session. */
 const SESSION_CALLS: Record<string, (c: Caller) => Promise<unknown>> = {
   "sessions.get": (c) => c.sessions.get({ sessionId }),
+  "sessions.update": (c) => c.sessions.update({ sessionId, idleTimeoutMs: 5_000 }),
   "sessions.resume": (c) => c.sessions.resume({ sessionId }),
   "sessions.hibernateNow": (c) => c.sessions.hibernateNow({ sessionId }),
   "sessions.delete": (c) => c.sessions.delete({ sessionId }),

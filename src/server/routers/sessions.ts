@@ -1,4 +1,4 @@
-/** sessions: create, get, list (own; all for an operator), resume, hibernateNow, delete. */
+/** sessions: create, get, list (own; all for an operator), update (own settings), waitReady, resume, hibernateNow, delete. */
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { ownedSession, ownerFilter } from "../access";
@@ -7,6 +7,7 @@ import { sessionViews } from "../dashboard";
 import { sessionRef, sessionState, listLimit } from "../inputs";
 import { requestWork } from "../requests";
 import { authedProcedure, router } from "../trpc";
+import { hooksInput, idleTimeoutInput, retentionInput, settingsInput, settingsPatch } from "../session-settings";
 import { sessionView } from "../views";
 import { MAX_WAIT_MS, waitReady } from "../wait-ready";
 
@@ -17,8 +18,10 @@ export const sessionsRouter = router({
     .input(
       z.object({
         template: z.string().trim().min(1).max(200).optional(),
-        idleTimeoutMs: z.number().int().min(1000).max(30 * 24 * 3600 * 1000).optional(),
+        idleTimeoutMs: idleTimeoutInput.optional(),
         startCommand: z.string().min(1).max(2000).optional(),
+        hooks: hooksInput.omit({ startCommand: true }).optional(),
+        retention: retentionInput.optional(),
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -29,10 +32,22 @@ export const sessionsRouter = router({
         template,
         idleTimeoutMs: input.idleTimeoutMs ?? config.lifecycle.idleTimeoutMs,
         startCommand: input.startCommand,
+        hooks: input.hooks,
+        retention: input.retention,
         now: ctx.now(),
       });
       return sessionView(ctx.deps.store, session);
     }),
+
+  /** Changes a session's own settings (idle timeout, hooks, retention); fields left out keep their value. */
+  update: authedProcedure.input(settingsInput.extend({ sessionId: sessionRef.shape.sessionId })).mutation(async ({ ctx, input }) => {
+    const session = await ownedSession(ctx, input.sessionId);
+    if (session.state === "deleted") {
+      throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Session '${session.id}' is deleted` });
+    }
+    const updated = await ctx.deps.store.updateSession(session.id, settingsPatch(session, input), { now: ctx.now() });
+    return sessionView(ctx.deps.store, updated);
+  }),
 
   get: authedProcedure.input(sessionRef).query(async ({ ctx, input }) => {
     return sessionView(ctx.deps.store, await ownedSession(ctx, input.sessionId));
