@@ -242,7 +242,7 @@ describe("FIFOs, sockets and devices in the workspace", () => {
           ["readInto", () => reads.readInto(rel, Buffer.alloc(64), 0, 64)],
           ["openFile", () => reads.openFile(rel)],
           ["hashFolderFiles", () => hashFolderFiles(ws, [rel])],
-        ] as const) {
+        ] as [string, () => unknown][]) {
           const outcome = await settle(work);
           expect(outcome, `${what} ${rel}`).not.toBe(blocked);
           const error = (outcome as { error?: unknown }).error;
@@ -306,7 +306,8 @@ describe("setuid, setgid and sticky bits", () => {
     const ws = path.join(base, "names");
     mkdirSync(ws, { recursive: true });
     const long = "x".repeat(300);
-    for (const work of [() => writeWorkspaceFile(ws, `a/${long}`, "x"), () => readWorkspaceFile(ws, long), () => hashFolderFiles(ws, [long])]) {
+    const works: (() => Promise<unknown>)[] = [() => writeWorkspaceFile(ws, `a/${long}`, "x"), () => readWorkspaceFile(ws, long), () => hashFolderFiles(ws, [long])];
+    for (const work of works) {
       const error = await Promise.resolve().then(work).then(() => undefined, (e: unknown) => e);
       expect(isTorporError(error, "UNSAFE_PATH") || isTorporError(error, "VALIDATION"), String(error)).toBe(true);
       expect((error as Error).message).not.toContain(base);

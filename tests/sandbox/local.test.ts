@@ -4,11 +4,12 @@
  * outlive the Torpor process, loud warnings without bubblewrap, and no reads through symlinks.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isTorporError } from "../../src/core/errors";
 import { createLocalProvider, type SandboxProvider } from "../../src/sandbox";
 import { procStat, sandboxMembers } from "../../src/sandbox/local/processes";
 import type { LocalState } from "../../src/sandbox/local/state";
@@ -239,5 +240,24 @@ describe("local provider host-side file access never follows the sandbox's symli
     await provider.writeFile(id, "passwd-link", "replaced");
     expect(readFileSync("/etc/passwd", "utf8")).not.toBe("replaced");
     expect((await provider.scan(id)).find((e) => e.path === "passwd-link")?.type).toBe("file");
+  });
+
+  it("a FIFO or socket the sandbox made is refused at once by files.read, and a setuid bit it set is never reported or written", async () => {
+    const id = await create(provider);
+    const made = await provider.exec(id, "mkfifo fifo && python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind(\"sock\")' && : > suid && chmod 4755 suid && mkdir sticky && chmod 1777 sticky");
+    expect(made.exitCode, made.stderr).toBe(0);
+    // The app's main thread would block in open() on a FIFO: each read must settle by itself.
+    for (const p of ["fifo", "sock"]) {
+      const outcome = await Promise.race([
+        provider.readFile(id, p).then(() => "read", (error: unknown) => error),
+        new Promise((resolve) => setTimeout(() => resolve("blocked"), 20_000).unref()),
+      ]);
+      expect(isTorporError(outcome, "PROVIDER"), `${p}: ${String(outcome)}`).toBe(true);
+    }
+    expect(statSync(path.join(hostWorkspace(id), "suid")).mode & 0o7777).toBe(0o4755); // the sandbox did set it
+    const modes = Object.fromEntries((await provider.scan(id)).map((e) => [e.path, e.mode]));
+    expect(modes).toEqual({ sticky: 0o777, suid: 0o755 }); // no FIFO or socket, bits stripped
+    await provider.writeFile(id, "written", "x", 0o6755);
+    expect(statSync(path.join(hostWorkspace(id), "written")).mode & 0o7777).toBe(0o755);
   });
 });
