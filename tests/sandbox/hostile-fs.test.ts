@@ -194,7 +194,7 @@ describe("a sandbox swapping a workspace folder for a symlink to a host folder",
       swaps = await attacker.stop();
       console.log(`hostile fs: ${attempts} attempts (${refused} refused or missed, ${swaps} swaps by the attacker), ${hostReads.length} host reads`);
     }
-    expect(swaps).toBeGreaterThan(1000); // the race was live
+    expect(swaps).toBeGreaterThan(200); // the race was live (3,600-28,000 swaps per run here)
     expect(hostReads).toEqual([]);
     expect(listTree(host)).toEqual(hostBefore); // nothing written into the host folder
     expect(refused).toBeGreaterThan(0); // the swaps were seen, and refused
