@@ -12,11 +12,12 @@
  *   - full (`TORPOR-MANIFEST 1`): the magic line, a JSON summary line, then gzip JSON
  *     `{ packs, entries }` of every entry and the location of every blob they name;
  *   - delta (`TORPOR-DELTA 1`): the magic line, the same summary line (its counts are those of the
- *     resolved checkpoint) with `parent` set and `depth` (deltas from the full base, itself
- *     included), then gzip JSON `{ packs, entries, deleted }`: only the entries added or changed
- *     since the parent, in the same wire form, and the paths the parent holds that are gone. The
- *     checkpoint is the parent resolved, minus `deleted`, with `entries` put over it
- *     (manifest-chain.ts); the parent may itself be a delta, down to a full manifest.
+ *     resolved checkpoint) with `parent` (the checkpoint it was taken on), `base` (the full
+ *     manifest of its chain: the parent itself, or the parent's base) and `depth` (how many
+ *     checkpoints of the chain since the base, itself included), then gzip JSON `{ packs,
+ *     entries, deleted }`: the entries added or changed since the base, in the same wire form,
+ *     and the paths the base holds that are gone. The checkpoint is the base minus `deleted`,
+ *     with `entries` put over it (manifest-chain.ts): two objects to read however long the chain.
  *   Both ids end in a prefix of the SHA-256 of the whole object, so a corrupt, truncated or
  *   tampered manifest (any link of a chain) is refused on read.
  * - `bases/<checkpoint id>`: the same bytes as a removed checkpoint's manifest, kept only while a
@@ -64,7 +65,9 @@ export interface ManifestHeader {
   createdAt: number;
   /** When the scan started: files modified at or after it may have changed unseen (racy stat). */
   scannedAt?: number;
-  /** Deltas only: how many deltas lead to it from its full base, itself included (1: the parent is full). */
+  /** Deltas only: the full manifest the delta applies to. */
+  base?: string;
+  /** Deltas only: checkpoints of the chain since the base, itself included (1: the parent is the base). */
   depth?: number;
   files: number;
   dirs: number;
@@ -79,7 +82,7 @@ export interface Manifest {
   locations: Map<string, BlobLocation>;
 }
 
-/** A delta as stored: what changed since `header.parent`. `entries` holds added and changed entries. */
+/** A delta as stored: what changed since `header.base`. `entries` holds added and changed entries. */
 export interface ManifestDelta extends Manifest {
   deleted: string[];
 }
@@ -127,14 +130,14 @@ function encodeObject(magic: string, header: ManifestHeader, payload: object): {
 
 /** Serializes a full manifest; returns its bytes and the checkpoint id that names (and checks) them. */
 export function encodeManifest(manifest: Manifest): { id: string; body: Buffer } {
-  const { depth: _depth, ...header } = manifest.header;
+  const { depth: _depth, base: _base, ...header } = manifest.header;
   return encodeObject(MAGIC, header, toWire(manifest.entries, manifest.locations));
 }
 
-/** Serializes a delta: `header.parent` and `header.depth` are required. */
+/** Serializes a delta: `header.parent`, `header.base` and `header.depth` are required. */
 export function encodeDelta(delta: ManifestDelta): { id: string; body: Buffer } {
   const { header } = delta;
-  if (!header.parent || !header.depth || header.depth < 1) throw new TypeError("a delta needs a parent and a depth of at least 1");
+  if (!header.parent || !header.base || !header.depth || header.depth < 1) throw new TypeError("a delta needs a parent, a base and a depth of at least 1");
   return encodeObject(DELTA_MAGIC, header, { ...toWire(delta.entries, delta.locations), deleted: delta.deleted });
 }
 
@@ -171,6 +174,8 @@ function checkHeader(id: string, header: ManifestHeader, delta: boolean): void {
   if (header.parent !== null && (typeof header.parent !== "string" || !isCheckpointId(header.parent))) corrupt(id, "bad parent");
   if (header.parent === id) corrupt(id, "its own parent");
   if (delta && (header.parent === null || !isCount(header.depth) || header.depth < 1)) corrupt(id, "a delta without a parent or a depth");
+  if (delta && (typeof header.base !== "string" || !isCheckpointId(header.base) || header.base === id)) corrupt(id, "a delta without a base");
+  if (delta && header.depth === 1 && header.base !== header.parent) corrupt(id, "depth 1 on a parent that is not its base");
 }
 
 function fromWire(id: string, packs: unknown, rawEntries: unknown): { entries: ManifestEntry[]; locations: Map<string, BlobLocation> } {

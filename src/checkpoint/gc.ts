@@ -5,13 +5,11 @@
  * manifest exists. A manifest that cannot be read stops gc (deleting on a partial view would lose
  * data).
  *
- * Kept manifests are every checkpoint (manifests/), every link of their delta chains (a parent in
- * manifests/ or a removed one kept in bases/), and bases/ still in their grace period with their
- * own chains. Each object of a chain is read once: the references of a resolved checkpoint are a
- * subset of the union of its links' own locations, so that union is what gc keeps (at worst a
- * blob a later delta dropped stays until the chain is compacted and its old links go). A base no
- * chain reaches is deleted, and so is a child marker (children/<parent>/<child>) whose child is
- * gone.
+ * Kept manifests are every checkpoint (manifests/), the base of every delta among them (in
+ * manifests/, or in bases/ once removed), and bases/ still in their grace period. Each object is
+ * read once: what a delta references is a subset of its own locations and its base's, so gc keeps
+ * that union (a blob the delta dropped stays until the base goes). A base no kept delta names is
+ * deleted, and so is a child marker (children/<base>/<delta>) whose delta is gone.
  */
 import type { ObjectInfo, ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
@@ -34,7 +32,7 @@ export async function collectGarbage(objects: ObjectStore, options: { graceMs: n
   const blobs = new Set<string>();
   const gate = new Gate(options.concurrency);
 
-  // Breadth first down every chain; each manifest object is read once.
+  // Checkpoints first, then the bases their deltas name; each manifest object is read once.
   const reached = new Set<string>();
   const roots = [...manifests.map((m) => m.key.slice("manifests/".length)), ...bases.filter(young).map((b) => b.key.slice("bases/".length))];
   let wave = roots.map((id) => ({ id, root: true }));
@@ -46,15 +44,15 @@ export async function collectGarbage(objects: ObjectStore, options: { graceMs: n
         .map(({ id, root }) =>
           gate.run(async () => {
             const found = await readStored(objects, id, true);
-            // A listed checkpoint removed since is simply gone; a missing link of a chain is damage.
+            // A listed checkpoint removed since is simply gone; a kept delta's missing base is damage.
             if (!found && root) return;
-            if (!found) corrupt(id, "a link of a kept chain is missing");
+            if (!found) corrupt(id, "the base of a kept delta is missing");
             const manifest = found.stored.kind === "full" ? found.stored.manifest : found.stored.delta;
             for (const [hash, [pack]] of manifest.locations) {
               if (pack === "") blobs.add(hash);
               else packs.add(pack);
             }
-            if (found.stored.kind === "delta") next.push({ id: found.stored.delta.header.parent!, root: false });
+            if (found.stored.kind === "delta") next.push({ id: found.stored.delta.header.base!, root: false });
           }),
         ),
     );

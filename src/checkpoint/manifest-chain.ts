@@ -1,15 +1,17 @@
 /**
- * Manifest chains. A delta manifest (format.ts) holds only what changed since its parent; reading
- * a checkpoint resolves its chain down to a full manifest, so every reader (restore, verify,
- * readManifest, gc, compare) sees one whole manifest, checked as a full one would be. A snapshot
- * writes a delta when the chain has room (at most `chainMax` deltas, and no more delta bytes in
- * the chain than a quarter of the base, with a floor: reading the chain must stay cheap next to
- * reading the base), and a full manifest otherwise: that is the compaction.
+ * Manifest chains. A delta manifest (format.ts) holds only what differs from the full manifest at
+ * the start of its chain (its base); reading a checkpoint resolves it against that base, so every
+ * reader (restore, verify, readManifest, gc, compare) sees one whole manifest, checked as a full
+ * one would be. Deltas are cumulative rather than parent on parent: a chain of any length costs
+ * two reads (the tip names its base), and no delta depends on another, so removing a middle
+ * checkpoint breaks nothing. A snapshot writes a delta while the chain has room (at most
+ * `chainMax` checkpoints since the base, and a delta no larger than a quarter of the base, with a
+ * floor), and a full manifest otherwise: that is the compaction.
  *
- * Removing a checkpoint must not break a chain that runs through it. Every delta is announced by
- * an empty marker `children/<parent id>/<child id>`, written before the delta itself; removing a
- * checkpoint that has a marker moves its manifest to `bases/<id>` (same bytes, same id check)
- * instead of deleting it. gc keeps a base as long as a kept chain reaches it.
+ * Removing a base must not break the deltas on it. Every delta is announced by an empty marker
+ * `children/<base id>/<delta id>`, written before the delta itself; removing a checkpoint that has
+ * a marker moves its manifest to `bases/<id>` (same bytes, same id check) instead of deleting it.
+ * gc keeps a base as long as a kept delta names it.
  */
 import { NotFoundError, StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
@@ -23,7 +25,6 @@ import {
   isCheckpointId,
   keys,
   type Manifest,
-  type ManifestDelta,
   MAX_MANIFEST_ENTRIES,
   MAX_MANIFEST_OBJECT_BYTES,
   type StoredManifest,
@@ -33,8 +34,8 @@ import type { ManifestEntry } from "./types";
 
 /** The longest chain a reader follows; the setting (TORPOR_DELTA_CHAIN_MAX) stays below it. */
 export const MAX_CHAIN_DEPTH = 128;
-/** Delta bytes a chain may hold at least, whatever the size of its base. */
-const MIN_CHAIN_BYTES = 64 * 1024;
+/** The size a delta may always reach, whatever the size of its base (past it, a quarter of the base). */
+const MIN_DELTA_BYTES = 64 * 1024;
 
 export const childKey = (parent: string, child: string) => `children/${parent}/${child}`;
 export const childPrefix = (parent: string) => `children/${parent}/`;
@@ -42,11 +43,14 @@ export const childPrefix = (parent: string) => `children/${parent}/`;
 /** A checkpoint's manifest with its chain resolved, and what the chain costs to read. */
 export interface ResolvedManifest extends Manifest {
   chain: {
-    /** Deltas read on top of the base (0: the checkpoint is a full manifest). */
+    /** Checkpoints of the chain since the base, this one included (0: the checkpoint is a full manifest). */
     depth: number;
-    /** Stored bytes of those deltas. */
+    /** Stored bytes of the delta (0 for a full manifest). */
     deltaBytes: number;
-    /** Stored bytes of the full base. */
+    /** The full manifest the chain starts at (the checkpoint itself when it is full). */
+    baseId: string;
+    base: Manifest;
+    /** Stored bytes of the base. */
     baseBytes: number;
   };
 }
@@ -78,58 +82,52 @@ export async function readStored(
   return { stored: decodeStoredManifest(id, body), bytes: body.length, body };
 }
 
-/** Reads checkpoint `id` and every link of its chain, and applies the deltas to the base. */
+/** Reads checkpoint `id` and, for a delta, its base, and applies the delta to the base. */
 export async function resolveManifest(objects: ObjectStore, id: string): Promise<ResolvedManifest> {
   const top = await readStored(objects, id, false);
   if (!top) throw new NotFoundError(`No checkpoint '${id}' in ${objects.description}`, { details: { checkpoint: id } });
-  const deltas: { id: string; delta: ManifestDelta }[] = [];
-  let deltaBytes = 0;
-  let link = top;
-  let linkId = id;
-  while (link.stored.kind === "delta") {
-    const delta = link.stored.delta;
-    const depth = delta.header.depth!;
-    if (deltas.length === 0 && depth > MAX_CHAIN_DEPTH) corrupt(linkId, `a chain of ${depth} deltas (at most ${MAX_CHAIN_DEPTH})`);
-    deltas.push({ id: linkId, delta });
-    deltaBytes += link.bytes;
-    const parentId = delta.header.parent!;
-    const parent = await readStored(objects, parentId, true);
-    if (!parent) corrupt(linkId, `its parent ${parentId} is missing: the chain is broken`);
-    const parentDepth = parent.stored.kind === "delta" ? parent.stored.delta.header.depth! : 0;
-    // Depths fall by one down the chain: that bounds the reads and rules out a loop.
-    if (parentDepth !== depth - 1) corrupt(linkId, `depth ${depth} on a parent of depth ${parentDepth}`);
-    link = parent;
-    linkId = parentId;
+  if (top.stored.kind === "full") {
+    const manifest = top.stored.manifest;
+    return { ...manifest, chain: { depth: 0, deltaBytes: 0, baseId: id, base: manifest, baseBytes: top.bytes } };
   }
-  const base = link.stored.manifest;
-  const chain = { depth: deltas.length, deltaBytes, baseBytes: link.bytes };
-  if (deltas.length === 0) return { ...base, chain };
+  const delta = top.stored.delta;
+  const baseId = delta.header.base!;
+  if (delta.header.depth! > MAX_CHAIN_DEPTH) corrupt(id, `depth ${delta.header.depth} (at most ${MAX_CHAIN_DEPTH})`);
+  const found = await readStored(objects, baseId, true);
+  if (!found) corrupt(id, `its chain is broken: its base ${baseId} is missing`);
+  if (found.stored.kind !== "full") corrupt(id, `its base ${baseId} is not a full manifest`);
+  const base = found.stored.manifest;
+  const chain = { depth: delta.header.depth!, deltaBytes: top.bytes, baseId, base, baseBytes: found.bytes };
 
-  const byPathMap = new Map<string, ManifestEntry>();
+  // One pass over the base (sorted, as every snapshot writes it), swapping in the delta's entries.
+  const deleted = new Set(delta.deleted);
+  if (deleted.size !== delta.deleted.length) corrupt(id, "a path deleted twice");
+  const changed = new Map(delta.entries.map((e) => [e.path, e]));
+  if (changed.size !== delta.entries.length) corrupt(id, "a path listed twice");
+  for (const path of deleted) if (changed.has(path)) corrupt(id, `'${path}' both deleted and changed`);
+  const entries: ManifestEntry[] = [];
+  const matched = new Set<string>();
   for (const e of base.entries) {
-    // A duplicate would vanish in the map and never reach assertRestorable: refused here.
-    if (byPathMap.has(e.path)) corrupt(linkId, `'${e.path}' listed twice`);
-    byPathMap.set(e.path, e);
+    if (deleted.has(e.path)) {
+      matched.add(e.path);
+      continue;
+    }
+    const replacement = changed.get(e.path);
+    if (replacement) matched.add(e.path);
+    entries.push(replacement ?? e);
   }
+  for (const path of deleted) if (!matched.has(path)) corrupt(id, `deletes '${path}', which its base does not hold`);
+  let added = false;
+  for (const e of delta.entries) {
+    if (matched.has(e.path)) continue;
+    entries.push(e);
+    added = true;
+  }
+  if (entries.length > MAX_MANIFEST_ENTRIES) corrupt(id, `more than ${MAX_MANIFEST_ENTRIES} entries once resolved`);
+  if (added) entries.sort(byPath);
+  // A path the base lists twice stays listed twice: restore's path checks refuse it as they would in a full manifest.
   const locations = new Map(base.locations);
-  for (const { id: deltaId, delta } of deltas.reverse()) {
-    const touched = new Set<string>();
-    for (const path of delta.deleted) {
-      if (touched.has(path)) corrupt(deltaId, `'${path}' deleted twice`);
-      touched.add(path);
-      if (!byPathMap.delete(path)) corrupt(deltaId, `deletes '${path}', which its parent does not hold`);
-    }
-    for (const e of delta.entries) {
-      if (touched.has(e.path)) corrupt(deltaId, `'${e.path}' listed twice`);
-      touched.add(e.path);
-      byPathMap.set(e.path, e);
-    }
-    for (const [hash, loc] of delta.locations) locations.set(hash, loc);
-    if (byPathMap.size > MAX_MANIFEST_ENTRIES) corrupt(deltaId, `more than ${MAX_MANIFEST_ENTRIES} entries once resolved`);
-  }
-  const entries = [...byPathMap.values()].sort(byPath);
-  // Only the locations the resolved entries name: gc and restore must not see a deleted file's blob.
-  const used = new Map<string, BlobLocation>();
+  for (const [hash, loc] of delta.locations) locations.set(hash, loc);
   const counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   for (const e of entries) {
     if (e.type === "dir") counts.dirs++;
@@ -137,15 +135,13 @@ export async function resolveManifest(objects: ObjectStore, id: string): Promise
     else {
       counts.files++;
       counts.bytes += e.size;
-      const loc = e.hash === EMPTY_HASH ? undefined : locations.get(e.hash!);
-      if (loc) used.set(e.hash!, loc);
     }
   }
-  const header = top.stored.kind === "delta" ? top.stored.delta.header : base.header;
+  const header = delta.header;
   if (counts.files !== header.files || counts.dirs !== header.dirs || counts.symlinks !== header.symlinks || counts.bytes !== header.bytes) {
     corrupt(id, "the resolved chain does not match the counts of its header");
   }
-  return { header, entries, locations: used, chain };
+  return { header, entries, locations, chain };
 }
 
 function sameLocation(a: BlobLocation | undefined, b: BlobLocation | undefined): boolean {
@@ -162,24 +158,24 @@ function sameEntry(a: ManifestEntry, b: ManifestEntry, la: Map<string, BlobLocat
 export interface EncodedCheckpoint {
   id: string;
   body: Buffer;
-  /** The parent this delta is written on (its marker must be durable before the body); null: a full manifest. */
+  /** The base this delta applies to (its marker must be durable before the body); null: a full manifest. */
   deltaOf: string | null;
 }
 
 /**
- * Encodes a new checkpoint: a delta on `parent` when the chain has room, else a full manifest.
- * `manifest.entries` must be sorted by path and `manifest.header.parent` must name `parent`.
+ * Encodes a new checkpoint: a delta on the parent's base when the chain has room, else a full
+ * manifest. `manifest.entries` must be sorted by path and `manifest.header.parent` must name `parent`.
  */
 export function encodeCheckpoint(manifest: Manifest, parent: ResolvedManifest | undefined, chainMax: number): EncodedCheckpoint {
   const full = () => ({ ...encodeManifest(manifest), deltaOf: null });
-  const parentId = manifest.header.parent;
-  if (!parent || !parentId || chainMax <= 0 || parent.chain.depth + 1 > Math.min(chainMax, MAX_CHAIN_DEPTH)) return full();
-  const before = new Map(parent.entries.map((e) => [e.path, e]));
+  if (!parent || !manifest.header.parent || chainMax <= 0 || parent.chain.depth + 1 > Math.min(chainMax, MAX_CHAIN_DEPTH)) return full();
+  const base = parent.chain.base;
+  const before = new Map(base.entries.map((e) => [e.path, e]));
   const changed: ManifestEntry[] = [];
   for (const e of manifest.entries) {
     const old = before.get(e.path);
     before.delete(e.path);
-    if (!old || !sameEntry(old, e, parent.locations, manifest.locations)) changed.push(e);
+    if (!old || !sameEntry(old, e, base.locations, manifest.locations)) changed.push(e);
   }
   const deleted = [...before.keys()];
   const locations = new Map<string, BlobLocation>();
@@ -187,15 +183,15 @@ export function encodeCheckpoint(manifest: Manifest, parent: ResolvedManifest | 
     const loc = e.type === "file" ? manifest.locations.get(e.hash!) : undefined;
     if (loc) locations.set(e.hash!, loc);
   }
-  const delta = encodeDelta({ header: { ...manifest.header, depth: parent.chain.depth + 1 }, entries: changed, deleted, locations });
-  const limit = Math.max(MIN_CHAIN_BYTES, parent.chain.baseBytes / 4);
-  if (parent.chain.deltaBytes + delta.body.length > limit) return full();
-  return { ...delta, deltaOf: parentId };
+  const header = { ...manifest.header, base: parent.chain.baseId, depth: parent.chain.depth + 1 };
+  const delta = encodeDelta({ header, entries: changed, deleted, locations });
+  if (delta.body.length > Math.max(MIN_DELTA_BYTES, parent.chain.baseBytes / 4)) return full();
+  return { ...delta, deltaOf: parent.chain.baseId };
 }
 
 /**
- * Removes checkpoint `id`: its manifest is deleted, or, when a delta was written on it, moved to
- * bases/ so that the delta's chain still reads. A removed delta's own marker goes with it.
+ * Removes checkpoint `id`: its manifest is deleted, or, when it is the base of a delta, moved to
+ * bases/ so that the delta still reads. A removed delta's own marker goes with it.
  */
 export async function removeCheckpoint(objects: ObjectStore, id: string): Promise<void> {
   const found = await readStored(objects, id, false);
@@ -212,5 +208,5 @@ export async function removeCheckpoint(objects: ObjectStore, id: string): Promis
   }
   await objects.delete([keys.manifest(id)]);
   // After the manifest: a marker without its delta is harmless, a delta without its marker is not.
-  if (found.stored.kind === "delta") await objects.delete([childKey(found.stored.delta.header.parent!, id)]);
+  if (found.stored.kind === "delta") await objects.delete([childKey(found.stored.delta.header.base!, id)]);
 }

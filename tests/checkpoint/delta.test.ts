@@ -1,8 +1,9 @@
 /**
  * Delta checkpoints (issue 10 item 5): an incremental checkpoint stores only what changed since
- * its parent; every reader resolves the chain; the chain is compacted into a full manifest after
- * N deltas; a removed parent stays readable for the deltas on it until gc finds no chain that
- * needs it; and a delta is checked as strictly as a full manifest (hash, links, paths, counts).
+ * the full manifest its chain starts at (its base); every reader resolves it; the chain is
+ * compacted into a full manifest after N checkpoints; a removed base stays readable for the deltas
+ * on it until gc finds no delta that names it; and a delta is checked as strictly as a full
+ * manifest (hash, base, paths, counts).
  */
 import { chmod, mkdir, readdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -83,7 +84,7 @@ describe("delta checkpoints", () => {
       const inc = await engine.snapshot(localDirSource(src), { parent });
       expect(await kindOf(inc.checkpoint), `step ${i}`).toBe("delta");
       const deltaBytes = (await f.s3.objects.head(keys.manifest(inc.checkpoint)))!.size;
-      expect(deltaBytes, `step ${i}: delta vs full manifest`).toBeLessThan(fullBytes / 4);
+      expect(deltaBytes, `step ${i}: delta vs full manifest`).toBeLessThan(fullBytes / 2);
       // What a full manifest of the same folder would hold, entry for entry.
       const reference = await createCheckpointEngine({ objects: f.s3.objects, smallFileBytes: 4096, deltaChainMax: 0 }).snapshot(localDirSource(src));
       expect(await kindOf(reference.checkpoint)).toBe("full");
@@ -112,25 +113,24 @@ describe("delta checkpoints", () => {
     await expectRestores(engine, parent, src, "compact-out");
   });
 
-  it("compacts when the chain's delta bytes would pass a quarter of the base (at least 64 KB)", () => {
-    const entries: ManifestEntry[] = [{ path: "a", type: "dir", mode: 0o755, size: 0, mtimeMs: 1 }];
-    const header: ManifestHeader = { parent: "cp_000000001" + "a".repeat(31), createdAt: 2, files: 0, dirs: 1, symlinks: 0, bytes: 0, meta: {} };
-    const parent = (deltaBytes: number, baseBytes: number): ResolvedManifest => ({
-      header: { ...header, parent: null },
-      entries: [],
-      locations: new Map(),
-      chain: { depth: 2, deltaBytes, baseBytes },
-    });
-    const manifest = { header, entries, locations: new Map<string, BlobLocation>() };
-    expect(encodeCheckpoint(manifest, parent(0, 1000), 20).deltaOf).toBe(header.parent);
-    expect(encodeCheckpoint(manifest, parent(64 * 1024, 1000), 20).deltaOf).toBeNull();
-    expect(encodeCheckpoint(manifest, parent(100_000, 4_000_000), 20).deltaOf).toBe(header.parent);
-    expect(encodeCheckpoint(manifest, parent(1_000_000, 4_000_000), 20).deltaOf).toBeNull();
-    expect(encodeCheckpoint(manifest, parent(0, 1000), 2).deltaOf).toBeNull(); // depth 3 > 2
-    expect(encodeCheckpoint(manifest, parent(0, 1000), 0).deltaOf).toBeNull();
+  it("compacts when a delta would pass a quarter of its base (at least 64 KB)", () => {
+    const parentId = "cp_000000001" + "a".repeat(31);
+    const header: ManifestHeader = { parent: parentId, createdAt: 2, files: 0, dirs: 0, symlinks: 0, bytes: 0, meta: {} };
+    const base = { header: { ...header, parent: null }, entries: [], locations: new Map<string, BlobLocation>() };
+    const parent = (baseBytes: number, depth = 2): ResolvedManifest => ({ ...base, chain: { depth, deltaBytes: 0, baseId: parentId, base, baseBytes } });
+    // 5,000 new dirs with incompressible names: a delta of about 170 KB.
+    const entries: ManifestEntry[] = Array.from({ length: 5000 }, (_, i) => ({ path: sha256(String(i)), type: "dir" as const, mode: 0o755, size: 0, mtimeMs: 1 }));
+    entries.sort((a, b) => (a.path < b.path ? -1 : 1));
+    const big = { header: { ...header, dirs: 5000 }, entries, locations: new Map<string, BlobLocation>() };
+    const small = { header: { ...header, dirs: 1 }, entries: entries.slice(0, 1), locations: new Map<string, BlobLocation>() };
+    expect(encodeCheckpoint(small, parent(1000), 20).deltaOf).toBe(parentId);
+    expect(encodeCheckpoint(big, parent(1000), 20).deltaOf).toBeNull();
+    expect(encodeCheckpoint(big, parent(4_000_000), 20).deltaOf).toBe(parentId);
+    expect(encodeCheckpoint(small, parent(1000, 2), 2).deltaOf).toBeNull(); // depth 3 > 2
+    expect(encodeCheckpoint(small, parent(1000), 0).deltaOf).toBeNull();
   });
 
-  it("a removed parent stays readable for its deltas; gc keeps what a kept chain needs and drops it once none does", async () => {
+  it("a removed base stays readable for its deltas; gc keeps what a kept delta needs and drops it once none does", async () => {
     const engine = f.engine;
     const src = await workspace("prune");
     await writeTree(src, { "only-in-base.bin": noise(30_000, 7) });
@@ -173,23 +173,24 @@ describe("delta checkpoints", () => {
     expect(ids).toContain(tip.checkpoint);
     expect(ids).not.toContain(base.checkpoint);
     expect((await errorOf(engine.restore(base.checkpoint, localDirTarget(await f.dir("prune-gone"))))).code).toBe("NOT_FOUND");
-    expect(await keysUnder("bases/")).toEqual([keys.base(base.checkpoint), keys.base(mid.checkpoint)].sort());
+    // The base is kept for the tip; the middle delta, which nothing is written on, is simply gone.
+    expect(await keysUnder("bases/")).toEqual([keys.base(base.checkpoint)]);
+    expect(await keysUnder(childPrefix(base.checkpoint))).toEqual([`children/${base.checkpoint}/${tip.checkpoint}`]);
 
     // The blob only the base holds stays while the chain is kept (gc keeps the union of its links).
     const onlyInBase = keys.blob(sha256(noise(30_000, 7)));
     await engine.gc({ graceMs: 0, now: Date.now() + 1000 });
-    expect(await keysUnder("bases/")).toEqual([keys.base(base.checkpoint), keys.base(mid.checkpoint)].sort());
+    expect(await keysUnder("bases/")).toEqual([keys.base(base.checkpoint)]);
     expect(await f.s3.objects.head(onlyInBase)).not.toBeNull();
     expect(await engine.verify(tip.checkpoint)).toMatchObject({ ok: true });
     await expectRestores(engine, tip.checkpoint, src, "prune-out");
 
-    // The chain's last checkpoint goes: its bases, markers and the base-only blob go with the next gc.
+    // The last delta on the base goes: the base, its markers and the base-only blob go with the next gc.
     await engine.remove(tip.checkpoint);
     await engine.gc({ graceMs: 0, now: Date.now() + 1000 });
     expect(await keysUnder("bases/")).toEqual([]);
     expect(await f.s3.objects.head(onlyInBase)).toBeNull();
     expect(await keysUnder(childPrefix(base.checkpoint))).toEqual([]);
-    expect(await keysUnder(childPrefix(mid.checkpoint))).toEqual([]);
   });
 
   it("a removed delta with no delta on it leaves no base and no marker behind", async () => {
@@ -208,8 +209,10 @@ describe("delta checkpoints", () => {
 describe("a damaged or hostile delta is refused", () => {
   let parentId = "";
   let parentSrc = "";
+  let deltaId = "";
   const header = (over: Partial<ManifestHeader> = {}): ManifestHeader => ({
     parent: parentId,
+    base: parentId,
     createdAt: Date.now(),
     depth: 1,
     files: 1,
@@ -225,6 +228,7 @@ describe("a damaged or hostile delta is refused", () => {
     await f.s3.objects.put(keys.manifest(id), body);
     return id;
   }
+  const fakeId = (n: number) => `cp_000000001${n.toString(16).padStart(31, "0")}`;
   /** A delta object written by hand (encodeDelta refuses these headers), with a matching id. */
   async function forge(h: ManifestHeader): Promise<string> {
     const payload = gzipSync(JSON.stringify({ packs: [], entries: [], deleted: [] }));
@@ -245,6 +249,7 @@ describe("a damaged or hostile delta is refused", () => {
     await writeFile(path.join(parentSrc, "s/b.txt"), "b");
     const inc = await f.engine.snapshot(localDirSource(parentSrc), { parent: parentId });
     expect(await kindOf(inc.checkpoint)).toBe("delta");
+    deltaId = inc.checkpoint;
     const body = await f.s3.objects.getBuffer(keys.manifest(inc.checkpoint));
     const tampered = Buffer.from(body);
     tampered[tampered.length - 5] ^= 0x5a;
@@ -252,10 +257,11 @@ describe("a damaged or hostile delta is refused", () => {
     expect(await errorOf(f.engine.readManifest(inc.checkpoint))).toMatchObject({ code: "INTEGRITY", message: expect.stringMatching(/hash mismatch/) });
     await f.s3.objects.put(keys.manifest(inc.checkpoint), body);
 
-    const orphan = await plant(header({ parent: "cp_000000001" + "b".repeat(31) }), []);
+    const gone = "cp_000000001" + "b".repeat(31);
+    const orphan = await plant(header({ parent: gone, base: gone }), []);
     expect(await errorOf(f.engine.restore(orphan, localDirTarget(await f.dir("orphan"))))).toMatchObject({
       code: "INTEGRITY",
-      message: expect.stringMatching(/parent cp_000000001b+ is missing: the chain is broken/),
+      message: expect.stringMatching(/its chain is broken: its base cp_000000001b+ is missing/),
     });
     // gc cannot tell what the broken chain needed: it stops, deleting nothing.
     const before = await keysUnder("");
@@ -269,13 +275,15 @@ describe("a damaged or hostile delta is refused", () => {
     ["an absolute path", () => plant(header({ files: 2 }), [emptyFile("/abs")]), /refused entry '\/abs'/, "UNSAFE_PATH"],
     ["a file under the parent's symlink", () => plant(header({ files: 2 }), [emptyFile("ln/passwd")]), /under the symlink 'ln'/, "UNSAFE_PATH"],
     ["a dir turned into a file with its children kept", () => plant(header({ files: 2, dirs: 0 }), [emptyFile("s")]), /parent 's' is not a directory/, "UNSAFE_PATH"],
-    ["the deletion of a path the parent does not hold", () => plant(header(), [], ["nope"]), /deletes 'nope', which its parent does not hold/, "INTEGRITY"],
-    ["a path both deleted and changed", () => plant(header(), [emptyFile("s/a.txt")], ["s/a.txt"]), /'s\/a.txt' listed twice/, "INTEGRITY"],
+    ["the deletion of a path the base does not hold", () => plant(header(), [], ["nope"]), /deletes 'nope', which its base does not hold/, "INTEGRITY"],
+    ["a path both deleted and changed", () => plant(header(), [emptyFile("s/a.txt")], ["s/a.txt"]), /'s\/a.txt' both deleted and changed/, "INTEGRITY"],
     ["counts that do not match the resolved chain", () => plant(header({ files: 7 }), []), /does not match the counts/, "INTEGRITY"],
-    ["a depth that does not follow its parent's", () => plant(header({ depth: 2 }), []), /depth 2 on a parent of depth 0/, "INTEGRITY"],
-    ["a chain longer than a reader follows", () => plant(header({ depth: MAX_CHAIN_DEPTH + 1 }), []), /a chain of 129 deltas/, "INTEGRITY"],
+    ["depth 1 on a parent that is not its base", () => plant(header({ parent: fakeId(1) }), []), /depth 1 on a parent that is not its base/, "INTEGRITY"],
+    ["a base that is itself a delta", () => plant(header({ parent: deltaId, base: deltaId, depth: 2, files: 2, bytes: 3 }), []), /its base cp_\w+ is not a full manifest/, "INTEGRITY"],
+    ["a chain longer than a reader follows", () => plant(header({ depth: MAX_CHAIN_DEPTH + 1, parent: fakeId(2) }), []), /depth 129 \(at most 128\)/, "INTEGRITY"],
     ["a delta that claims no parent", () => forge({ ...header(), parent: null }), /a delta without a parent or a depth/, "INTEGRITY"],
     ["a delta without a depth", () => forge({ ...header(), depth: undefined }), /a delta without a parent or a depth/, "INTEGRITY"],
+    ["a delta without a base", () => forge({ ...header(), base: undefined }), /a delta without a base/, "INTEGRITY"],
   ];
   for (const [what, make, message, code] of cases) {
     it(`${what}, before anything is written`, async () => {
