@@ -116,6 +116,8 @@ export const envSchema = z.object({
   // Lifecycle policy.
   TORPOR_IDLE_TIMEOUT_MS: int(1000, 10 * MINUTE),
   TORPOR_ACTIVITY_COALESCE_MS: int(0, 15 * SECOND),
+  // The change feed's window: file events of one path within it make one change row.
+  TORPOR_CHANGE_COALESCE_MS: int(10, SECOND),
   TORPOR_SWEEP_CRON: z
     .string()
     .default("* * * * *")
@@ -212,6 +214,8 @@ export interface Config {
   lifecycle: {
     idleTimeoutMs: number;
     activityCoalesceMs: number;
+    /** The change feed's coalescing window (src/runtime/change-feed). */
+    changeCoalesceMs: number;
     sweepCron: string;
     /** The longest gap between two sweeps of sweepCron. */
     sweepPeriodMs: number;
@@ -349,6 +353,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     lifecycle: {
       idleTimeoutMs: e.TORPOR_IDLE_TIMEOUT_MS,
       activityCoalesceMs: e.TORPOR_ACTIVITY_COALESCE_MS,
+      changeCoalesceMs: e.TORPOR_CHANGE_COALESCE_MS,
       sweepCron: e.TORPOR_SWEEP_CRON,
       sweepPeriodMs: sweepPeriodMs(e.TORPOR_SWEEP_CRON),
       hibernateBudgetMs: e.TORPOR_HIBERNATE_BUDGET_MS,

@@ -21,6 +21,7 @@ import type { SandboxProvider } from "../sandbox/types";
 import { openStateStore } from "../store";
 import type { StateStore } from "../store/types";
 import { createWorkflows, type AnyWorkflow } from "../workflows";
+import { createChangeFeed, type ChangeFeed } from "./change-feed";
 import { secureDataDir } from "./data-dir";
 import type { WorkflowDeps, WorkflowDispatcher } from "../workflows/types";
 
@@ -37,6 +38,8 @@ export interface Runtime {
   dispatcher: WorkflowDispatcher;
   /** Present when the workflow engine is the embedded one. */
   engine?: EmbeddedEngine;
+  /** Present on a long-lived host (see RuntimeOptions.changeFeed): running sessions' file changes. */
+  changeFeed?: ChangeFeed;
   close(): Promise<void>;
 }
 
@@ -49,6 +52,11 @@ export interface RuntimeOptions {
   wrapObjects?: (objects: ObjectStore) => ObjectStore;
   /** Tests: wrap the sandbox provider (a provider that loses sandboxes). */
   wrapSandboxes?: (sandboxes: SandboxProvider) => SandboxProvider;
+  /**
+   * Watch running sessions' sandboxes (src/runtime/change-feed): their file changes become change
+   * rows and activity. Default: on with the embedded engine's cron (a long-lived host).
+   */
+  changeFeed?: boolean | { syncEveryMs?: number };
   /** Continue interrupted runs of the embedded engine at start. Default true. */
   continueRuns?: boolean;
   /** Step retry backoff of the embedded engine. */
@@ -100,6 +108,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     } else {
       dispatcher = createInngestDispatcher(createInngestClient(config));
     }
+    const feedOption = options.changeFeed ?? (engine !== undefined && options.startCron === true);
+    let changeFeed: ChangeFeed | undefined;
+    if (feedOption) {
+      const feed = createChangeFeed({ store, sandboxes, checkpoints, config, now, log, ...(typeof feedOption === "object" ? feedOption : {}) });
+      closers.push(() => feed.close());
+      // At start: every session left running (an app restart) is watched again, and probed.
+      await feed.sync();
+      changeFeed = feed;
+    }
     return {
       config,
       store,
@@ -110,6 +127,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       deps,
       dispatcher,
       engine,
+      changeFeed,
       close: closeAll,
     };
   } catch (error) {

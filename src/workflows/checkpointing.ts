@@ -102,12 +102,19 @@ export async function commitSnapshot(
   return { checkpointId: taken.checkpointId, flushedChanges };
 }
 
-/** Whether anything happened on the session after `since`: a ping, or a change row not yet flushed. */
+/**
+ * Whether anything happened on the session after `since`: a ping, or a change row not yet flushed.
+ * `covered`: the checkpoint just committed. A change row stamped at or before its cut-off that
+ * arrived after the commit (the change feed writes a window late) describes a write the
+ * checkpoint's scan, which came after the cut-off, already saw: it is marked flushed, not activity.
+ */
 export async function activitySince(
   deps: WorkflowDeps,
   sessionId: string,
   since: number,
+  covered?: { checkpointId: string; upTo: number },
 ): Promise<{ active: boolean; detail: string }> {
+  if (covered) await deps.store.markChangesFlushed(sessionId, covered.checkpointId, covered.upTo, deps.now());
   const session = await deps.store.getSession(sessionId);
   if (session.lastActivityAt > since) {
     return {

@@ -83,7 +83,7 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
         return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "hibernate", step: "Flush pending changes and take a checkpoint" });
       });
       await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "hibernate"));
-      const activity = await step.run("Check for activity since the start", () => activitySince(deps, sessionId, startedAt));
+      const activity = await step.run("Check for activity since the start", () => activitySince(deps, sessionId, startedAt, taken));
       const done = { checkpointId: taken.checkpointId, hooks };
       if (activity.active) {
         await step.run("Leave the session running", async () => {
@@ -115,7 +115,7 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
         return null;
       });
       await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
-      const late = await step.run("Check for activity during the pause", () => activitySince(deps, sessionId, startedAt));
+      const late = await step.run("Check for activity during the pause", () => activitySince(deps, sessionId, startedAt, taken));
       if (late.active) {
         await step.sendEvent("Request a resume for late activity", {
           name: "torpor/session.resume.requested",

@@ -331,13 +331,16 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       await handOver({ bwrap, state, dirs: sandboxDirs(root, id) }, [workspacePath(p, "path")], log);
     },
 
-    async watch(id, onEvents) {
+    async watch(id, onEvents, onDropped) {
       await readLiveState(root, id);
       const set = watchers.get(id) ?? new Set<() => Promise<void>>();
       watchers.set(id, set);
-      const stopWatching = watchFolder(sandboxDirs(root, id).workspace, onEvents, {
+      const stopWatching = await watchFolder(sandboxDirs(root, id).workspace, onEvents, {
         debounceMs: options.watchDebounceMs,
-        onError: (e) => log(`[torpor] change feed of ${id} ended: ${e.message}`),
+        onError: (e) => {
+          log(`[torpor] change feed of ${id} ended: ${e.message}`);
+          onDropped?.(e.message);
+        },
       });
       const stop = async (): Promise<void> => {
         set.delete(stop);
