@@ -19,9 +19,12 @@
  *     and the paths the base holds that are gone. The checkpoint is the base minus `deleted`,
  *     with `entries` put over it (manifest-chain.ts): two objects to read however long the chain.
  *   Both ids end in a prefix of the SHA-256 of the whole object, so a corrupt, truncated or
- *   tampered manifest (any link of a chain) is refused on read.
- * - `bases/<checkpoint id>`: the same bytes as a removed checkpoint's manifest, kept only while a
- *   delta's chain still reads it (gc deletes it once no chain does). Never listed as a checkpoint.
+ *   tampered manifest (the delta or its base) is refused on read. Reads are capped (object size,
+ *   JSON size, entries: MAX_MANIFEST_*).
+ * - `bases/<checkpoint id>`: the same bytes as a removed checkpoint's full manifest, kept only
+ *   while a delta applies to it (gc deletes it once none does). Never listed as a checkpoint.
+ * - `children/<base id>/<delta id>`: an empty marker, written before the delta, so that removing
+ *   the base keeps it (manifest-chain.ts).
  * A location is `[pack id, frame offset, frame length, offset in the decompressed frame, size]`;
  * pack id "" means a standalone blob (its whole object is the "frame").
  */

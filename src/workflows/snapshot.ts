@@ -5,7 +5,8 @@
  *   Commit the checkpoint → Release the lease.
  *
  * The lease keeps hibernate and restore away while the snapshot reads the files; the sandbox keeps
- * running and the user keeps working. A busy session makes the step retry until the lease frees.
+ * running and the user keeps working, except that a local sandbox is frozen for the seconds the
+ * checkpoint reads it (see the step). A busy session makes the step retry until the lease frees.
  */
 import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
@@ -40,7 +41,17 @@ export const snapshotWorkflow = sessionWorkflow<SnapshotEvent, SnapshotWorkflowR
       const sandboxId = requireSandbox(lease, sessionId);
       const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
         await guardLease(deps, sessionId, runId);
-        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Flush pending changes and take a checkpoint" });
+        // A sandbox whose files stay readable while paused (local) is frozen while the checkpoint
+        // reads it: its processes cannot change or swap what is being read, and the checkpoint is
+        // one moment of the workspace. It runs again whatever happens; a replay after a crash in
+        // between freezes and thaws again.
+        const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
+        if (freezes) await deps.sandboxes.pause(sandboxId);
+        try {
+          return await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Flush pending changes and take a checkpoint" });
+        } finally {
+          if (freezes) await deps.sandboxes.connect(sandboxId);
+        }
       });
       await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "manual", label));
       await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
