@@ -252,7 +252,7 @@ describe("a damaged or hostile delta is refused", () => {
     deltaId = inc.checkpoint;
     const body = await f.s3.objects.getBuffer(keys.manifest(inc.checkpoint));
     const tampered = Buffer.from(body);
-    tampered[tampered.length - 5] ^= 0x5a;
+    tampered[tampered.length - 5]! ^= 0x5a;
     await f.s3.objects.put(keys.manifest(inc.checkpoint), tampered);
     expect(await errorOf(f.engine.readManifest(inc.checkpoint))).toMatchObject({ code: "INTEGRITY", message: expect.stringMatching(/hash mismatch/) });
     await f.s3.objects.put(keys.manifest(inc.checkpoint), body);
