@@ -35,6 +35,10 @@ describe("/api/inngest", () => {
     const response = await GET(new Request("http://127.0.0.1/api/inngest") as never, {});
     expect(response.status).toBe(200);
     const body = (await response.json()) as { function_count?: number; mode?: string };
-    expect(body.function_count).toBe(8);
+    // Inngest registers each onFailure handler as a function of its own ("<id>-failure").
+    const { functions } = await import("../../inngest");
+    const withFailureHandler = functions.filter((f) => (f as unknown as { onFailureFn?: unknown }).onFailureFn !== undefined);
+    expect(withFailureHandler.length).toBeGreaterThan(0);
+    expect(body.function_count).toBe(functions.length + withFailureHandler.length);
   });
 });

@@ -70,6 +70,9 @@ describe("Convex adapter against a 50 ms deployment double", () => {
     );
     expect(queued.maxInFlight).toBe(1);
     expect(parallel.maxInFlight).toBeGreaterThan(CALLS / 2);
-    expect(parallel.ms).toBeLessThan(300);
+    // Wall time is a benchmark's business on a shared machine (372 and 557 ms with the suite or helpers
+    // running beside it, about 60 ms alone); the ratio to the queued client in the same run is not.
+    expect(parallel.maxInFlight).toBe(CALLS);
+    expect(parallel.ms).toBeLessThan(queued.ms / 3);
   });
 });
