@@ -12,6 +12,7 @@ import { alice, bob, operator, startTestRuntime, type TestRuntime } from "../hel
 let t: TestRuntime;
 let sessionId: string;
 let checkpointId: string;
+let runId: string;
 
 beforeAll(async () => {
   t = await startTestRuntime();
@@ -22,6 +23,8 @@ beforeAll(async () => {
   checkpointId = `cp_${"0".repeat(12)}test`;
   await t.runtime.store.createCheckpoint({ id: checkpointId, sessionId, parentId: null, kind: "manual" });
   await t.runtime.store.commitCheckpoint(checkpointId, { files: 1, bytes: 7, uploadedBytes: 7 });
+  // A run row of alice's session, for runs.get.
+  runId = (await t.runtime.store.createRun({ workflow: "snapshot", sessionId, input: { name: "test" } })).id;
 });
 afterAll(async () => t?.close());
 
@@ -42,6 +45,12 @@ const SESSION_CALLS: Record<string, (c: Caller) => Promise<unknown>> = {
   "files.write": (c) => c.files.write({ sessionId, path: "b.txt", content: "bob was here" }),
   "files.pendingChanges": (c) => c.files.pendingChanges({ sessionId }),
   "runs.list": (c) => c.runs.list({ sessionId }),
+  "runs.search": (c) => c.runs.search({ sessionId }),
+  "sessions.waitReady": (c) => c.sessions.waitReady({ sessionId, timeoutMs: 0, wake: false }),
+};
+/** Procedures that name a run of alice's session: refused as an unknown run would be. */
+const RUN_CALLS: Record<string, (c: Caller) => Promise<unknown>> = {
+  "runs.get": (c) => c.runs.get({ runId }),
 };
 /** Procedures without a session id: they are scoped to the caller instead. */
 const SCOPED_CALLS: Record<string, (c: Caller) => Promise<unknown>> = {
@@ -63,7 +72,7 @@ async function codeOf(call: Promise<unknown>): Promise<string> {
 describe("access control", () => {
   it("has a case for every procedure of the router", () => {
     const procedures = Object.keys(appRouter._def.procedures).sort();
-    expect(procedures).toEqual([...Object.keys(SESSION_CALLS), ...Object.keys(SCOPED_CALLS)].sort());
+    expect(procedures).toEqual([...Object.keys(SESSION_CALLS), ...Object.keys(SCOPED_CALLS), ...Object.keys(RUN_CALLS)].sort());
   });
 
   it.each(Object.keys(SESSION_CALLS))("%s: another user is refused and sees nothing", async (name) => {
@@ -79,8 +88,17 @@ describe("access control", () => {
     expect(await t.runtime.store.listPendingChanges(sessionId)).not.toContainEqual(expect.objectContaining({ path: "b.txt" }));
   });
 
-  it.each([...Object.keys(SESSION_CALLS), ...Object.keys(SCOPED_CALLS)])("%s: no token is UNAUTHORIZED", async (name) => {
-    const call = (SESSION_CALLS[name] ?? SCOPED_CALLS[name])!;
+  it.each(Object.keys(RUN_CALLS))("%s: another user gets the unknown-run answer; the owner and an operator get the run", async (name) => {
+    const error = await RUN_CALLS[name]!(t.caller(bob)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TRPCError);
+    expect((error as TRPCError).code).toBe("NOT_FOUND");
+    expect((error as TRPCError).message).toBe(`No run '${runId}'`);
+    expect(await RUN_CALLS[name]!(t.caller(alice))).toMatchObject({ id: runId });
+    expect(await RUN_CALLS[name]!(t.caller(operator))).toMatchObject({ id: runId });
+  });
+
+  it.each([...Object.keys(SESSION_CALLS), ...Object.keys(SCOPED_CALLS), ...Object.keys(RUN_CALLS)])("%s: no token is UNAUTHORIZED", async (name) => {
+    const call = (SESSION_CALLS[name] ?? SCOPED_CALLS[name] ?? RUN_CALLS[name])!;
     expect(await codeOf(call(t.caller(undefined)))).toBe("UNAUTHORIZED");
   });
 
