@@ -119,13 +119,15 @@ describe("Inngest functions", () => {
   });
 
   it("retries a failing step: the retry replays the finished steps and completes", async () => {
-    let failures = 1;
+    // The local sandbox is paused twice: frozen before the checkpoint, then paused for good. The
+    // second call fails once: the failure comes after the checkpoint is committed.
+    let calls = 0;
     const flakyPause = (provider: SandboxProvider): SandboxProvider =>
       new Proxy(provider, {
         get(target, key, receiver) {
           if (key !== "pause") return Reflect.get(target, key, receiver);
           return async (id: string) => {
-            if (failures-- > 0) throw new SandboxError("TIMEOUT", "pause timed out");
+            if (++calls === 2) throw new SandboxError("TIMEOUT", "pause timed out");
             return target.pause(id);
           };
         },
