@@ -18,10 +18,10 @@ import fs from "node:fs/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { InngestTestEngine } from "@inngest/test";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resumeFunction, setWorkflowDeps } from "../../inngest";
+import { runModelled } from "../inngest/executor";
 import { localDirTarget, type ManifestEntry } from "../../src/checkpoint/index";
 import { EMPTY_HASH, encodeManifest, keys } from "../../src/checkpoint/format";
 import type { RunRecord, Session } from "../../src/core/types";
@@ -367,9 +367,15 @@ describe("a hostile checkpoint", () => {
       await expectRefusedResume(failed, session.id, v.reason, objectsBefore);
       expect(await fs.readdir(outside)).toEqual([]);
       expect(existsSync(path.join(sandboxRoot(), "escape"))).toBe(false);
-      // Only the tombstone of the removed sandbox is new on the host.
+      // Only the tombstone of the removed sandbox is new on the host, and its folders in the
+      // trash (kill moves them there for the reaper): all four empty, nothing was written.
       const created = createdSandbox(failed)!;
-      expect(await hostSnapshot()).toEqual([...hostBefore, `sandboxes/${created}/`, `sandboxes/${created}/state.json`].sort());
+      const hostAfter = await hostSnapshot();
+      const trashed = hostAfter.filter((p) => p.startsWith("sandboxes/.trash/") && p.includes(`-${created}-`));
+      expect(trashed.map((p) => p.replace(/^sandboxes\/\.trash\/\d+-/, "")).sort()).toEqual(
+        ["home/", "logs/", "tmp/", "workspace/"].map((f) => `${created}-${f}`),
+      );
+      expect(hostAfter.filter((p) => !trashed.includes(p))).toEqual([...hostBefore, `sandboxes/${created}/`, `sandboxes/${created}/state.json`].sort());
       expect(await fs.readdir(path.join(sandboxRoot(), created))).toEqual(["state.json"]);
 
       // The good checkpoint still restores: back to running on it, then a restore to the hostile one is refused too.
@@ -481,10 +487,13 @@ describe("on Inngest", () => {
     await archive(session);
     await damage(keys.blob(sha256(files["big/large.bin"]!)));
 
-    const t = new InngestTestEngine({ function: resumeFunction as ConstructorParameters<typeof InngestTestEngine>[0]["function"] });
-    const out = await t.execute({ events: [{ name: "torpor/session.resume.requested", data: { sessionId: session.id, reason: "open", requestId: requestId() } }] });
-    // @inngest/test hands back the serialised error.
-    const error = (out as unknown as { error?: Error }).error;
+    // Run as Inngest does, one request per step with failed steps memoized, so the catch's
+    // clean-up steps run after the failed one (@inngest/test stops at the first failed step).
+    const out = await runModelled(resumeFunction, { name: "torpor/session.resume.requested", data: { sessionId: session.id, reason: "open", requestId: requestId() } }, { retries: 2 });
+    const failedStep = out.steps.find((step) => step.failed);
+    expect(failedStep?.error?.name).toBe("NonRetriableError");
+    expect(failedStep?.error?.message).toMatch(/Blob [0-9a-f]{64}.*corrupt, truncated or tampered/);
+    const error = out.error;
     expect(error?.name).toBe("NonRetriableError");
     expect(error?.message).toMatch(/Blob [0-9a-f]{64}.*corrupt, truncated or tampered/);
     const s = await runtime.store.getSession(session.id);
