@@ -14,6 +14,8 @@
  * - Batched transfer: tar runs inside the sandbox and ONE archive moves (files.read as a stream,
  *   files.write of a stream); lists of paths go up as one NUL-separated file.
  * - Change feed: files.watchDir(recursive, no timeout), debounced.
+ * - Modes: setuid, setgid and sticky bits are stripped (mode & 0o777), never refused, on every
+ *   write (writeFile's chmod), import (./checked-tar re-encodes each entry) and scan (./scripts).
  * - Errors: see ./errors (not found → SANDBOX_GONE, timeouts → TIMEOUT, else PROVIDER).
  */
 import { randomBytes } from "node:crypto";
@@ -23,7 +25,7 @@ import { CommandExitError, Sandbox } from "e2b";
 import { isTorporError, SandboxError } from "../../core/errors";
 import { shellQuote, workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecResult, SandboxInfo, SandboxProvider, SandboxStatus } from "../types";
-import { checkedTar } from "./checked-tar";
+import { checkedTar, MODE_BITS } from "./checked-tar";
 import { guard } from "./errors";
 import { createHandles } from "./handles";
 import * as sh from "./scripts";
@@ -243,7 +245,7 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
       if (rel === "") throw new SandboxError("UNSAFE_PATH", "Cannot write the workspace folder itself as a file");
       const data = typeof content === "string" ? content : new Uint8Array(content).buffer;
       await handles.call(id, `write '${rel}'`, (sbx) => sbx.files.write(sh.absolute(rel), data));
-      if (mode !== undefined) await run(id, "chmod", `chmod ${(mode & 0o7777).toString(8)} ${shellQuote(sh.absolute(rel))}`);
+      if (mode !== undefined) await run(id, "chmod", `chmod ${(mode & MODE_BITS).toString(8)} ${shellQuote(sh.absolute(rel))}`);
     },
 
     async watch(id, onEvents) {

@@ -33,7 +33,8 @@ export function parseScan(output: string, dir: string): ScanEntry[] {
     const entry: ScanEntry = {
       path: dir === "" ? rel! : `${dir}/${rel!}`,
       type,
-      mode: parseInt(mode!, 8),
+      // Stripped as on the local provider: a manifest never carries setuid/setgid/sticky bits.
+      mode: parseInt(mode!, 8) & 0o777,
       size: type === "dir" ? 0 : Number(size),
       mtimeMs: Math.round(Number(mtime) * 1000),
     };
