@@ -1,6 +1,7 @@
 /**
  * A WorkspaceSource over a local folder: a stat scan (lstat, symlinks are not followed)
- * and file contents read one after another (small ones whole, large ones as streams). Sockets, fifos and devices are skipped with a reason
+ * and file contents read one after another (small ones whole, large ones as streams). Modes are
+ * recorded with setuid/setgid/sticky stripped (mode & 0o777). Sockets, fifos and devices are skipped with a reason
  * (see `skipped()`), as are paths that the ignore rules (gitignore syntax) exclude.
  * It also reads small files in place (`readInto`, see snapshot-files.ts): straight into the
  * engine's frame buffer, with no Buffer per file.
@@ -14,6 +15,11 @@ import { TorporError } from "../core/errors";
 import type { ChunkedFile, InPlaceReads, ScanEntry, WorkspaceSource } from "./types";
 
 const SMALL_READ_MAX = 1024 * 1024;
+/**
+ * Permission bits only: setuid, setgid and sticky bits are stripped at the scan, not refused, so
+ * no manifest carries them and no restore can plant them (docs/sandboxes.md, "stripped").
+ */
+const MODE_BITS = 0o777;
 const LSTAT_OPTIONS = { throwIfNoEntry: false } as const;
 /** Probes for bytes past the space readInto was given. */
 const oneByte = Buffer.alloc(1);
@@ -71,7 +77,7 @@ export function localDirSource(dir: string, options: LocalDirSourceOptions = {})
         if (!stats) continue; // deleted since the listing
         const isDir = stats.isDirectory();
         if (hasIgnore && ig.ignores(isDir ? `${rel}/` : rel)) continue;
-        const mode = stats.mode & 0o7777;
+        const mode = stats.mode & MODE_BITS;
         if (isDir) {
           entries.push({ path: rel, type: "dir", mode, size: 0, mtimeMs: stats.mtimeMs });
           visit(rel, abs);
