@@ -6,7 +6,9 @@
  * `ServerDeps` is the part of the runtime (src/runtime's Runtime) the API needs: a structural
  * type, so that a Runtime built in another bundle (the start command's) fits as it is.
  */
+import type { CheckpointEngine } from "../checkpoint/types";
 import type { Config } from "../core/config";
+import type { ObjectStore } from "../objectstore";
 import type { SandboxProvider } from "../sandbox/types";
 import type { StateStore } from "../store/types";
 import type { WorkflowDispatcher } from "../workflows/types";
@@ -17,6 +19,9 @@ export interface ServerDeps {
   store: StateStore;
   sandboxes: SandboxProvider;
   dispatcher: WorkflowDispatcher;
+  /** Read-only here: the checkpoint browser reads manifests and files without a sandbox. */
+  checkpoints: CheckpointEngine;
+  objects: ObjectStore;
 }
 
 export interface Context {
