@@ -49,6 +49,7 @@ const SESSION_CALLS: Record<string, (c: Caller) => Promise<unknown>> = {
   "files.pendingChanges": (c) => c.files.pendingChanges({ sessionId }),
   "runs.list": (c) => c.runs.list({ sessionId }),
   "runs.search": (c) => c.runs.search({ sessionId }),
+  "timeline.get": (c) => c.timeline.get({ sessionId }),
   "sessions.waitReady": (c) => c.sessions.waitReady({ sessionId, timeoutMs: 0, wake: false }),
 };
 /** Procedures that name a run of alice's session: refused as an unknown run would be. */

@@ -6,6 +6,7 @@ import { filesRouter } from "./files";
 import { overviewRouter } from "./overview";
 import { runsRouter } from "./runs";
 import { sessionsRouter } from "./sessions";
+import { timelineRouter } from "./timeline";
 
 export const appRouter = router({
   sessions: sessionsRouter,
@@ -14,6 +15,7 @@ export const appRouter = router({
   files: filesRouter,
   runs: runsRouter,
   overview: overviewRouter,
+  timeline: timelineRouter,
 });
 
 export type AppRouter = typeof appRouter;
