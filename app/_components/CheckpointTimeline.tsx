@@ -1,5 +1,8 @@
 "use client";
-/** A session's checkpoints as a timeline (newest first): size, files, bytes uploaded, and a restore button each. */
+/**
+ * A session's checkpoints as a timeline (newest first): size, files, bytes uploaded, a browse
+ * button (its files and its diff, without the sandbox) and a restore button (which asks first).
+ */
 import { bytes, shortId, time } from "./format";
 import type { CheckpointRow } from "./types";
 
@@ -8,11 +11,13 @@ export function CheckpointTimeline({
   latestId,
   busy,
   onRestore,
+  onBrowse,
 }: {
   checkpoints: CheckpointRow[];
   latestId: string | null;
   busy: boolean;
   onRestore(checkpointId: string): void;
+  onBrowse(checkpointId: string): void;
 }) {
   if (checkpoints.length === 0) return <p className="muted">No checkpoints yet.</p>;
   return (
@@ -33,9 +38,14 @@ export function CheckpointTimeline({
             {time(c.committedAt ?? c.createdAt)} · {c.files} files · {bytes(c.bytes)} · uploaded {bytes(c.uploadedBytes)}
           </div>
           {c.status === "committed" && (
-            <button type="button" className="small" disabled={busy} onClick={() => onRestore(c.id)}>
-              Restore to this
-            </button>
+            <div className="actions">
+              <button type="button" className="small" onClick={() => onBrowse(c.id)}>
+                Browse files
+              </button>
+              <button type="button" className="small" disabled={busy} onClick={() => onRestore(c.id)}>
+                Restore to this…
+              </button>
+            </div>
           )}
         </li>
       ))}

@@ -3,7 +3,9 @@
  * A minimal editor over the files API: the workspace's files, one open in a text area, Save writes
  * it through Torpor (a change row and file activity). While this page is visible and focused it
  * pings the session with usePresencePing, like a host app's editor would: the session stays awake,
- * and a sleeping one is woken.
+ * and a paused one is woken. An archived one is not woken without asking: that is a restore from
+ * its checkpoint (slower, and a new sandbox), so the page waits until the user says so; its files
+ * can be looked at without waking it in the checkpoint browser.
  */
 import Link from "next/link";
 import { useEffect, useState } from "react";
@@ -18,11 +20,15 @@ export function FilesEditor({ sessionId }: { sessionId: string }) {
   const [open, setOpen] = useState<string | null>(null);
   const [text, setText] = useState("");
   const [status, setStatus] = useState<string | null>(null);
+  const [wakeArchived, setWakeArchived] = useState(false);
   const { data: session } = useApiQuery(["session", sessionId, "get"], (c, signal) => c.sessions.get.query({ sessionId }, { signal }));
+  // Until the session is read its state is unknown: no ping, so an archived one is never woken by accident.
+  const mayPing = session !== undefined && (session.state !== "archived" || wakeArchived);
   // A third of the idle timeout (at most 30 s): two pings may be lost before the sweep sees it idle.
   const intervalMs = Math.max(500, Math.min(30_000, Math.floor((session?.idleTimeoutMs ?? 90_000) / 3)));
   usePresencePing(client, sessionId, {
     intervalMs,
+    enabled: mayPing,
     onPing: () => setPings((n) => n + 1),
     onError: (e) => setStatus(e instanceof Error ? e.message : String(e)),
   });
@@ -63,7 +69,19 @@ export function FilesEditor({ sessionId }: { sessionId: string }) {
         </span>
       </div>
       {error && <p className="error">{error}</p>}
-      {session && !running && <p className="muted">The session is {session.state}; this page's presence wakes it.</p>}
+      {session && session.state === "archived" && !wakeArchived ? (
+        <div className="progress" data-testid="wake-confirm">
+          <p>
+            This session is archived: opening its files restores it from its latest checkpoint into a new sandbox. Its files can be looked at without
+            waking it in the checkpoint browser on the <Link href={`/sessions/${sessionId}`}>session page</Link>.
+          </p>
+          <button type="button" onClick={() => setWakeArchived(true)}>
+            Wake it and open the files
+          </button>
+        </div>
+      ) : (
+        session && !running && <p className="muted">The session is {session.state}; this page&apos;s presence wakes it.</p>
+      )}
       <div className="editor">
         <ul className="filelist" data-testid="files">
           {(files ?? []).filter((f) => f.type === "file").map((f) => (

@@ -1,15 +1,20 @@
 "use client";
 /**
- * One session: state and why it is awake or asleep, the actions (resume, hibernate, snapshot,
- * restore) with their progress, the checkpoint timeline, pending change rows and workflow runs.
- * Polls the API; an action's progress follows the run its request id started.
+ * One session: state and why it is awake or asleep, when it archives, the actions (resume,
+ * hibernate, snapshot, restore after a confirmation showing its diff) with their progress, its
+ * history on one time axis, its settings, the checkpoint timeline with a browser for each
+ * checkpoint's files, pending change rows and workflow runs. Polls the API; an action's progress
+ * follows the run its request id started.
  */
 import Link from "next/link";
 import { useState } from "react";
 import { useApi, useApiAction, useApiQuery, useNow } from "./api";
+import { CheckpointBrowser, RestoreConfirm } from "./CheckpointBrowser";
 import { CheckpointTimeline } from "./CheckpointTimeline";
 import { ago, BUSY_STATES, bytes, duration, time } from "./format";
 import { ActionProgress, RunsList } from "./RunsList";
+import { SessionSettings } from "./SessionSettings";
+import { SessionTimeline } from "./SessionTimeline";
 import { StateBadge } from "./StateBadge";
 
 interface Pending {
@@ -22,15 +27,18 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
   const now = useNow();
   const [pending, setPending] = useState<Pending | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  // The page's four reads in one tick: one batched request per interval.
+  const [restoreTarget, setRestoreTarget] = useState<string | null>(null);
+  const [browsing, setBrowsing] = useState<string | null>(null);
+  // The page's five reads in one tick: one batched request per interval.
   const { data, error } = useApiQuery(["session", sessionId, "page"], async (c, signal) => {
-    const [session, checkpoints, runs, changes] = await Promise.all([
+    const [session, checkpoints, runs, changes, timeline] = await Promise.all([
       c.sessions.get.query({ sessionId }, { signal }),
       c.checkpoints.list.query({ sessionId }, { signal }),
       c.runs.list.query({ sessionId, limit: 50 }, { signal }),
       c.files.pendingChanges.query({ sessionId, limit: 200 }, { signal }),
+      c.timeline.get.query({ sessionId }, { signal }),
     ]);
-    return { session, checkpoints, runs, changes };
+    return { session, checkpoints, runs, changes, timeline };
   });
   // Every read of this session, the sessions list, the runs page and the overview change with an action.
   const action = useApiAction((_c, call: () => Promise<{ requestId: string | null }>) => call(), [
@@ -51,9 +59,12 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
   };
 
   if (!data) return error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>;
-  const { session, checkpoints, runs, changes } = data;
+  const { session, checkpoints, runs, changes, timeline } = data;
   const busy = BUSY_STATES.has(session.state) || session.lease !== null;
-  const reason = session.state === "running" || session.state === "resuming" || session.state === "restoring" ? session.wakeReason : session.sleepReason;
+  // Resuming and restoring are on the way up: their reason is the wake's, and says so.
+  const waking = session.state === "running" || session.state === "resuming" || session.state === "restoring";
+  const reason = waking ? session.wakeReason : session.sleepReason;
+  const { archive, lastError } = timeline;
 
   return (
     <section>
@@ -111,8 +122,17 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
             : "–"}{" "}
           <span className="muted">(idle timeout {duration(session.idleTimeoutMs)})</span>
         </dd>
-        <dt>{session.state === "running" ? "Why awake" : "Why asleep"}</dt>
+        <dt>{waking ? "Why awake" : "Why asleep"}</dt>
         <dd data-testid="reason">{reason ? `${reason.kind}: ${reason.detail} (${ago(reason.at, now)})` : "–"}</dd>
+        {archive && (
+          <>
+            <dt>{archive.at === null ? "Archived" : "Archives"}</dt>
+            <dd data-testid="archive">
+              {archive.at === null ? "" : archive.at > now ? `in ${duration(archive.at - now)} ` : "at the next sweep "}
+              <span className="muted">({archive.reason})</span>
+            </dd>
+          </>
+        )}
         <dt>Storage</dt>
         <dd>
           {bytes(session.storage.logicalBytes)} of files · {bytes(session.storage.storedBytes)} uploaded over {session.storage.checkpoints} checkpoints
@@ -125,13 +145,34 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
             </dd>
           </>
         )}
-        {session.lastError && (
+        {/* An error a later run's success made stale is not shown as the session's state. */}
+        {lastError && !lastError.stale && (
           <>
             <dt>Last error</dt>
-            <dd className="error">{session.lastError}</dd>
+            <dd className="error" data-testid="last-error">
+              {lastError.message}
+              {lastError.at !== null && <span className="muted"> ({ago(lastError.at, now)})</span>}
+            </dd>
           </>
         )}
       </dl>
+
+      <h2>Timeline</h2>
+      <SessionTimeline timeline={timeline} />
+
+      {browsing && <CheckpointBrowser key={browsing} sessionId={sessionId} checkpointId={browsing} onClose={() => setBrowsing(null)} />}
+      {restoreTarget && (
+        <RestoreConfirm
+          sessionId={sessionId}
+          checkpointId={restoreTarget}
+          onCancel={() => setRestoreTarget(null)}
+          onConfirm={() => {
+            const checkpointId = restoreTarget;
+            setRestoreTarget(null);
+            act("Restore", () => client!.checkpoints.restore.mutate({ sessionId, checkpointId }));
+          }}
+        />
+      )}
 
       <div className="columns">
         <div>
@@ -140,7 +181,8 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
             checkpoints={checkpoints}
             latestId={session.latestCheckpointId}
             busy={!client || busy || session.state === "deleted"}
-            onRestore={(checkpointId) => act("Restore", () => client!.checkpoints.restore.mutate({ sessionId, checkpointId }))}
+            onRestore={setRestoreTarget}
+            onBrowse={setBrowsing}
           />
           <h2>Pending changes ({changes.length})</h2>
           {changes.length === 0 ? (
@@ -159,6 +201,8 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
           )}
         </div>
         <div>
+          <h2>Settings</h2>
+          <SessionSettings session={session} disabled={!client || session.state === "deleted"} />
           <h2>Runs</h2>
           <RunsList runs={runs} />
         </div>

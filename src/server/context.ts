@@ -19,13 +19,16 @@ export interface ServerDeps {
   store: StateStore;
   sandboxes: SandboxProvider;
   dispatcher: WorkflowDispatcher;
-  /** Read-only here: the checkpoint browser reads manifests and files without a sandbox. */
+}
+
+/** What the API's procedures get: the ports above plus, read-only, the checkpoint browser's (a Runtime has both). */
+export interface ApiDeps extends ServerDeps {
   checkpoints: CheckpointEngine;
   objects: ObjectStore;
 }
 
 export interface Context {
-  deps: ServerDeps;
+  deps: ApiDeps;
   /** undefined: no or an invalid token; `authError` then says why. */
   principal: Principal | undefined;
   authError: string | undefined;
@@ -33,7 +36,7 @@ export interface Context {
 }
 
 export function createContextInner(options: {
-  deps: ServerDeps;
+  deps: ApiDeps;
   principal?: Principal;
   authError?: string;
   now?: () => number;
@@ -47,7 +50,7 @@ export function createContextInner(options: {
 }
 
 /** For a fetch Request: verifies the bearer token (a bad token is reported by the auth middleware). */
-export async function createContext(options: { req: Request; deps: ServerDeps; authSecret: string }): Promise<Context> {
+export async function createContext(options: { req: Request; deps: ApiDeps; authSecret: string }): Promise<Context> {
   const token = bearerToken(options.req.headers.get("authorization"));
   if (token === undefined) {
     return createContextInner({ deps: options.deps, authError: "Unauthorized: send Authorization: Bearer <token>" });

@@ -4,10 +4,10 @@
  * of every module, so a module-level variable would not be shared, but globalThis is.
  */
 import type { WorkflowDeps } from "../workflows/types";
-import type { ServerDeps } from "./context";
+import type { ApiDeps } from "./context";
 
 export interface AppHost {
-  deps: ServerDeps;
+  deps: ApiDeps;
   authSecret: string;
   /** What Inngest functions served at /api/inngest run against: the same runtime's ports. */
   workflowDeps: WorkflowDeps;

@@ -2,7 +2,8 @@
  * End to end, in a real browser: `npm start`'s script brings the whole system up (temp data dir,
  * short idle timeout, a sweep every second, a short archive delay); a user's editor writes files
  * through the API; the session auto-hibernates; the dashboard (headless Chromium) shows it paused,
- * then archived; "Resume" on the session page brings it back and every file reads back the same.
+ * then archived; "Resume" on the session page brings it back, the editor waits for it with the
+ * typed client's waitReady, and every file reads back the same.
  * A second start on the same data dir finds the session and its checkpoints again.
  * Screenshots of every page go to test-output/e2e/.
  */
@@ -11,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTorporClient, type TorporClient } from "../../src/client";
+import { createTorporClient, waitReady, type TorporClient } from "../../src/client";
 import { signToken } from "../../src/server/auth";
 import { ensureBuilt, startApp, waitFor, type RunningApp } from "../helpers/app";
 
@@ -99,6 +100,10 @@ describe("the app end to end", () => {
     presence = setInterval(() => void editor.activity.ping.mutate({ sessionId }).catch(() => {}), 250);
     await page.locator('[data-testid="action-progress"]').waitFor();
     await shot("5-session-resuming");
+    // The host app waits for readiness through the typed client (sessions.waitReady's long poll),
+    // not by polling the session's state; wake: false, since the dashboard's Resume already woke it.
+    const ready = await waitReady(editor, sessionId, { timeoutMs: 90_000, wake: false });
+    expect(ready.state).toBe("running");
     await page.locator('h1 .badge[data-state="running"]').waitFor({ timeout: 60_000 });
     await page.locator('[data-testid="action-progress"][data-status="completed"]').waitFor({ timeout: 60_000 });
     await shot("6-session-resumed");

@@ -6,7 +6,7 @@ import { SignJWT } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config";
 import { bearerToken, signToken, verifyToken } from "../../src/server/auth";
-import { createContext, type ServerDeps } from "../../src/server/context";
+import { createContext, type ApiDeps } from "../../src/server/context";
 import { createCaller } from "../../src/server/routers";
 import { resolveAuthSecret } from "../../src/server/secret";
 
@@ -42,7 +42,7 @@ describe("tokens", () => {
   });
 
   it("the HTTP context reports why a request is unauthenticated", async () => {
-    const deps = { config: loadConfig({}) } as unknown as ServerDeps;
+    const deps = { config: loadConfig({}) } as unknown as ApiDeps;
     const call = async (headers: Record<string, string>) => {
       const ctx = await createContext({ req: new Request("http://x/api/trpc", { headers }), deps, authSecret: SECRET });
       return createCaller(ctx).sessions.list().catch((e: Error) => e.message);

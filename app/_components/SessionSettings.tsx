@@ -1,0 +1,86 @@
+"use client";
+/**
+ * A session's own settings, edited in place through sessions.update: the idle timeout, the hooks
+ * (one command a line) and the retention policy. The form starts from the session's values and
+ * sends only what changed; the API validates (the error it gives is shown as it is).
+ */
+import { useState } from "react";
+import { useApiAction } from "./api";
+import type { SessionRow } from "./types";
+
+const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+
+export function SessionSettings({ session, disabled }: { session: SessionRow; disabled: boolean }) {
+  const initial = {
+    idleSeconds: String(Math.round(session.idleTimeoutMs / 1000)),
+    beforeCheckpoint: session.hooks.beforeCheckpoint.join("\n"),
+    afterResume: session.hooks.afterResume.join("\n"),
+    startCommand: session.hooks.startCommand ?? "",
+    keepLast: String(session.retention.keepLast),
+    keepDailyDays: String(session.retention.keepDailyDays),
+  };
+  const [form, setForm] = useState(initial);
+  const [status, setStatus] = useState<string | null>(null);
+  const save = useApiAction((c, input: Parameters<typeof c.sessions.update.mutate>[0]) => c.sessions.update.mutate(input), [["session", session.id], ["sessions"]]);
+  const field = (name: keyof typeof initial) => ({
+    value: form[name],
+    onChange: (e: { target: { value: string } }) => setForm((f) => ({ ...f, [name]: e.target.value })),
+    disabled,
+  });
+
+  const submit = (e: { preventDefault(): void }) => {
+    e.preventDefault();
+    const input: Parameters<typeof save.mutateAsync>[0] = { sessionId: session.id };
+    if (form.idleSeconds !== initial.idleSeconds) input.idleTimeoutMs = Math.round(Number(form.idleSeconds) * 1000);
+    const hooks: NonNullable<typeof input.hooks> = {};
+    if (form.beforeCheckpoint !== initial.beforeCheckpoint) hooks.beforeCheckpoint = lines(form.beforeCheckpoint);
+    if (form.afterResume !== initial.afterResume) hooks.afterResume = lines(form.afterResume);
+    if (form.startCommand !== initial.startCommand) hooks.startCommand = form.startCommand.trim() === "" ? null : form.startCommand.trim();
+    if (Object.keys(hooks).length > 0) input.hooks = hooks;
+    const retention: NonNullable<typeof input.retention> = {};
+    if (form.keepLast !== initial.keepLast) retention.keepLast = Number(form.keepLast);
+    if (form.keepDailyDays !== initial.keepDailyDays) retention.keepDailyDays = Number(form.keepDailyDays);
+    if (Object.keys(retention).length > 0) input.retention = retention;
+    if (Object.keys(input).length === 1) return setStatus("Nothing changed.");
+    setStatus("Saving…");
+    save.mutateAsync(input).then(
+      () => setStatus("Saved."),
+      (error: unknown) => setStatus(error instanceof Error ? error.message : String(error)),
+    );
+  };
+
+  return (
+    <form className="settings" data-testid="settings" onSubmit={submit}>
+      <label>
+        Idle timeout (s)
+        <input type="number" min={1} {...field("idleSeconds")} aria-label="Idle timeout (seconds)" />
+      </label>
+      <label>
+        Keep last checkpoints
+        <input type="number" min={1} {...field("keepLast")} aria-label="Keep last checkpoints" />
+      </label>
+      <label>
+        Keep daily (days)
+        <input type="number" min={0} {...field("keepDailyDays")} aria-label="Keep daily checkpoints (days)" />
+      </label>
+      <label className="wide">
+        Before checkpoint (one command a line)
+        <textarea rows={2} {...field("beforeCheckpoint")} aria-label="Before-checkpoint hooks" />
+      </label>
+      <label className="wide">
+        After resume (one command a line)
+        <textarea rows={2} {...field("afterResume")} aria-label="After-resume hooks" />
+      </label>
+      <label className="wide">
+        Start command
+        <input type="text" {...field("startCommand")} aria-label="Start command" />
+      </label>
+      <div className="wide">
+        <button type="submit" disabled={disabled || save.isPending}>
+          Save settings
+        </button>{" "}
+        {status && <span data-testid="settings-status">{status}</span>}
+      </div>
+    </form>
+  );
+}
