@@ -1,7 +1,9 @@
 /**
  * The dashboard in real Chromium against `next start` (the start command's process): the runs
  * page with its filters and a run's waterfall, the overview's charts drawn from data, how many
- * API requests each page makes per poll interval, and a screenshot of every page at 1440 px into
+ * API requests each page makes per poll interval, the session timeline and settings, the
+ * checkpoint browser (a file downloaded, a diff against the parent), restore behind a
+ * confirmation that shows its diff, and a screenshot of every page at 1440 px into
  * docs/screenshots/ (committed, named in the README).
  *
  * Runs come from real workflows (a hibernate, a resume through the typed client's waitReady) plus
@@ -50,6 +52,11 @@ beforeAll(async () => {
   await alice.sessions.hibernateNow.mutate({ sessionId: a });
   await waitFor("paused", () => alice.sessions.get.query({ sessionId: a }), (s) => s.state === "paused" && s.lease === null, { timeoutMs: 60_000 });
   expect((await waitReady(alice, a, { timeoutMs: 60_000 })).state).toBe("running");
+  // A second checkpoint of a with one file changed and one added: the browser's diff against its parent.
+  await alice.files.write.mutate({ sessionId: a, path: "notes.md", content: "# notes\nsecond version\n" });
+  await alice.files.write.mutate({ sessionId: a, path: "todo.txt", content: "write the tests\n" });
+  await alice.checkpoints.create.mutate({ sessionId: a, label: "second" });
+  await waitFor("a's second checkpoint", () => alice.sessions.get.query({ sessionId: a }), (s) => s.latestCheckpoint?.label === "second" && s.lease === null, { timeoutMs: 60_000 });
   await alice.sessions.hibernateNow.mutate({ sessionId: b });
   await waitFor("b paused", () => alice.sessions.get.query({ sessionId: b }), (s) => s.state === "paused" && s.lease === null, { timeoutMs: 60_000 });
 
@@ -131,7 +138,8 @@ describe("the dashboard in Chromium", () => {
     await page.getByLabel("Filter by time").selectOption("24h");
     await tableWhere("b's runs of the last day", (r) => r.includes(ids.failed!) && !r.includes(ids["old-resume"]!) && !r.includes(ids["old-pause"]!));
 
-    await page.locator(`tr[data-run="${ids.failed}"]`).click();
+    // On its workflow cell: the row's centre may be the session column's link, which opens the session.
+    await page.locator(`tr[data-run="${ids.failed}"] td`).first().click();
     const detail = page.locator(`[data-testid="run-detail"][data-run="${ids.failed}"]`);
     await detail.waitFor();
     const steps = detail.locator('[data-testid="waterfall"] li');
@@ -185,12 +193,85 @@ describe("the dashboard in Chromium", () => {
     await page.locator('[data-testid="checkpoints"] li').first().waitFor();
     await shot("session");
     const detail = await countRequests(6000);
-    console.log(`session page (4 reads): ${detail} API requests in 6 s (poll interval 1.5 s)`);
+    console.log(`session page (5 reads): ${detail} API requests in 6 s (poll interval 1.5 s)`);
     expect(detail).toBeGreaterThanOrEqual(3);
     expect(detail).toBeLessThanOrEqual(6 / 1.5 + 1);
 
     await page.goto(`${app!.url}/sessions/${a}/files`);
     await page.getByRole("button", { name: "notes.md" }).waitFor();
     await shot("files");
+  });
+
+  it("the session page draws the timeline, shows when a paused session archives, and saves its settings", async () => {
+    await page.goto(`${app!.url}/sessions/${a}`);
+    const timeline = page.locator('[data-testid="session-timeline"]');
+    await timeline.waitFor();
+    // a: awake, asleep (the real hibernate), awake again (waitReady's resume).
+    const periods = await timeline.locator("rect[data-period]").evaluateAll((rs) => rs.map((r) => r.getAttribute("data-period")));
+    expect(periods).toEqual(["awake", "asleep", "awake"]);
+    expect(await timeline.locator("g[data-checkpoint]").count()).toBeGreaterThanOrEqual(2);
+    await expect(timeline.locator(`rect[data-run="${ids.aborted}"]`).getAttribute("data-outcome")).resolves.toBe("aborted");
+    const kinds = await page.locator('[data-testid="transitions"] li').evaluateAll((ls) => ls.map((l) => l.getAttribute("data-kind")));
+    expect(kinds).toEqual(["wake", "sleep"]);
+    // The period bars have widths on the axis (drawn, not just present).
+    const widths = await timeline.locator("rect[data-period]").evaluateAll((rs) => rs.map((r) => Number(r.getAttribute("width"))));
+    expect(widths.every((w) => w >= 1)).toBe(true);
+
+    await page.getByLabel("Idle timeout (seconds)").fill("600");
+    await page.getByLabel("Keep last checkpoints").fill("7");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.locator('[data-testid="settings-status"]', { hasText: "Saved." }).waitFor();
+    const saved = await alice.sessions.get.query({ sessionId: a });
+    expect(saved.idleTimeoutMs).toBe(600_000);
+    expect(saved.retention.keepLast).toBe(7);
+    await shot("session-timeline");
+
+    await page.goto(`${app!.url}/sessions/${b}`);
+    await expect(page.locator('[data-testid="archive"]').textContent({ timeout: 15_000 })).resolves.toMatch(/^in \d.*TORPOR_ARCHIVE_AFTER_MS/);
+  });
+
+  it("the checkpoint browser lists a checkpoint's files, downloads one and shows the diff against its parent", async () => {
+    await page.goto(`${app!.url}/sessions/${a}`);
+    const newest = page.locator('[data-testid="checkpoints"] li').first();
+    await newest.waitFor();
+    await newest.getByRole("button", { name: "Browse files" }).click();
+    const browser = page.locator('[data-testid="checkpoint-browser"]');
+    await browser.locator('[data-testid="checkpoint-files"] li[data-path="todo.txt"]').waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), browser.getByRole("button", { name: "Download notes.md" }).click()]);
+    expect(download.suggestedFilename()).toBe("notes.md");
+    expect(readFileSync((await download.path())!, "utf8")).toBe("# notes\nsecond version\n");
+    const diff = browser.locator('[data-testid="diff"]');
+    await expect(diff.locator('[data-kind="added"] li').allTextContents()).resolves.toEqual(["+ todo.txt"]);
+    await expect(diff.locator('[data-kind="changed"] li').allTextContents()).resolves.toEqual(["~ notes.md"]);
+    await browser.getByRole("button", { name: "notes.md", exact: true }).click();
+    await expect(browser.locator('[data-testid="preview"] pre').textContent()).resolves.toBe("# notes\nsecond version\n");
+    await shot("checkpoint-browser");
+  });
+
+  it("restore asks for confirmation, showing what it would change, and restores only when confirmed", async () => {
+    await page.goto(`${app!.url}/sessions/${a}`);
+    const older = page.locator('[data-testid="checkpoints"] li').nth(1);
+    await older.waitFor();
+    const restores = async () => (await alice.runs.list.query({ sessionId: a })).filter((r) => r.workflow === "restore-session").length;
+    expect(await restores()).toBe(0);
+
+    await older.getByRole("button", { name: "Restore to this…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Confirm restore" });
+    await dialog.locator('[data-testid="diff"]').waitFor();
+    // Against the running sandbox's files: the restore would revert notes.md; todo.txt is not in that checkpoint.
+    await expect(dialog.locator('[data-kind="changed"] li').allTextContents()).resolves.toContain("~ notes.md");
+    await expect(dialog.locator('[data-kind="deleted"] li').allTextContents()).resolves.toContain("− todo.txt");
+    await shot("restore-confirm");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "detached" });
+    expect(await restores()).toBe(0);
+
+    await older.getByRole("button", { name: "Restore to this…" }).click();
+    await dialog.locator('[data-testid="diff"]').waitFor();
+    await dialog.getByRole("button", { name: "Restore" }).click();
+    await page.locator('[data-testid="action-progress"][data-status="completed"]').waitFor({ timeout: 90_000 });
+    expect(await restores()).toBe(1);
+    expect((await waitReady(alice, a, { timeoutMs: 60_000, wake: false })).state).toBe("running");
+    expect((await alice.files.read.query({ sessionId: a, path: "notes.md" })).content).toBe("# notes\n");
   });
 });
