@@ -162,4 +162,25 @@ describe("the app end to end", () => {
     await page.locator('[data-testid="checkpoints"] li').first().waitFor();
     await shot("9-session-after-restart");
   });
+
+  it("the files page of an archived session asks before waking it, and wakes it when told", async () => {
+    const secret = readFileSync(path.join(dataDir, "auth-secret"), "utf8").trim();
+    const again = createTorporClient({ url: app!.url, token: await signToken(secret, { userId: "alice", role: "user" }) });
+    expect((await again.sessions.get.query({ sessionId })).state).toBe("archived");
+    const pings: string[] = [];
+    const onRequest = (r: { url(): string }) => void (r.url().includes("activity.ping") && pings.push(r.url()));
+    page.on("request", onRequest);
+    await page.goto(`${app!.url}/sessions/${sessionId}/files`);
+    await page.locator('[data-testid="wake-confirm"]').waitFor();
+    // Three presence intervals (a third of the 2 s idle timeout each) pass without a ping.
+    await page.waitForTimeout(2500);
+    expect(pings).toEqual([]);
+    expect((await again.sessions.get.query({ sessionId })).state).toBe("archived");
+    await shot("10-files-archived-asks");
+    await page.getByRole("button", { name: "Wake it and open the files" }).click();
+    expect((await waitReady(again, sessionId, { timeoutMs: 90_000, wake: false })).state).toBe("running");
+    page.off("request", onRequest);
+    expect(pings.length).toBeGreaterThanOrEqual(1);
+    await page.getByRole("button", { name: "src/index.ts" }).waitFor({ timeout: 30_000 });
+  });
 });
