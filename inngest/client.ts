@@ -29,6 +29,9 @@ export const torporEvents = {
   deleteRequested: eventType("torpor/session.delete.requested", {
     schema: eventDataSchemas["torpor/session.delete.requested"],
   }),
+  flushRequested: eventType("torpor/session.flush.requested", {
+    schema: eventDataSchemas["torpor/session.flush.requested"],
+  }),
 } as const;
 
 /** The process's client, built from the process's settings. */

@@ -9,6 +9,7 @@
 import { archiveFunction } from "./archive";
 import { cancelledFunction } from "./cancelled";
 import { deleteFunction } from "./delete";
+import { flushFunction } from "./flush";
 import { hibernateFunction } from "./hibernate";
 import { idleSweepFunction } from "./idle-sweep";
 import { restoreFunction } from "./restore";
@@ -22,6 +23,7 @@ export {
   archiveFunction,
   cancelledFunction,
   deleteFunction,
+  flushFunction,
   hibernateFunction,
   idleSweepFunction,
   restoreFunction,
@@ -39,5 +41,6 @@ export const functions = [
   restoreFunction,
   deleteFunction,
   retentionFunction,
+  flushFunction,
   cancelledFunction,
 ];

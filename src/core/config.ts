@@ -118,6 +118,8 @@ export const envSchema = z.object({
   TORPOR_ACTIVITY_COALESCE_MS: int(0, 15 * SECOND),
   // The change feed's window: file events of one path within it make one change row.
   TORPOR_CHANGE_COALESCE_MS: int(10, SECOND),
+  // Continuous flush (the RPO): pending changes older than this get a checkpoint while running; 0 = off.
+  TORPOR_FLUSH_INTERVAL_MS: int(0, 5 * MINUTE),
   TORPOR_SWEEP_CRON: z
     .string()
     .default("* * * * *")
@@ -216,6 +218,8 @@ export interface Config {
     activityCoalesceMs: number;
     /** The change feed's coalescing window (src/runtime/change-feed). */
     changeCoalesceMs: number;
+    /** A running session's pending changes older than this get a flush checkpoint (src/workflows/flush); 0 = off. */
+    flushIntervalMs: number;
     sweepCron: string;
     /** The longest gap between two sweeps of sweepCron. */
     sweepPeriodMs: number;
@@ -354,6 +358,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       idleTimeoutMs: e.TORPOR_IDLE_TIMEOUT_MS,
       activityCoalesceMs: e.TORPOR_ACTIVITY_COALESCE_MS,
       changeCoalesceMs: e.TORPOR_CHANGE_COALESCE_MS,
+      flushIntervalMs: e.TORPOR_FLUSH_INTERVAL_MS,
       sweepCron: e.TORPOR_SWEEP_CRON,
       sweepPeriodMs: sweepPeriodMs(e.TORPOR_SWEEP_CRON),
       hibernateBudgetMs: e.TORPOR_HIBERNATE_BUDGET_MS,

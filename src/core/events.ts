@@ -21,7 +21,8 @@ export type TorporEvent =
       name: "torpor/session.restore.requested";
       data: { sessionId: string; checkpointId: string; requestId: string };
     }
-  | { name: "torpor/session.delete.requested"; data: { sessionId: string; requestId: string } };
+  | { name: "torpor/session.delete.requested"; data: { sessionId: string; requestId: string } }
+  | { name: "torpor/session.flush.requested"; data: { sessionId: string; reason: string; requestId: string } };
 
 export type EventName = TorporEvent["name"];
 
@@ -42,6 +43,7 @@ export const eventDataSchemas = {
   "torpor/session.snapshot.requested": z.object({ sessionId, label: z.string().max(200).nullable(), requestId }),
   "torpor/session.restore.requested": z.object({ sessionId, checkpointId: z.string().min(1).max(200), requestId }),
   "torpor/session.delete.requested": z.object({ sessionId, requestId }),
+  "torpor/session.flush.requested": z.object({ sessionId, reason, requestId }),
 } as const satisfies Record<EventName, z.ZodType>;
 
 export const EVENT_NAMES = Object.keys(eventDataSchemas) as EventName[];

@@ -6,6 +6,10 @@
  *   one with a full stat scan, so that a change nobody reported is still caught. Its progress goes
  *   to the run's row (./progress). Content addressing makes a retry cheap and harmless: objects
  *   already uploaded are not uploaded again, and a half-written checkpoint is never committed.
+ *   No empty checkpoints: when the sandbox still holds exactly what the latest checkpoint holds
+ *   (stat scan against its manifest, and no file of it modified while that checkpoint read it),
+ *   that checkpoint is returned (`reused`) and nothing is written; committing it again only marks
+ *   the change rows flushed.
  * - commitSnapshot: checkpoint row created and committed (this points the session's latest
  *   checkpoint at it), then the change rows up to the cut-off marked flushed. Idempotent.
  * - compareWithCheckpoint: a stat scan of the sandbox against a checkpoint's manifest, for the
@@ -29,6 +33,44 @@ export interface TakenSnapshot {
   uploadedBytes: number;
   reusedFiles: number;
   skipped: number;
+  /** The parent itself: nothing changed since it, so no checkpoint was written. */
+  reused?: boolean;
+}
+
+/** The snapshot's racy-stat window (src/checkpoint/snapshot.ts): coarse timestamps hide a write this close to a read. */
+const RACY_WINDOW_MS = 2000;
+/** When the run that took a checkpoint is unknown (pruned, the CLI), its read is assumed to have started this long before its manifest. */
+const UNKNOWN_READ_MS = 10 * 60_000;
+
+/**
+ * The latest checkpoint as a TakenSnapshot when the sandbox holds exactly what it holds, else null.
+ * Same stat as the manifest is not enough for a file modified while that checkpoint read it (a
+ * write in the same timestamp tick as the read keeps size and mtime): such a file is "racy" and a
+ * real checkpoint is taken, which hashes it again.
+ */
+async function unchangedSince(deps: WorkflowDeps, sandboxId: string, checkpointId: string, upTo: number): Promise<TakenSnapshot | null> {
+  const [scan, manifest, record] = await Promise.all([
+    deps.sandboxes.scan(sandboxId),
+    deps.checkpoints.readManifest(checkpointId),
+    deps.store.getCheckpoint(checkpointId),
+  ]);
+  if (record?.status !== "committed") return null;
+  if (!compareScan(scan, manifest.entries, deps.config.checkpoint.ignore, 0).same) return null;
+  const runId = manifest.summary.meta.runId;
+  const run = runId ? await deps.store.getRun(runId) : null;
+  const readFrom = (run?.startedAt ?? manifest.summary.createdAt - UNKNOWN_READ_MS) - RACY_WINDOW_MS;
+  if (manifest.entries.some((e) => e.type === "file" && e.mtimeMs >= readFrom)) return null;
+  return {
+    checkpointId,
+    parentId: record.parentId,
+    upTo,
+    files: record.files,
+    bytes: record.bytes,
+    uploadedBytes: 0,
+    reusedFiles: record.files,
+    skipped: 0,
+    reused: true,
+  };
 }
 
 export async function flushAndSnapshot(
@@ -46,6 +88,10 @@ export async function flushAndSnapshot(
   },
 ): Promise<TakenSnapshot> {
   const upTo = deps.now();
+  if (input.parentId && !input.rewrite) {
+    const same = await unchangedSince(deps, input.sandboxId, input.parentId, upTo);
+    if (same) return same;
+  }
   const pending = await deps.store.listPendingChanges(input.sessionId);
   const changedPaths = [...new Set(pending.filter((c) => c.at <= upTo).map((c) => c.path))];
   const result = await withRunProgress(deps, input.runId, input.step ?? "Take a checkpoint", (onProgress) =>

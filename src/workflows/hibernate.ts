@@ -122,7 +122,8 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
           data: { sessionId, reason: `activity during hibernation: ${late.detail}`, requestId: `late-${runId}` },
         });
       }
-      return result("paused", reason, { ...done, resumeRequested: late.active });
+      const why = taken.reused ? `${reason}; nothing changed since checkpoint '${taken.checkpointId}', so none was taken` : reason;
+      return result("paused", why, { ...done, resumeRequested: late.active });
     } catch (error) {
       await step.run("Leave the session in a resting state after a failure", async () => {
         const settled = await settle(deps, {

@@ -3,14 +3,22 @@
  * paused sessions past the archive period, and request hibernation / archiving for each.
  *
  *   Find idle sessions → Request hibernation for <session> … → Find sessions paused past the
- *   archive period → Request archiving for <session> …
+ *   archive period → Request archiving for <session> … → Find running sessions with changes
+ *   unsaved past the flush interval → Request a flush for <session> …
  *
  * Each request records why (idle for how long, the last ping / file change / command), which
  * becomes the session's sleep reason. With a one-minute cron a session sleeps within its timeout
  * plus one minute. Request ids name the session and the sweep's scheduled minute: a replayed sweep
  * sends nothing twice, and a request that was skipped (session busy) is made again next minute.
+ *
+ * Flush (TORPOR_FLUSH_INTERVAL_MS, 0 = off): a running session whose oldest pending change is
+ * older than the interval gets a flush request (src/workflows/flush.ts), so a sandbox that dies
+ * while running loses at most the interval plus one sweep period. Sessions the same sweep sends to
+ * hibernate, and sessions a workflow holds, are left out. Cost: one pending-change read (the
+ * oldest row, through the (session, pending, at) index) per running session per sweep.
  */
 import { selectIdle } from "../core/idle-policy";
+import { isLeaseLive } from "../core/lifecycle";
 import type { Session } from "../core/types";
 import type { CronTick, WorkflowDefinition, WorkflowDeps } from "./types";
 
@@ -20,6 +28,26 @@ export const SWEEP_BATCH = 200;
 export interface SweepResult {
   hibernate: { sessionId: string; reason: string }[];
   archive: { sessionId: string; reason: string }[];
+  flush: { sessionId: string; reason: string }[];
+}
+
+/** Running sessions whose oldest pending change is older than the flush interval, not held by a workflow. */
+export async function findUnsaved(deps: WorkflowDeps, now: number, skip: ReadonlySet<string>): Promise<{ sessionId: string; reason: string }[]> {
+  const interval = deps.config.lifecycle.flushIntervalMs;
+  if (interval <= 0) return [];
+  const running = await deps.store.listSessions({ state: "running", limit: 1000 });
+  const candidates = running.filter((s) => !skip.has(s.id) && !isLeaseLive(s.lease, now));
+  const found: { sessionId: string; reason: string }[] = [];
+  for (const session of candidates) {
+    if (found.length >= SWEEP_BATCH) break;
+    const [oldest] = await deps.store.listPendingChanges(session.id, 1);
+    if (!oldest || now - oldest.at < interval) continue;
+    found.push({
+      sessionId: session.id,
+      reason: `changes unsaved since ${iso(oldest.at)} (${Math.round((now - oldest.at) / 1000)}s, flush interval ${Math.round(interval / 1000)}s)`,
+    });
+  }
+  return found;
 }
 
 const iso = (at: number) => new Date(at).toISOString();
@@ -79,9 +107,20 @@ export function createIdleSweepWorkflow(cron: string): WorkflowDefinition<CronTi
           data: item,
         });
       }
+      const unsaved = await step.run("Find running sessions with changes unsaved past the flush interval", async () => {
+        const found = await findUnsaved(deps, deps.now(), new Set(idle.map((i) => i.sessionId)));
+        return found.map((f) => ({ ...f, requestId: `flush-${f.sessionId}-${tick}` }));
+      });
+      for (const item of unsaved) {
+        await step.sendEvent(`Request a flush for ${item.sessionId}`, {
+          name: "torpor/session.flush.requested",
+          data: item,
+        });
+      }
       return {
         hibernate: idle.map(({ sessionId, reason }) => ({ sessionId, reason })),
         archive: paused.map(({ sessionId, reason }) => ({ sessionId, reason })),
+        flush: unsaved.map(({ sessionId, reason }) => ({ sessionId, reason })),
       };
     },
   };

@@ -5,6 +5,7 @@
 import type { Config } from "../core/config";
 import { archiveWorkflow } from "./archive";
 import { deleteWorkflow } from "./delete";
+import { flushWorkflow } from "./flush";
 import { hibernateWorkflow } from "./hibernate";
 import { createIdleSweepWorkflow } from "./idle-sweep";
 import { restoreWorkflow } from "./restore";
@@ -13,7 +14,7 @@ import { createRetentionWorkflow } from "./retention-workflow";
 import { snapshotWorkflow } from "./snapshot";
 import type { WorkflowDefinition } from "./types";
 
-export { archiveWorkflow, deleteWorkflow, hibernateWorkflow, restoreWorkflow, resumeWorkflow, snapshotWorkflow };
+export { archiveWorkflow, deleteWorkflow, flushWorkflow, hibernateWorkflow, restoreWorkflow, resumeWorkflow, snapshotWorkflow };
 export { createIdleSweepWorkflow, createRetentionWorkflow };
 export * from "./types";
 export { parseEvent, eventDataSchemas, EVENT_NAMES } from "../core/events";
@@ -32,5 +33,6 @@ export function createWorkflows(config: Pick<Config, "lifecycle">): AnyWorkflow[
     restoreWorkflow,
     deleteWorkflow,
     createRetentionWorkflow(),
+    flushWorkflow,
   ];
 }

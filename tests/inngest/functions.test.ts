@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   archiveFunction,
   deleteFunction,
+  flushFunction,
   functions,
   hibernateFunction,
   idleSweepFunction,
@@ -200,9 +201,9 @@ describe("Inngest functions", () => {
     const options = (fn: unknown) => (fn as { opts: Record<string, unknown> }).opts;
     expect(functions.map((f) => options(f).id)).toEqual([
       "idle-sweep", "hibernate-session", "archive-session", "resume-session", "snapshot-session", "restore-session", "delete-session", "retention",
-      "settle-cancelled-run",
+      "flush-session", "settle-cancelled-run",
     ]);
-    for (const fn of [hibernateFunction, archiveFunction, resumeFunction, snapshotFunction, restoreFunction, deleteFunction]) {
+    for (const fn of [hibernateFunction, archiveFunction, resumeFunction, snapshotFunction, restoreFunction, deleteFunction, flushFunction]) {
       expect(options(fn)).toMatchObject({
         // Shared by every session function (tests/inngest/semantics.test.ts says why).
         concurrency: [{ limit: 1, key: '"torpor-session:" + event.data.sessionId', scope: "env" }],

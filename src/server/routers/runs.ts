@@ -30,6 +30,7 @@ export function inngestRunUrl(config: Config, run: Pick<RunRecord, "externalId">
  */
 export const WORKFLOW_IDS = [
   "idle-sweep", "hibernate-session", "archive-session", "resume-session", "snapshot-session", "restore-session", "delete-session", "retention",
+  "flush-session",
 ] as const;
 
 const view = (config: Config, run: RunRecord) => ({ ...run, ...runOutcome(run), inngestUrl: inngestRunUrl(config, run) });

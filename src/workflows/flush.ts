@@ -1,0 +1,92 @@
+/**
+ * Continuous flush (the RPO): an incremental checkpoint of a running session whose oldest pending
+ * change is older than the flush interval (TORPOR_FLUSH_INTERVAL_MS), so that a sandbox that dies
+ * while running (a provider crash, E2B's runtime cap, OOM) loses at most that interval.
+ *
+ *   Take the lease (the session stays running) → Check that a flush is due → Flush pending changes
+ *   and take a checkpoint → Commit the checkpoint → Release the lease.
+ *
+ * The idle sweep requests it (src/workflows/idle-sweep.ts); the run checks again that the flush is
+ * due, since a hibernate or a snapshot may have flushed the rows since the request. Nothing pauses:
+ * the session stays running, and a flush is not activity. A local sandbox is frozen only while the
+ * checkpoint reads it, as a manual snapshot is (its processes cannot swap what is being read); E2B's
+ * is read running. A flush that finds nothing changed since the latest checkpoint commits none
+ * (flushAndSnapshot reuses it) and only marks the rows flushed. Checkpoint kind: "scheduled".
+ */
+import { describeError } from "../core/errors";
+import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
+import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { sessionWorkflow, type TorporEvent, type WorkflowDeps } from "./types";
+
+type FlushEvent = Extract<TorporEvent, { name: "torpor/session.flush.requested" }>;
+
+export interface FlushResult {
+  status: "committed" | "reused" | "skipped";
+  reason: string;
+  checkpointId: string | null;
+  flushedChanges: number;
+  uploadedBytes: number;
+}
+
+/** Whether `session`'s pending changes are old enough for a flush at `now`: the oldest change's time, or null. */
+export async function flushDue(deps: WorkflowDeps, sessionId: string, now: number): Promise<{ due: boolean; oldestAt: number | null }> {
+  const interval = deps.config.lifecycle.flushIntervalMs;
+  const [oldest] = await deps.store.listPendingChanges(sessionId, 1);
+  if (!oldest) return { due: false, oldestAt: null };
+  return { due: interval > 0 && now - oldest.at >= interval, oldestAt: oldest.at };
+}
+
+export const flushWorkflow = sessionWorkflow<FlushEvent, FlushResult>({
+  id: "flush-session",
+  name: "Flush a running session's changes",
+  trigger: { event: "torpor/session.flush.requested" },
+  retries: 4,
+  async handler({ event, step, runId, deps }) {
+    const { sessionId, reason } = event.data;
+    const skipped = (why: string): FlushResult => ({ status: "skipped", reason: why, checkpointId: null, flushedChanges: 0, uploadedBytes: 0 });
+    // A snapshot lease is only granted to a running session. "skip": a busy session is being saved or woken by another workflow; the next sweep asks again.
+    const lease = await step.run("Take the lease", () =>
+      takeLease(deps, { sessionId, holder: runId, operation: "snapshot", onBusy: "skip" }),
+    );
+    if (!lease.ok) return skipped(lease.reason);
+    try {
+      const due = await step.run("Check that a flush is due", async () => {
+        const session = await deps.store.getSession(sessionId);
+        if (session.state !== "running") return { due: false, why: `the session is ${session.state}` };
+        const check = await flushDue(deps, sessionId, deps.now());
+        return { due: check.due, why: check.oldestAt === null ? "no pending change" : "the oldest pending change is newer than the flush interval" };
+      });
+      if (!due.due) {
+        await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
+        return skipped(due.why);
+      }
+      const sandboxId = requireSandbox(lease, sessionId);
+      const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
+        await guardLease(deps, sessionId, runId);
+        // As in a manual snapshot: a local sandbox is frozen while its files are read (one moment,
+        // no swap under the reader), and runs again whatever happens.
+        const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
+        if (freezes) await deps.sandboxes.pause(sandboxId);
+        try {
+          return await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "scheduled", step: "Flush pending changes and take a checkpoint" });
+        } finally {
+          if (freezes) await deps.sandboxes.connect(sandboxId);
+        }
+      });
+      const committed = await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "scheduled"));
+      await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
+      return {
+        status: taken.reused ? "reused" : "committed",
+        reason: taken.reused ? `${reason}; nothing changed since checkpoint '${taken.checkpointId}'` : reason,
+        checkpointId: taken.checkpointId,
+        flushedChanges: committed.flushedChanges,
+        uploadedBytes: taken.uploadedBytes,
+      };
+    } catch (error) {
+      await step.run("Release the lease after a failure", () =>
+        settle(deps, { sessionId, holder: runId, events: [], patch: { lastError: `flush failed: ${describeError(error)}` } }),
+      );
+      throw error;
+    }
+  },
+});
