@@ -45,7 +45,7 @@ describe("e2b adapter: no setuid, setgid or sticky bit", () => {
     const { id } = await provider.create({ template: "base" });
     const mtime = new Date(1_700_000_000_123);
     const pack = tar.pack();
-    const entry = (h: tar.Headers & { pax?: Record<string, string> }, body?: string) =>
+    const entry = (h: Partial<tar.Header> & { name: string } & { pax?: Record<string, string> }, body?: string) =>
       new Promise<void>((resolve, reject) => pack.entry(h, body ?? "", (e) => (e ? reject(e) : resolve())));
     const writing = (async () => {
       await entry({ name: "shared", type: "directory", mode: 0o3775, mtime });

@@ -29,7 +29,7 @@ export function checkedTar(input: Readable, existingLinks: Iterable<string>): { 
   const body = new PassThrough();
   const extract = tar.extract();
 
-  const judge = (header: tar.Headers): void => {
+  const judge = (header: tar.Header): void => {
     const name = workspacePath(header.name, "tar entry");
     for (const parent of parentsOf(name)) {
       if (links.has(parent)) {
@@ -49,7 +49,7 @@ export function checkedTar(input: Readable, existingLinks: Iterable<string>): { 
       const header = entry.header;
       judge(header);
       // path and linkpath are written again from name and linkname: drop them from the records.
-      const { path: _path, linkpath: _linkpath, ...pax } = (header as tar.Headers & { pax?: Record<string, string> }).pax ?? {};
+      const { path: _path, linkpath: _linkpath, ...pax } = (header as tar.Header & { pax?: Record<string, string> }).pax ?? {};
       const out = { ...header, mode: (header.mode ?? 0) & MODE_BITS, pax: Object.keys(pax).length > 0 ? pax : undefined };
       if (header.type === "file" || header.type === "contiguous-file") {
         await pipeline(entry, pack.entry(out) as unknown as NodeJS.WritableStream);
@@ -66,8 +66,8 @@ export function checkedTar(input: Readable, existingLinks: Iterable<string>): { 
   // Forwarded by hand, not piped: on a refusal the body just ends (a truncated archive the
   // caller never extracts: it waits for the verdict), while the pack is torn down.
   let failed = false;
-  pack.on("data", (chunk: Buffer) => {
-    if (!failed && !body.write(chunk)) pack.pause();
+  pack.on("data", (chunk: unknown) => {
+    if (!failed && !body.write(chunk as Buffer)) pack.pause();
   });
   body.on("drain", () => pack.resume());
   pack.on("end", () => failed || body.end());
