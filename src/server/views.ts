@@ -7,6 +7,7 @@
 import type { CheckpointRecord, Session } from "../core/types";
 import type { SessionSummary } from "../store/summary";
 import type { StateStore } from "../store/types";
+import { awakeView, type AwakeView } from "./awake";
 
 export interface SessionView extends Session {
   /** When the idle sweep will hibernate it (running sessions only). */
@@ -14,6 +15,9 @@ export interface SessionView extends Session {
   latestCheckpoint: Pick<CheckpointRecord, "id" | "bytes" | "files" | "uploadedBytes" | "committedAt" | "label"> | null;
   /** Bytes the session's committed checkpoints describe (logical) and uploaded (after deduplication). */
   storage: { logicalBytes: number; storedBytes: number; checkpoints: number };
+  /** The one-session view only (./awake): the oldest unsaved change's time and why it is awake. */
+  unsavedSince?: AwakeView["unsavedSince"];
+  awakeReason?: AwakeView["awakeReason"];
 }
 
 export function hibernatesAt(session: Session): number | null {
@@ -21,8 +25,8 @@ export function hibernatesAt(session: Session): number | null {
 }
 
 export async function sessionView(store: StateStore, session: Session): Promise<SessionView> {
-  const [summary] = await store.sessionSummaries([session]);
-  return sessionViewOf(session, summary!);
+  const [[summary], awake] = await Promise.all([store.sessionSummaries([session]), awakeView(store, session, Date.now())]);
+  return { ...sessionViewOf(session, summary!), ...awake };
 }
 
 /** The view from the session and its summary (one summary read serves a whole list). */

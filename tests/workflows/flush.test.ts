@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Session } from "../../src/core/types";
+import { awakeReason, awakeView } from "../../src/server/awake";
 import type { FlushResult } from "../../src/workflows/flush";
 import type { SweepResult } from "../../src/workflows/idle-sweep";
 import {
@@ -48,6 +49,17 @@ async function sweep(w: WorkflowRuntime): Promise<SweepResult> {
   return JSON.parse(run.result!) as SweepResult;
 }
 
+describe("the awake reason", () => {
+  it("counts the files changed in the last 5 min, or names the editor", () => {
+    const now = 10 * 3600_000;
+    const running = { state: "running" as const, lastActivityKind: "file" as const, lastActivityAt: now - 1000 };
+    const rows = [{ path: "a", at: now - 6 * 60_000 }, { path: "b", at: now - 60_000 }, { path: "c", at: now - 2000 }, { path: "c", at: now - 1000 }];
+    expect(awakeReason(running, rows, now)).toBe("awake: 2 files changed (by sandbox processes or files.write) in the last 5 min");
+    expect(awakeReason({ ...running, lastActivityKind: "ping" }, rows, now)).toBe("awake: editor activity");
+    expect(awakeReason({ ...running, state: "paused" }, rows, now)).toBeNull();
+  });
+});
+
 describe("continuous flush", () => {
   it("checkpoints a running session whose pending change is older than the interval, and marks the rows flushed", async () => {
     rt = await startWorkflowRuntime();
@@ -55,6 +67,8 @@ describe("continuous flush", () => {
     expect(runtime.config.lifecycle.flushIntervalMs).toBe(300_000);
     const { session, baseId } = await sessionWithOldChange(rt, 6 * 60_000);
     const before = await runtime.store.getSession(session.id);
+    const [row] = await runtime.store.listPendingChanges(session.id);
+    expect((await awakeView(runtime.store, before, Date.now())).unsavedSince).toBe(row!.at);
 
     const result = await sweep(rt);
     expect(result.flush.map((f) => f.sessionId)).toEqual([session.id]);
@@ -82,6 +96,7 @@ describe("continuous flush", () => {
     expect(after).toMatchObject({ state: "running", latestCheckpointId: flushed.checkpointId, lease: null });
     // A flush is not activity: the idle deadline did not move.
     expect(after.lastActivityAt).toBe(before.lastActivityAt);
+    expect((await awakeView(runtime.store, after, Date.now())).unsavedSince).toBeNull();
     expect(await runtime.sandboxes.status(session.sandboxId!)).toBe("running");
 
     // Nothing pending any more: the next sweep asks for no flush.

@@ -1,0 +1,50 @@
+/**
+ * Why a running session is awake, and since when its files are unsaved: what the dashboard shows
+ * as "awake: 37 files changed in the last 5 min" and "unsaved for 3 min" (the RPO's clock: the
+ * continuous flush checkpoints changes older than TORPOR_FLUSH_INTERVAL_MS, src/workflows/flush).
+ * One pending-change read per session, so only the one-session view (sessions.get) carries it;
+ * the lists stay at their bounded reads.
+ */
+import type { Session } from "../core/types";
+import type { StateStore } from "../store/types";
+
+/** The window the awake reason counts file changes in. */
+export const AWAKE_WINDOW_MS = 5 * 60_000;
+/** Pending rows read at most: past this the reason says "over N". */
+const READ_LIMIT = 2000;
+
+export interface AwakeView {
+  /** The oldest pending change's time: files changed since then are in no checkpoint yet. null: nothing unsaved. */
+  unsavedSince: number | null;
+  /** Running sessions only: what keeps it awake, in words. */
+  awakeReason: string | null;
+}
+
+export function awakeReason(session: Pick<Session, "state" | "lastActivityKind" | "lastActivityAt">, pending: { path: string; at: number }[], now: number, truncated = false): string | null {
+  if (session.state !== "running") return null;
+  switch (session.lastActivityKind) {
+    case "file": {
+      const recent = new Set(pending.filter((c) => c.at >= now - AWAKE_WINDOW_MS).map((c) => c.path)).size;
+      if (recent === 0) return `awake: files changed at ${new Date(session.lastActivityAt).toISOString()}`;
+      return `awake: ${truncated ? "over " : ""}${recent} file${recent === 1 ? "" : "s"} changed (by sandbox processes or files.write) in the last ${AWAKE_WINDOW_MS / 60_000} min`;
+    }
+    case "ping":
+      return "awake: editor activity";
+    case "command":
+      return "awake: a command through the API";
+    case "api":
+      return "awake: API calls";
+    default: {
+      const never: never = session.lastActivityKind;
+      return `awake: ${String(never)}`;
+    }
+  }
+}
+
+export async function awakeView(store: StateStore, session: Session, now: number): Promise<AwakeView> {
+  const pending = await store.listPendingChanges(session.id, READ_LIMIT);
+  return {
+    unsavedSince: pending[0]?.at ?? null,
+    awakeReason: awakeReason(session, pending, now, pending.length >= READ_LIMIT),
+  };
+}
