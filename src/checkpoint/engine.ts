@@ -4,7 +4,7 @@
  * serves local folders (localDirSource/localDirTarget) and sandboxes. The store is wrapped with
  * retries, so transient storage failures are retried with backoff.
  */
-import { StorageError } from "../core/errors";
+import { IntegrityError, StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
 import { withRetries } from "../objectstore/retry";
 import { Gate } from "./channel";
@@ -59,7 +59,7 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
     restore: (id, target, restoreOptions = {}) => restoreCheckpoint(id, target, restoreOptions, settings),
     verify: (id, verifyOptions = {}) => verifyCheckpoint(id, settings, verifyOptions.onProgress),
 
-    async list() {
+    async list(listOptions = {}) {
       const ids: string[] = [];
       for await (const item of objects.list("manifests/")) ids.push(item.key.slice("manifests/".length));
       const gate = new Gate(concurrency);
@@ -71,8 +71,15 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
               throw error;
             });
             if (!head) return null;
-            const header = decodeHeader(id, head) ?? (await readManifest(id)).header;
-            return summaryOf(id, header);
+            try {
+              const header = decodeHeader(id, head) ?? (await readManifest(id)).header;
+              return summaryOf(id, header);
+            } catch (error) {
+              // One garbage object under manifests/ must not hide every other checkpoint.
+              if (!(error instanceof IntegrityError)) throw error;
+              listOptions.onUnreadable?.(id, error);
+              return null;
+            }
           }),
         ),
       );

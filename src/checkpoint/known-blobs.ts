@@ -1,17 +1,22 @@
 /**
  * Which blobs the bucket already holds, and where: the dedup table of a snapshot. It starts from
  * the parent manifest's locations; the first time a snapshot meets content the parent does not
- * have, it loads every pack index in the bucket (so that a second workspace with the same
- * node_modules reuses the first one's packs). Large blobs are looked up one HEAD at a time.
+ * have, it reads the bucket's dedup index (dedup-index.ts: the newest generation and recent
+ * commit logs, a few GETs, never every `index/<pack>`), so that a second workspace with the same
+ * node_modules reuses the first one's packs. An index entry is a hint: its pack is checked with
+ * one HEAD (once per pack) before any of its blobs is reused, and a missing pack means upload.
+ * Large blobs are looked up one HEAD at a time.
  */
-import { IntegrityError, StorageError } from "../core/errors";
 import type { ObjectStore } from "../objectstore/index";
-import { Gate } from "./channel";
-import { type BlobLocation, decodeIndex, EMPTY_HASH, keys } from "./format";
+import { loadDedupHints } from "./dedup-index";
+import { type BlobLocation, EMPTY_HASH, keys } from "./format";
 
 export class KnownBlobs {
   private readonly locations = new Map<string, BlobLocation>();
-  private loading: Promise<void> | undefined;
+  /** Locations this snapshot stored itself (for its dedup log). */
+  readonly uploaded = new Map<string, BlobLocation>();
+  private hints: Promise<Map<string, BlobLocation>> | undefined;
+  private readonly packExists = new Map<string, Promise<boolean>>();
   private misses = 0;
 
   constructor(
@@ -34,15 +39,29 @@ export class KnownBlobs {
 
   set(hash: string, location: BlobLocation): void {
     this.locations.set(hash, location);
+    this.uploaded.set(hash, location);
   }
 
-  /** Whether a small blob exists in some pack (after loading every pack index once). */
+  /** Whether a small blob exists in some pack (after reading the dedup index once). */
   async hasSmall(hash: string): Promise<boolean> {
     if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
     if (!this.trustStored) return false;
-    if (!this.loading && this.misses++ < this.missesBeforeLoading) return false;
-    await this.loadIndexes();
-    return this.locations.has(hash);
+    if (!this.hints && this.misses++ < this.missesBeforeLoading) return false;
+    this.hints ??= loadDedupHints(this.objects, this.concurrency);
+    const hint = (await this.hints).get(hash);
+    if (!hint || !(await this.checkPack(hint[0]))) return false;
+    if (!this.locations.has(hash)) this.locations.set(hash, hint);
+    return true;
+  }
+
+  /** A stale hint (its pack deleted by gc, or lost) is dropped: the blob is stored again. */
+  private checkPack(pack: string): Promise<boolean> {
+    let found = this.packExists.get(pack);
+    if (!found) {
+      found = this.objects.head(keys.pack(pack)).then((info) => info !== null);
+      this.packExists.set(pack, found);
+    }
+    return found;
   }
 
   /** Whether a large blob exists as its own object; records its location if so. */
@@ -53,39 +72,5 @@ export class KnownBlobs {
     if (!info) return false;
     this.locations.set(hash, ["", 0, info.size, 0, size]);
     return true;
-  }
-
-  private loadIndexes(): Promise<void> {
-    this.loading ??= (async () => {
-      const ids: string[] = [];
-      for await (const item of this.objects.list("index/")) ids.push(item.key.slice("index/".length));
-      const gate = new Gate(this.concurrency);
-      await Promise.all(
-        ids.map((id) =>
-          gate.run(async () => {
-            let body: Buffer;
-            try {
-              body = await this.objects.getBuffer(keys.index(id));
-            } catch (error) {
-              // Deleted by a gc since the listing: its blobs are simply not reusable.
-              if (error instanceof StorageError && error.code === "NOT_FOUND") return;
-              throw error;
-            }
-            let blobs: ReturnType<typeof decodeIndex>;
-            try {
-              blobs = decodeIndex(id, body);
-            } catch (error) {
-              // A damaged index only costs reuse: its pack's blobs get stored again, never trusted.
-              if (error instanceof IntegrityError) return;
-              throw error;
-            }
-            for (const [hash, offset, length, rawOffset, size] of blobs) {
-              if (!this.locations.has(hash)) this.locations.set(hash, [id, offset, length, rawOffset, size]);
-            }
-          }),
-        ),
-      );
-    })();
-    return this.loading;
   }
 }

@@ -5,6 +5,7 @@
  * durable before the manifest is written, and the manifest is the commit. With a parent, the
  * manifest is a delta of what changed when the chain has room (manifest-chain.ts); its marker
  * under the parent is written before it, so that removing the parent keeps what the delta needs.
+ * After the commit, the packs it uploaded are logged in the bucket's dedup index (dedup-index.ts).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import type { ObjectStore } from "../objectstore/index";
 import { Gate } from "./channel";
 import { type BlobLocation, EMPTY_HASH, keys } from "./format";
 import { childKey, encodeCheckpoint, type ResolvedManifest } from "./manifest-chain";
+import { writeDedupLog } from "./dedup-index";
 import { KnownBlobs } from "./known-blobs";
 import { Packer, type PackerStats } from "./packer";
 import { assertScanSafe, byPath } from "./paths";
@@ -186,6 +188,8 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   await s.objects.put(keys.manifest(id), body);
   stats.uploadedBytes += body.length;
   stats.uploadedObjects++;
+  // After the commit, so it names committed packs only; best effort (dedup-index.ts).
+  await writeDedupLog(s.objects, id, known.uploaded);
 
   return {
     checkpoint: id,

@@ -103,6 +103,10 @@ export interface GcResult {
   /** Unreferenced objects younger than the grace period: perhaps part of a checkpoint being written. */
   inGrace: number;
   seconds: number;
+  /** Manifest objects gc read (the others came from gc/state: only those written since the last gc). */
+  manifestReads?: number;
+  /** Manifests gc could not read: when any, it deleted nothing (see gc.ts). */
+  unreadable?: string[];
 }
 
 /** The engine's surface, used by the CLI, the workflows and the API. */
@@ -112,7 +116,8 @@ export interface CheckpointEngine {
   /** Downloads and checks every blob of a checkpoint. */
   verify(checkpointId: string, options?: { onProgress?: (p: RestoreProgress) => void }): Promise<VerifyResult>;
   /** Committed checkpoints (manifests) in the object store, newest first. */
-  list(): Promise<CheckpointSummary[]>;
+  /** Every checkpoint; one whose manifest is unreadable is skipped and passed to onUnreadable. */
+  list(options?: { onUnreadable?: (id: string, error: Error) => void }): Promise<CheckpointSummary[]>;
   readManifest(checkpointId: string): Promise<{ entries: ManifestEntry[]; summary: CheckpointSummary }>;
   /** Deletes a checkpoint's manifest (its objects go at the next gc). */
   remove(checkpointId: string): Promise<void>;

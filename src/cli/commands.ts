@@ -63,23 +63,27 @@ export async function runEngineCommand(command: EngineCommand, config: Config, o
         return { json: r, lines, warnings: [], exitCode: r.ok ? 0 : 1 };
       }
       case "ls": {
-        const list = await engine.list();
+        const unreadable: string[] = [];
+        const list = await engine.list({ onUnreadable: (id, error) => unreadable.push(`skipped ${id}: ${error.message}`) });
         return {
-          json: { checkpoints: list },
+          json: { checkpoints: list, unreadable },
           lines: list.length === 0
             ? ["no checkpoints"]
             : list.map((c) => `${c.id}  ${new Date(c.createdAt).toISOString()}  ${String(c.files).padStart(7)} files  ${mb(c.bytes).padStart(10)}  parent ${c.parent ?? "-"}`),
-          warnings: [],
+          warnings: unreadable,
           exitCode: 0,
         };
       }
       case "gc": {
         const r = await engine.gc({ graceMs: command.graceMs });
+        const unreadable = r.unreadable ?? [];
         return {
           json: r,
-          lines: [`deleted ${r.deletedObjects} objects (${mb(r.deletedBytes)}), kept ${r.keptObjects}, ${r.inGrace} unreferenced but within the grace period`],
-          warnings: [],
-          exitCode: 0,
+          lines: unreadable.length > 0
+            ? [`gc stopped: ${unreadable.length} unreadable manifests, nothing deleted`]
+            : [`deleted ${r.deletedObjects} objects (${mb(r.deletedBytes)}), kept ${r.keptObjects}, ${r.inGrace} unreferenced but within the grace period`],
+          warnings: unreadable.map((u) => `unreadable manifest ${u}`),
+          exitCode: unreadable.length > 0 ? 1 : 0,
         };
       }
       default: {

@@ -196,6 +196,7 @@ describe("damaged pack indexes", () => {
     await writeTree(one, { "a.txt": "shared content a", "b.txt": "shared content b" });
     await engine.snapshot(localDirSource(one));
     for await (const item of s3.objects.list("index/")) await s3.objects.put(item.key, "not an index");
+    for await (const item of s3.objects.list("dedup/")) await s3.objects.put(item.key, "not an index");
     const two = await dir("idx-two");
     await writeTree(two, { "a.txt": "shared content a", "b.txt": "shared content b" });
     const snap = await engine.snapshot(localDirSource(two));
