@@ -9,6 +9,7 @@
  * inside the new sandbox, with the manifest: a restore is only accepted when every hash matches.
  * A sandbox created by a run is tagged with the session and run, so a leaked one can be found.
  */
+import { sandboxLifetimeMs } from "../core/config";
 import { describeError, IntegrityError } from "../core/errors";
 import { sandboxWorkspace } from "../sandbox";
 import { keepLease } from "./lease";
@@ -35,7 +36,10 @@ export async function createSandboxStep(
     const [earlier, ...extra] = (await deps.sandboxes.findSandboxes?.(metadata)) ?? [];
     for (const leaked of extra) await deps.sandboxes.kill(leaked.id);
     if (earlier) return earlier.status === "paused" ? deps.sandboxes.connect(earlier.id) : earlier;
-    return deps.sandboxes.create({ template: input.template, metadata });
+    // The same lifetime as sessions.create asks for (E2B's timeout): this session's idle deadline
+    // + a sweep period + the hibernate budget, not the provider's default.
+    const { idleTimeoutMs } = await deps.store.getSession(input.sessionId);
+    return deps.sandboxes.create({ template: input.template, metadata, timeoutMs: sandboxLifetimeMs(deps.config.lifecycle, idleTimeoutMs) });
   });
   return info.id;
 }

@@ -5,8 +5,8 @@
  * (what is kept, and why: src/core/history), one bounded store call per step, until nothing is
  * left or HISTORY_MAX_BATCHES steps ran (the next hourly run goes on).
  *
- *   Apply retention, part 1 … n → Collect unreferenced objects
- *   → Prune old change rows and runs, batch 1 … n
+ *   Apply retention, part 1 … n → Collect unreferenced objects → Reap sandboxes no session
+ *   points at (./reap) → Prune old change rows and runs, batch 1 … n
  *
  * Every loop is bounded (see RETENTION_MAX_PARTS), so a run never reaches Inngest's step cap: a
  * part plans up to 100 sessions and removes up to 100 expired checkpoints in one step, where the
@@ -20,6 +20,8 @@
  */
 import { isTorporError } from "../core/errors";
 import { HISTORY_BATCH } from "../core/history";
+import type { ReapResult } from "../sandbox/e2b/reap";
+import { reapStep } from "./reap";
 import { DAY_MS, pausedExpiryWarning, planRetention } from "./retention";
 import type { CronTick, WorkflowDefinition, WorkflowDeps } from "./types";
 
@@ -32,7 +34,7 @@ export const RETENTION_SESSIONS_PER_PART = 100;
 export const RETENTION_PRUNES_PER_PART = 100;
 /**
  * Parts one run goes through at most. With gc, history and the engine's own record steps, a
- * run takes at most RETENTION_MAX_PARTS + 1 + HISTORY_MAX_BATCHES + 3 steps (554),
+ * run takes at most RETENTION_MAX_PARTS + 2 + HISTORY_MAX_BATCHES + 3 steps (555),
  * inside Inngest's cap of 1,000 steps per run whatever the number of sessions or expired
  * checkpoints: 500 parts cover 50,000 sessions an hour, or 50,000 removals.
  */
@@ -126,6 +128,8 @@ export interface RetentionRunResult {
   /** done: false when the run stopped at RETENTION_MAX_PARTS; the next hourly run goes on. */
   retention: { sessions: number; parts: number; done: boolean };
   gc: { deletedObjects: number; deletedBytes: number; inGrace: number };
+  /** Sandboxes no session points at, killed by ./reap. */
+  reaped: ReapResult;
   history: HistoryPruneTotals;
 }
 
@@ -157,6 +161,7 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
         const result = await deps.checkpoints.gc({ graceMs: deps.config.checkpoint.gcGraceMs, now: deps.now() });
         return { deletedObjects: result.deletedObjects, deletedBytes: result.deletedBytes, inGrace: result.inGrace };
       });
+      const reaped = await reapStep(step, deps);
       // The cut-off comes from the tick, not the clock: a replayed or retried step sees the same one.
       const before = event.data.scheduledAt - deps.config.lifecycle.historyRetentionDays * DAY_MS;
       const history: HistoryPruneTotals = { before, changes: 0, runs: 0, steps: 0, kept: 0, batches: 0, done: false };
@@ -176,7 +181,7 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
           break;
         }
       }
-      return { pruned: plan.prune, warnings: plan.warnings, retention: { sessions: plan.sessions, parts: plan.parts, done: plan.done }, gc, history };
+      return { pruned: plan.prune, warnings: plan.warnings, retention: { sessions: plan.sessions, parts: plan.parts, done: plan.done }, gc, reaped, history };
     },
   };
 }

@@ -7,6 +7,13 @@
  *   - their session's lease is live (a run may be creating it and not have recorded it yet);
  *   - they are younger than `graceMs` (the same race, seen from a store that lags).
  * A paused orphan is killed too: E2B keeps (and bills the storage of) paused sandboxes.
+ *
+ * A tag naming a session this store does not know is killed only with `unknownSessions: "kill"`
+ * (the default, right for the local provider, whose sandboxes live in this data dir). On E2B one
+ * API key may serve several deployments (staging and production, two developers): their
+ * sessions are unknown here, so the scheduled reaper keeps such sandboxes (`"keep"`) and counts
+ * them. Every session row is written before its first sandbox is made, so a sandbox of this
+ * deployment never names an unknown session.
  */
 import type { Session } from "../../core/types";
 import { isLeaseLive } from "../../core/lifecycle";
@@ -17,6 +24,8 @@ export const SESSION_TAGS = ["torporSession", "torporSessionId"] as const;
 export interface ReapResult {
   examined: number;
   killed: { sandboxId: string; sessionId: string; why: string }[];
+  /** Tagged sandboxes kept because their session is unknown here (`unknownSessions: "keep"`). */
+  foreign?: number;
 }
 
 export function sessionOf(info: Pick<SandboxInfo, "metadata">): string | null {
@@ -36,17 +45,23 @@ export function orphanReason(info: SandboxInfo, session: Session | null, now: nu
 export async function reapOrphanSandboxes(
   sandboxes: Pick<SandboxProvider, "findSandboxes" | "kill">,
   findSession: (sessionId: string) => Promise<Session | null>,
-  options: { now: number; graceMs: number },
+  options: { now: number; graceMs: number; unknownSessions?: "kill" | "keep" },
 ): Promise<ReapResult> {
   if (!sandboxes.findSandboxes) return { examined: 0, killed: [] };
   const tagged = (await sandboxes.findSandboxes({})).filter((s) => sessionOf(s) !== null);
   const killed: ReapResult["killed"] = [];
+  let foreign = 0;
   for (const info of tagged) {
     const sessionId = sessionOf(info)!;
-    const why = orphanReason(info, await findSession(sessionId), options.now, options.graceMs);
+    const session = await findSession(sessionId);
+    if (session === null && options.unknownSessions === "keep") {
+      foreign++;
+      continue;
+    }
+    const why = orphanReason(info, session, options.now, options.graceMs);
     if (why === null) continue;
     await sandboxes.kill(info.id);
     killed.push({ sandboxId: info.id, sessionId, why });
   }
-  return { examined: tagged.length, killed };
+  return { examined: tagged.length, killed, ...(options.unknownSessions === "keep" ? { foreign } : {}) };
 }
