@@ -1,3 +1,4 @@
+/// <reference path="./s3rver.d.ts" />
 /**
  * The embedded object store: s3rver, a real S3-compatible HTTP server, on loopback with its data
  * on disk. It accepts only the credentials S3RVER/S3RVER, which it hands back to the caller.

@@ -42,7 +42,7 @@ const sessionFunctions = functions.filter((f) => options(f).idempotency !== unde
 describe("Inngest function options", () => {
   it("every session workflow shares one concurrency key per session, scoped to the environment", () => {
     expect(sessionFunctions.map((f) => options(f).id).sort()).toEqual(
-      ["archive-session", "delete-session", "hibernate-session", "restore-session", "resume-session", "snapshot-session"],
+      ["archive-session", "delete-session", "flush-session", "hibernate-session", "restore-session", "resume-session", "snapshot-session"],
     );
     for (const fn of sessionFunctions) {
       const concurrency = options(fn).concurrency as { limit: number; key: string; scope: string }[];
