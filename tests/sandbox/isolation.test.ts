@@ -13,6 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/core/config";
 import { createRuntime, type Runtime } from "../../src/runtime";
+import { SANDBOX_UID } from "../../src/sandbox/local/bwrap";
 import { resolveAuthSecret } from "../../src/server/secret";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "torpor-isolation-"));
@@ -82,7 +83,7 @@ describe("a hostile sandbox cannot reach the host", () => {
     expect((await sandboxes.connect(attacker)).isolated).toBe(true);
     // The sandbox did make the file: it is nobody's (or has no setuid bit), and not root's.
     const suid = statSync(path.join(runtime.config.dataDir, "sandboxes", attacker, "workspace", "suid-sh"));
-    if (asRoot) expect(suid.uid).toBe(65534);
+    if (asRoot) expect(suid.uid).toBe(SANDBOX_UID);
   }, 120_000);
 });
 

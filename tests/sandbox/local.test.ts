@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
 import { createLocalProvider, type SandboxProvider } from "../../src/sandbox";
+import { SANDBOX_UID } from "../../src/sandbox/local/bwrap";
 import { procStat, sandboxMembers } from "../../src/sandbox/local/processes";
 import type { LocalState } from "../../src/sandbox/local/state";
 import { eventually, expectCode, makeTar, readTar } from "./helpers";
@@ -122,7 +123,7 @@ describe("local provider isolation (bubblewrap)", () => {
   it("runs as an unprivileged uid with no capabilities and no new privileges, and the workspace stays its own", async () => {
     const id = await create(provider);
     const status = await provider.exec(id, "grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs)' /proc/self/status; grep ' /workspace ' /proc/self/mountinfo");
-    const uid = process.getuid?.() === 0 ? 65534 : process.getuid?.();
+    const uid = process.getuid?.() === 0 ? SANDBOX_UID : process.getuid?.();
     expect(status.stdout).toMatch(new RegExp(`Uid:\\s+${uid}\\s`));
     expect(status.stdout).toMatch(/CapEff:\s+0+\n/);
     expect(status.stdout).toMatch(/NoNewPrivs:\s+1/);

@@ -13,9 +13,9 @@
  * without a user namespace (as root it would map the sandbox's uid to host root, so files it
  * made would be root's and a `chmod 4755` would leave a setuid-root file on the host); it keeps
  * only CAP_SETUID, CAP_SETGID and CAP_SETPCAP, and `setpriv` drops to SANDBOX_UID:SANDBOX_GID
- * (host uid 65534, nobody), clears the supplementary groups, the inheritable and bounding sets,
- * before the command runs: the command has no capability at all. Files it makes are owned by
- * 65534 on the host. When Torpor runs as another user, `--unshare-user` maps the sandbox to that
+ * (host uid 65533, an id no account has), clears the supplementary groups, the inheritable and
+ * bounding sets, before the command runs: the command has no capability at all. Files it makes
+ * are owned by 65533 on the host. When Torpor runs as another user, `--unshare-user` maps the sandbox to that
  * (already unprivileged) user.
  * No `--die-with-parent`: sandboxes outlive the Torpor process that started them. The process
  * environment is built by the caller from scratch, so none of Torpor's own settings leak in.
@@ -25,9 +25,15 @@ import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { WORKSPACE_DIR } from "../types";
 
 export const SANDBOX_HOME = "/home/sandbox";
-/** The host uid and gid of sandbox processes when Torpor runs as root (nobody:nogroup). */
-export const SANDBOX_UID = 65534;
-export const SANDBOX_GID = 65534;
+/**
+ * The host uid and gid of sandbox processes when Torpor runs as root. Not 65534: a host daemon
+ * running as `nobody` would then own every sandbox's processes, and so read and write every
+ * running workspace through /proc/<pid>/cwd (the data dir's 0700 does not cover that path),
+ * ptrace and signal them. 65533 is in Debian's reserved, never-allocated range (65000-65533),
+ * below systemd's and subuid's dynamic ranges.
+ */
+export const SANDBOX_UID = 65533;
+export const SANDBOX_GID = 65533;
 const SETPRIV = "/usr/bin/setpriv";
 /** What to tell an operator whose machine cannot isolate sandboxes. */
 export const BWRAP_HINT = "install bubblewrap (apt-get install bubblewrap) or set TORPOR_BWRAP=off to run sandboxes NOT isolated";
