@@ -4,6 +4,7 @@
  * `idleAt` (last activity + idle timeout, for the idle index); the record has `id` and no idleAt.
  */
 import { NotFoundError } from "../src/core/errors";
+import { DEFAULT_ACTIVITY_POLICY } from "../src/core/session-policy";
 import type { Session } from "../src/core/types";
 import { idleAt } from "../src/store/rules";
 import type { Doc } from "./_generated/dataModel";
@@ -12,8 +13,8 @@ import type { MutationCtx, QueryCtx } from "./_generated/server";
 export type SessionDoc = Doc<"sessions">;
 
 export function sessionFromDoc(doc: SessionDoc): Session {
-  const { _id, _creationTime, sessionId, idleAt: _idleAt, ...rest } = doc;
-  return { id: sessionId, ...rest };
+  const { _id, _creationTime, sessionId, idleAt: _idleAt, activity, flushIntervalMs, ...rest } = doc;
+  return { id: sessionId, ...rest, activity: activity ?? DEFAULT_ACTIVITY_POLICY, flushIntervalMs: flushIntervalMs ?? null };
 }
 
 export function sessionToFields(session: Session): Omit<SessionDoc, "_id" | "_creationTime"> {

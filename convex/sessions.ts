@@ -22,7 +22,7 @@ import type { AcquireResult, ActivityResult, NewSession, SessionPage, SessionPat
 import type { MutationCtx, QueryCtx } from "./_generated/server";
 import { secretMutation, secretQuery } from "./functions";
 import { findSessionDoc, mutateSession, sessionFromDoc, sessionToFields } from "./model";
-import { activityKind, hooks, lifecycleEvent, operation, provider, sessionPatch, sessionState } from "./validators";
+import { activityKind, activityPolicy, hooks, lifecycleEvent, operation, provider, sessionPatch, sessionState } from "./validators";
 
 const DEFAULT_LIST_LIMIT = 1000;
 const now = v.optional(v.number());
@@ -37,6 +37,7 @@ export const create = secretMutation({
     sessionId: v.string(), ownerId: v.string(), provider, template: v.string(), idleTimeoutMs: v.number(),
     hooks: v.optional(v.object({ beforeCheckpoint: v.optional(hooks.fields.beforeCheckpoint), afterResume: v.optional(hooks.fields.afterResume), startCommand: hooks.fields.startCommand })),
     retention: v.optional(v.object({ keepLast: v.optional(v.number()), keepDailyDays: v.optional(v.number()) })),
+    activity: v.optional(activityPolicy), flushIntervalMs: v.optional(v.nullable(v.number())),
     sandboxId: v.optional(v.nullable(v.string())), now,
   },
   handler: (ctx, args) => createHandler(ctx, args),

@@ -8,7 +8,7 @@
  */
 import { v, type Infer } from "convex/values";
 import { LIFECYCLE_EVENTS } from "../src/core/lifecycle";
-import { OPERATIONS, SESSION_STATES } from "../src/core/types";
+import { ACTIVITY_POLICIES, OPERATIONS, SESSION_STATES } from "../src/core/types";
 
 const literals = <T extends string>(values: readonly T[]) => {
   const [a, b, ...rest] = values.map((value) => v.literal(value));
@@ -20,6 +20,7 @@ export const operation = literals(OPERATIONS);
 export const lifecycleEvent = literals(LIFECYCLE_EVENTS);
 export const provider = literals(["local", "e2b"] as const);
 export const activityKind = literals(["ping", "file", "command", "api"] as const);
+export const activityPolicy = literals(ACTIVITY_POLICIES);
 export const checkpointKind = literals(["hibernate", "manual", "scheduled"] as const);
 export const checkpointStatus = literals(["pending", "committed", "deleted"] as const);
 export const changeOperation = literals(["write", "delete", "rename"] as const);
@@ -44,6 +45,10 @@ export const sessionFields = {
   idleTimeoutMs: v.number(),
   /** lastActivityAt + idleTimeoutMs: the idle sweep reads the (state, idleAt) index. */
   idleAt: v.number(),
+  // Optional so that session documents written before the settings existed still match the schema
+  // on deploy; sessionFromDoc reads an absent one as the default ("api+files", null).
+  activity: v.optional(activityPolicy),
+  flushIntervalMs: v.optional(v.nullable(v.number())),
   pausedAt: v.nullable(v.number()),
   archivedAt: v.nullable(v.number()),
   latestCheckpointId: v.nullable(v.string()),
@@ -67,6 +72,8 @@ export const sessionPatch = v.object({
   hooks: v.optional(hooks),
   retention: v.optional(retention),
   idleTimeoutMs: v.optional(v.number()),
+  activity: v.optional(activityPolicy),
+  flushIntervalMs: v.optional(v.nullable(v.number())),
 });
 
 export const checkpointFields = {

@@ -24,6 +24,14 @@ export type Operation = (typeof OPERATIONS)[number];
 export type ProviderKind = "local" | "e2b";
 export type ActivityKind = "ping" | "file" | "command" | "api";
 
+/**
+ * What counts toward a session's idle deadline: "api" = only calls through Torpor's API (pings,
+ * commands, files.write, resume); "api+files" (the default) = also files changed by the sandbox's
+ * own processes (the change feed). Under either, those changes still become change rows.
+ */
+export const ACTIVITY_POLICIES = ["api", "api+files"] as const;
+export type ActivityPolicy = (typeof ACTIVITY_POLICIES)[number];
+
 export interface Lease {
   holder: string;
   operation: Operation;
@@ -64,6 +72,9 @@ export interface Session {
   lastActivityAt: number;
   lastActivityKind: ActivityKind;
   idleTimeoutMs: number;
+  activity: ActivityPolicy;
+  /** This session's flush interval (the RPO); null: TORPOR_FLUSH_INTERVAL_MS; 0: no continuous flush. */
+  flushIntervalMs: number | null;
   pausedAt: number | null;
   archivedAt: number | null;
   latestCheckpointId: string | null;

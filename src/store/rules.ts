@@ -18,6 +18,7 @@ import {
   wakeActivity,
   type LifecycleEvent,
 } from "../core/lifecycle";
+import { DEFAULT_ACTIVITY_POLICY } from "../core/session-policy";
 import type { ActivityKind, Operation, Session } from "../core/types";
 import type { NewSession, SessionPatch } from "./types";
 
@@ -42,6 +43,8 @@ export function newSessionRecord(id: string, input: NewSession, now: number): Se
     lastActivityAt: now,
     lastActivityKind: "api",
     idleTimeoutMs: input.idleTimeoutMs,
+    activity: input.activity ?? DEFAULT_ACTIVITY_POLICY,
+    flushIntervalMs: input.flushIntervalMs ?? null,
     pausedAt: null,
     archivedAt: null,
     latestCheckpointId: null,

@@ -4,6 +4,7 @@
  */
 import type {
   ActivityKind,
+  ActivityPolicy,
   ChangeRecord,
   CheckpointRecord,
   LifecycleReason,
@@ -28,6 +29,8 @@ export interface SessionRow {
   last_activity_kind: string;
   idle_timeout_ms: number;
   idle_at: number;
+  activity: string;
+  flush_interval_ms: number | null;
   paused_at: number | null;
   archived_at: number | null;
   latest_checkpoint_id: string | null;
@@ -56,6 +59,8 @@ export function sessionFromRow(row: SessionRow): Session {
     lastActivityAt: row.last_activity_at,
     lastActivityKind: row.last_activity_kind as ActivityKind,
     idleTimeoutMs: row.idle_timeout_ms,
+    activity: row.activity as ActivityPolicy,
+    flushIntervalMs: row.flush_interval_ms,
     pausedAt: row.paused_at,
     archivedAt: row.archived_at,
     latestCheckpointId: row.latest_checkpoint_id,
@@ -85,6 +90,8 @@ export function sessionToRow(s: Session): SessionRow {
     last_activity_kind: s.lastActivityKind,
     idle_timeout_ms: s.idleTimeoutMs,
     idle_at: idleAt(s),
+    activity: s.activity,
+    flush_interval_ms: s.flushIntervalMs,
     paused_at: s.pausedAt,
     archived_at: s.archivedAt,
     latest_checkpoint_id: s.latestCheckpointId,
@@ -107,6 +114,7 @@ export const SESSION_COLUMNS: readonly (keyof SessionRow)[] = [
   "last_activity_kind", "idle_timeout_ms", "idle_at", "paused_at", "archived_at",
   "latest_checkpoint_id", "lease_holder", "lease_operation", "lease_expires_at", "last_error",
   "hooks", "retention", "sleep_reason", "wake_reason", "created_at", "updated_at",
+  "activity", "flush_interval_ms",
 ];
 
 export interface CheckpointRow {

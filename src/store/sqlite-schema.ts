@@ -123,6 +123,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_by_ended ON runs (ended_at, id) WHERE ended_at IS NOT NULL;
   CREATE INDEX runs_by_session_workflow ON runs (session_id, workflow, started_at);
   `,
+  // 4: per-session settings. Sessions made before keep today's behaviour: sandbox file changes
+  // count as activity ("api+files"), and the deployment's flush interval applies (NULL).
+  `
+  ALTER TABLE sessions ADD COLUMN activity TEXT NOT NULL DEFAULT 'api+files';
+  ALTER TABLE sessions ADD COLUMN flush_interval_ms INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

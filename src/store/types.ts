@@ -10,6 +10,7 @@
 import type { LifecycleEvent } from "../core/lifecycle";
 import type {
   ActivityKind,
+  ActivityPolicy,
   ChangeOperation,
   ChangeRecord,
   CheckpointKind,
@@ -35,6 +36,10 @@ export interface NewSession {
   idleTimeoutMs: number;
   hooks?: Partial<SessionHooks>;
   retention?: Partial<RetentionPolicy>;
+  /** Default "api+files". */
+  activity?: ActivityPolicy;
+  /** Default null (the deployment's TORPOR_FLUSH_INTERVAL_MS). */
+  flushIntervalMs?: number | null;
   /** Set when the sandbox exists already; the session then starts in "running". */
   sandboxId?: string | null;
   now?: number;
@@ -50,6 +55,9 @@ export interface SessionPatch {
   hooks?: SessionHooks;
   retention?: RetentionPolicy;
   idleTimeoutMs?: number;
+  activity?: ActivityPolicy;
+  /** null: back to the deployment's interval. */
+  flushIntervalMs?: number | null;
 }
 
 export interface ActivityResult {

@@ -57,6 +57,26 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       expect((await store.listSessions()).map((s) => s.id)).toEqual([b.id, a.id]);
     });
 
+    it("keeps a session's activity policy and flush interval: defaults, set at create, updated, cleared", async () => {
+      const plain = await running();
+      expect(plain).toMatchObject({ activity: "api+files", flushIntervalMs: null });
+      expect(await store.getSession(plain.id)).toMatchObject({ activity: "api+files", flushIntervalMs: null });
+      const own = await store.createSession({
+        ownerId: "alice", provider: "local", template: "base", idleTimeoutMs: 5000, sandboxId: "sbx-own", now: T0,
+        activity: "api", flushIntervalMs: 0,
+      });
+      expect(await store.getSession(own.id)).toMatchObject({ activity: "api", flushIntervalMs: 0 });
+      await store.updateSession(own.id, { flushIntervalMs: 90_000 }, { now: T0 + 1 });
+      expect(await store.getSession(own.id)).toMatchObject({ activity: "api", flushIntervalMs: 90_000 });
+      const back = await store.updateSession(own.id, { activity: "api+files", flushIntervalMs: null }, { now: T0 + 2 });
+      expect(back).toMatchObject({ activity: "api+files", flushIntervalMs: null });
+      expect(await store.getSession(own.id)).toEqual(back);
+      // Lifecycle writes keep them.
+      await store.updateSession(plain.id, { activity: "api" }, { now: T0 + 3 });
+      await store.transition(plain.id, "hibernate.start", { now: T0 + 4 });
+      expect((await store.getSession(plain.id)).activity).toBe("api");
+    });
+
     it("refuses unknown ids with NotFoundError", async () => {
       expect(await store.findSession("ses_unknown000000")).toBeNull();
       await expectCode(store.getSession("ses_unknown000000"), "NOT_FOUND");

@@ -59,3 +59,25 @@ describe("convex functions refuse callers without the secret", () => {
     expect(String(raw)).toMatch(/validator|Validator/);
   });
 });
+
+describe("convex session documents written before the per-session settings", () => {
+  it("read as the defaults (api+files, the deployment's flush interval) and take settings after", async () => {
+    const t = convexTest({ schema, modules, transactionLimits: true });
+    const store = createConvexStore({ url: "https://unused.convex.cloud", secret: SECRET, client: t as unknown as ConvexClientLike });
+    const made = await store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x", now: T0 });
+    // What an older deployment wrote: the same document without the two fields.
+    await t.run(async (ctx) => {
+      const doc = await ctx.db.query("sessions").withIndex("by_sessionId", (q) => q.eq("sessionId", made.id)).unique();
+      const { _id, _creationTime, activity: _a, flushIntervalMs: _f, ...old } = doc!;
+      await ctx.db.replace(_id, old);
+      expect(Object.keys((await ctx.db.get(_id))!)).not.toContain("activity");
+    });
+    expect(await store.getSession(made.id)).toMatchObject({ activity: "api+files", flushIntervalMs: null });
+    await store.updateSession(made.id, { activity: "api", flushIntervalMs: 0 }, { now: T0 + 1 });
+    expect(await store.getSession(made.id)).toMatchObject({ activity: "api", flushIntervalMs: 0 });
+    const raw = await t
+      .mutation(api.sessions.update, { secret: SECRET, sessionId: made.id, patch: { activity: "files-only" as never } })
+      .catch((e: unknown) => e);
+    expect(String(raw)).toMatch(/validator|Validator/);
+  });
+});

@@ -103,8 +103,27 @@ describe("sqlite migrations", () => {
     expect((await upgraded.listPendingChanges(s.id)).map((c) => c.path)).toEqual(["pending"]);
     await upgraded.close();
   });
+
+  it("upgrades a version-3 file: its sessions take the default settings (api+files, the deployment's flush interval)", async () => {
+    const file = path.join(dir, "v3", "torpor.sqlite");
+    const store = openSqliteStore({ file });
+    const s = await store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x", now: 1000 });
+    await store.close();
+    const db = new Database(file);
+    db.exec(`${TO_VERSION_3} DELETE FROM torpor_schema WHERE version > 3`);
+    db.close();
+
+    const upgraded = openSqliteStore({ file });
+    expect(await upgraded.getSession(s.id)).toMatchObject({ id: s.id, activity: "api+files", flushIntervalMs: null, idleTimeoutMs: 1000 });
+    await upgraded.updateSession(s.id, { activity: "api", flushIntervalMs: 60_000 }, { now: 2000 });
+    expect(await upgraded.getSession(s.id)).toMatchObject({ activity: "api", flushIntervalMs: 60_000 });
+    await upgraded.close();
+  });
 });
 
-/** Undoes migration 3 (history pruning) on a file, for the upgrade tests. */
+/** Undoes migration 4 (per-session settings) on a file, for the upgrade tests. */
+const TO_VERSION_3 = "ALTER TABLE sessions DROP COLUMN activity; ALTER TABLE sessions DROP COLUMN flush_interval_ms;";
+
+/** Undoes migrations 4 and 3 (history pruning) on a file, for the upgrade tests. */
 const TO_VERSION_2 =
-  "DROP INDEX changes_by_flushed; DROP INDEX runs_by_ended; DROP INDEX runs_by_session_workflow; ALTER TABLE changes DROP COLUMN flushed_at;";
+  `${TO_VERSION_3} DROP INDEX changes_by_flushed; DROP INDEX runs_by_ended; DROP INDEX runs_by_session_workflow; ALTER TABLE changes DROP COLUMN flushed_at;`;
