@@ -83,7 +83,10 @@ function startApp(dataDir) {
     child.stdout.on("data", (chunk) => {
       out += chunk;
       const match = /TORPOR_READY (\{.*\})/.exec(out);
-      if (match) resolve({ ...JSON.parse(match[1]), stop: () => (child.kill("SIGTERM"), exited) });
+      if (match) {
+        const line = JSON.parse(match[1]); // the token is in a file, never on stdout
+        resolve({ ...line, token: readFileSync(line.tokenFile, "utf8").trim(), stop: () => (child.kill("SIGTERM"), exited) });
+      }
     });
     exited.then((code) => reject(new Error(`app exited (${code}) before it was ready:\n${out}`)));
   });

@@ -14,6 +14,7 @@ export const USAGE = `usage:
   torpor ls [--json]
   torpor gc [--grace-ms <ms>] [--json]
   torpor s3-server            run the embedded S3 server in the foreground
+  torpor token rotate [--json]  revoke the app's operator token (a running app writes a new one)
 settings come from the environment (see docs/checkpoints.md and the README)`;
 
 export type Command =
@@ -23,6 +24,7 @@ export type Command =
   | { name: "ls"; json: boolean }
   | { name: "gc"; graceMs: number | undefined; json: boolean }
   | { name: "s3-server"; json: boolean }
+  | { name: "token-rotate"; json: boolean }
   | { name: "help"; json: boolean };
 
 export class UsageError extends ValidationError {}
@@ -75,7 +77,10 @@ export function parseCommand(argv: string[]): Command {
     case "s3-server":
       need(0, "no arguments");
       return { name, json };
+    case "token":
+      if (rest.length !== 1 || rest[0] !== "rotate") throw new UsageError("torpor token needs 'rotate'");
+      return { name: "token-rotate", json };
     default:
-      throw new UsageError(`unknown command '${name}' (try: snapshot, restore, verify, ls, gc)`);
+      throw new UsageError(`unknown command '${name}' (try: snapshot, restore, verify, ls, gc, token rotate)`);
   }
 }

@@ -20,7 +20,7 @@ export interface CommandOutput {
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-type EngineCommand = Exclude<Command, { name: "help" } | { name: "s3-server" }>;
+type EngineCommand = Exclude<Command, { name: "help" } | { name: "s3-server" } | { name: "token-rotate" }>;
 
 export async function runEngineCommand(command: EngineCommand, config: Config, objects: ObjectStore): Promise<CommandOutput> {
   const { engine, ignore } = await checkpointEngineFromConfig(config.checkpoint, objects);

@@ -11,6 +11,7 @@ import { openObjectStore, serveEmbeddedS3 } from "../objectstore/open";
 import { parseCommand, USAGE, UsageError } from "./args";
 import { runEngineCommand } from "./commands";
 import { findDataDir, packageRoot, requireDataDir } from "./data-dir";
+import { rotateLines, rotateOperatorToken } from "./token";
 
 // The AWS SDK warns about future Node versions on every start: noise for a CLI.
 process.removeAllListeners("warning");
@@ -55,6 +56,11 @@ async function main(argv: string[]): Promise<void> {
       return finish(0);
     }
     if (command.name === "s3-server") return serveS3();
+    if (command.name === "token-rotate") {
+      const rotated = await rotateOperatorToken(requireDataDir(findDataDir(process.env, process.cwd(), packageRoot(import.meta.url))));
+      process.stdout.write(json ? `${JSON.stringify(rotated)}\n` : `${rotateLines(rotated).join("\n")}\n`);
+      return finish(0);
+    }
     const config = cliConfig(command.name === "snapshot");
     const opened = await openObjectStore(config.objectStore);
     try {

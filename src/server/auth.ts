@@ -14,6 +14,8 @@ export type Role = (typeof ROLES)[number];
 export interface Principal {
   userId: string;
   role: Role;
+  /** Set on the operator tokens Torpor issues itself (claim `otk`): valid only while current (operator-token.ts). */
+  operatorTokenId?: string;
 }
 
 const ISSUER = "torpor";
@@ -28,7 +30,8 @@ export async function signToken(
   principal: Principal,
   options: { expiresIn?: string | number } = {},
 ): Promise<string> {
-  let jwt = new SignJWT({ role: principal.role })
+  const claims = principal.operatorTokenId === undefined ? { role: principal.role } : { role: principal.role, otk: principal.operatorTokenId };
+  let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(principal.userId)
     .setIssuer(ISSUER)
@@ -58,7 +61,7 @@ export async function verifyToken(secret: string, token: string): Promise<Princi
   if (role !== "user" && role !== "operator") {
     throw new AuthError("UNAUTHORIZED", `Unauthorized: the token's role must be "user" or "operator"`);
   }
-  return { userId: payload.sub, role };
+  return typeof payload.otk === "string" ? { userId: payload.sub, role, operatorTokenId: payload.otk } : { userId: payload.sub, role };
 }
 
 /** The token in an `Authorization: Bearer …` header, or undefined. */

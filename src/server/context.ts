@@ -13,6 +13,7 @@ import type { SandboxProvider } from "../sandbox/types";
 import type { StateStore } from "../store/types";
 import type { WorkflowDispatcher } from "../workflows/types";
 import { bearerToken, verifyToken, type Principal } from "./auth";
+import { isCurrentOperatorToken } from "./operator-token";
 
 export interface ServerDeps {
   config: Config;
@@ -57,6 +58,9 @@ export async function createContext(options: { req: Request; deps: ApiDeps; auth
   }
   try {
     const principal = await verifyToken(options.authSecret, token);
+    if (principal.operatorTokenId !== undefined && !isCurrentOperatorToken(options.deps.config, principal.operatorTokenId)) {
+      return createContextInner({ deps: options.deps, authError: "Unauthorized: this operator token was revoked (rotated); use the current one" });
+    }
     return createContextInner({ deps: options.deps, principal });
   } catch (error) {
     return createContextInner({ deps: options.deps, authError: (error as Error).message });

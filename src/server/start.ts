@@ -11,13 +11,14 @@ import { fileURLToPath } from "node:url";
 import next from "next";
 import { getConfig } from "../core/config";
 import { describeError } from "../core/errors";
-import { signToken } from "./auth";
 import { publishAppHost } from "./host";
+import { ensureOperatorToken } from "./operator-token";
 import { resolveAuthSecret } from "./secret";
 import { createRuntime } from "../runtime";
 
 // dist/start.mjs sits one level below the project root, where .next/ and app/ are.
 const projectDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const OPERATOR_TOKEN_CHECK_MS = 2000;
 
 async function main(): Promise<void> {
   const config = getConfig();
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "localhost" : config.http.host;
   const base = (config.http.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, "");
 
-  const token = await signToken(auth.secret, { userId: "operator", role: "operator" }, { expiresIn: "30d" });
+  const operator = await ensureOperatorToken(config, auth.secret);
   const adapters = [
     `store ${config.stateStore.kind}`,
     `engine ${config.workflowEngine.kind}`,
@@ -52,9 +53,18 @@ async function main(): Promise<void> {
   ].join(", ");
   console.log(`Torpor is running at ${base} (${adapters}; data in ${config.dataDir})`);
   if (auth.generated) console.log(`Generated an auth secret in ${auth.file}`);
-  console.log(`Operator token (30 days): ${token}`);
-  console.log(`Open the dashboard: ${base}/?token=${token}`);
-  console.log(`TORPOR_READY ${JSON.stringify({ url: base, port, token })}`);
+  // The token is never printed (scrollback and log collectors keep it): only where it is.
+  const expires = new Date(operator.expiresAt * 1000).toISOString().slice(0, 10);
+  console.log(`Operator token (until ${expires}) in ${operator.file}: open ${base}/?token=$(cat ${operator.file})`);
+  console.log(`TORPOR_READY ${JSON.stringify({ url: base, port, tokenFile: operator.file })}`);
+  // Revocation is deleting or replacing the file (torpor token rotate): write the next one soon after.
+  const renew = setInterval(() => {
+    ensureOperatorToken(config, auth.secret).then(
+      (next) => next.generated && console.log(`Operator token replaced (the previous one is revoked): ${next.file}`),
+      (error: unknown) => console.error(`operator token: ${describeError(error)}`),
+    );
+  }, OPERATOR_TOKEN_CHECK_MS);
+  renew.unref();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -68,6 +78,7 @@ async function main(): Promise<void> {
       console.error("still stopping after 15 s: exiting now");
       process.exit(1);
     }, 15_000).unref();
+    clearInterval(renew);
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await app.close().catch((e: unknown) => console.error(`next: ${describeError(e)}`));

@@ -9,7 +9,7 @@
  * - `waitFor`: polls a condition until it holds (or fails with what it last saw); never a sleep.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,7 +100,8 @@ export async function startApp(env: Record<string, string>, { timeoutMs = 120_00
       const match = /TORPOR_READY (\{.*\})/.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve(JSON.parse(match[1]!) as { url: string; token: string });
+        const line = JSON.parse(match[1]!) as { url: string; tokenFile: string };
+        resolve({ url: line.url, token: readFileSync(line.tokenFile, "utf8").trim() });
       }
     };
     child.stdout!.on("data", onData);
