@@ -15,13 +15,15 @@
  * workflow: a hibernate's own checkpoint covers what its sandbox wrote meanwhile (local sandboxes
  * are frozen before it reads them; the archive compares the sandbox with the manifest anyway), and
  * a write from the feed must not make the hibernate it races with look like user activity.
- * Change rows are hints: the checkpoint's full stat scan stays the safety net.
+ * Change rows are hints: the checkpoint's full stat scan stays the safety net. A session whose
+ * activity policy is "api" gets the rows but no recordActivity (src/core/session-policy).
  */
 import { compareScan } from "../checkpoint/compare";
 import type { CheckpointEngine, ManifestEntry, ScanEntry } from "../checkpoint/types";
 import type { Config } from "../core/config";
 import { describeError, isTorporError } from "../core/errors";
 import { isLeaseLive } from "../core/lifecycle";
+import { sandboxChangesAreActivity } from "../core/session-policy";
 import type { Session } from "../core/types";
 import type { FileEvent, SandboxProvider } from "../sandbox/types";
 import type { NewChange, StateStore } from "../store/types";
@@ -106,7 +108,9 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
       stats.rows += await store.recordChanges(sessionId, changes.slice(i, i + ROWS_PER_WRITE));
       stats.storeWrites++;
     }
-    if (!activity) return;
+    // Under the session's "api" policy its own processes' changes are saved (the rows above) but
+    // do not keep it awake: only API calls do.
+    if (!activity || !sandboxChangesAreActivity(session)) return;
     const at = changes.reduce((latest, c) => Math.max(latest, c.at), 0);
     const result = await store.recordActivity(sessionId, { at, kind: "file", coalesceMs: config.lifecycle.activityCoalesceMs });
     if (result.written) stats.storeWrites++;

@@ -6,7 +6,7 @@
  */
 import { sandboxLifetimeMs } from "../core/config";
 import { describeError } from "../core/errors";
-import type { Session } from "../core/types";
+import type { ActivityPolicy, Session } from "../core/types";
 import type { ServerDeps } from "./context";
 import { checkSessionQuota } from "./limits";
 
@@ -19,6 +19,10 @@ export interface CreateSessionInput {
   hooks?: { beforeCheckpoint?: string[]; afterResume?: string[] };
   /** Overrides of the deployment's retention policy. */
   retention?: { keepLast?: number; keepDailyDays?: number };
+  /** What counts as activity (default "api+files"). */
+  activity?: ActivityPolicy;
+  /** Null or absent: the deployment's TORPOR_FLUSH_INTERVAL_MS; 0: off. */
+  flushIntervalMs?: number | null;
   now: number;
 }
 
@@ -34,6 +38,8 @@ export async function createSession(deps: ServerDeps, input: CreateSessionInput)
     retention: { keepLast: deps.config.lifecycle.retainLast, keepDailyDays: deps.config.lifecycle.retainDailyDays, ...input.retention },
     // The start command is kept on the row: a restore into a new sandbox starts it again.
     hooks: { ...input.hooks, ...(input.startCommand ? { startCommand: input.startCommand } : {}) },
+    activity: input.activity,
+    flushIntervalMs: input.flushIntervalMs,
     now: input.now,
   });
   try {

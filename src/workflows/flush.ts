@@ -1,6 +1,7 @@
 /**
  * Continuous flush (the RPO): an incremental checkpoint of a running session whose oldest pending
- * change is older than the flush interval (TORPOR_FLUSH_INTERVAL_MS), so that a sandbox that dies
+ * change is older than the flush interval (the session's own flushIntervalMs, else
+ * TORPOR_FLUSH_INTERVAL_MS; 0 = off), so that a sandbox that dies
  * while running (a provider crash, E2B's runtime cap, OOM) loses at most that interval.
  *
  *   Take the lease (the session stays running) → Check that a flush is due → Flush pending changes
@@ -14,6 +15,8 @@
  * (flushAndSnapshot reuses it) and only marks the rows flushed. Checkpoint kind: "scheduled".
  */
 import { describeError } from "../core/errors";
+import { flushIntervalOf } from "../core/session-policy";
+import type { Session } from "../core/types";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
 import { sessionWorkflow, type TorporEvent, type WorkflowDeps } from "./types";
@@ -28,10 +31,17 @@ export interface FlushResult {
   uploadedBytes: number;
 }
 
-/** Whether `session`'s pending changes are old enough for a flush at `now`: the oldest change's time, or null. */
-export async function flushDue(deps: WorkflowDeps, sessionId: string, now: number): Promise<{ due: boolean; oldestAt: number | null }> {
-  const interval = deps.config.lifecycle.flushIntervalMs;
-  const [oldest] = await deps.store.listPendingChanges(sessionId, 1);
+/**
+ * Whether `session`'s pending changes are old enough for a flush at `now` (by its own flush
+ * interval, else TORPOR_FLUSH_INTERVAL_MS): the oldest change's time, or null.
+ */
+export async function flushDue(
+  deps: WorkflowDeps,
+  session: Pick<Session, "id" | "flushIntervalMs">,
+  now: number,
+): Promise<{ due: boolean; oldestAt: number | null }> {
+  const interval = flushIntervalOf(session, deps.config.lifecycle.flushIntervalMs);
+  const [oldest] = await deps.store.listPendingChanges(session.id, 1);
   if (!oldest) return { due: false, oldestAt: null };
   return { due: interval > 0 && now - oldest.at >= interval, oldestAt: oldest.at };
 }
@@ -53,7 +63,7 @@ export const flushWorkflow = sessionWorkflow<FlushEvent, FlushResult>({
       const due = await step.run("Check that a flush is due", async () => {
         const session = await deps.store.getSession(sessionId);
         if (session.state !== "running") return { due: false, why: `the session is ${session.state}` };
-        const check = await flushDue(deps, sessionId, deps.now());
+        const check = await flushDue(deps, session, deps.now());
         return { due: check.due, why: check.oldestAt === null ? "no pending change" : "the oldest pending change is newer than the flush interval" };
       });
       if (!due.due) {

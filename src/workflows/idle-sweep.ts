@@ -19,6 +19,7 @@
  */
 import { selectIdle } from "../core/idle-policy";
 import { isLeaseLive } from "../core/lifecycle";
+import { flushIntervalOf } from "../core/session-policy";
 import type { Session } from "../core/types";
 import type { CronTick, WorkflowDefinition, WorkflowDeps } from "./types";
 
@@ -33,13 +34,15 @@ export interface SweepResult {
 
 /** Running sessions whose oldest pending change is older than the flush interval, not held by a workflow. */
 export async function findUnsaved(deps: WorkflowDeps, now: number, skip: ReadonlySet<string>): Promise<{ sessionId: string; reason: string }[]> {
-  const interval = deps.config.lifecycle.flushIntervalMs;
-  if (interval <= 0) return [];
+  // A session's own flushIntervalMs wins over the deployment's (so the list is read even when the
+  // global interval is 0: one read per sweep); sessions whose interval is 0 cost no change read.
+  const fallback = deps.config.lifecycle.flushIntervalMs;
   const running = await deps.store.listSessions({ state: "running", limit: 1000 });
-  const candidates = running.filter((s) => !skip.has(s.id) && !isLeaseLive(s.lease, now));
+  const candidates = running.filter((s) => !skip.has(s.id) && !isLeaseLive(s.lease, now) && flushIntervalOf(s, fallback) > 0);
   const found: { sessionId: string; reason: string }[] = [];
   for (const session of candidates) {
     if (found.length >= SWEEP_BATCH) break;
+    const interval = flushIntervalOf(session, fallback);
     const [oldest] = await deps.store.listPendingChanges(session.id, 1);
     if (!oldest || now - oldest.at < interval) continue;
     found.push({

@@ -17,4 +17,13 @@ describe("createSession", () => {
     expect(session.retention).toMatchObject({ keepLast: 3, keepDailyDays: 2 });
     expect((await store.getSession(session.id)).retention).toMatchObject({ keepLast: 3, keepDailyDays: 2 });
   });
+
+  it("records the activity policy and flush interval given, else the defaults", async () => {
+    const { config, store, sandboxes, dispatcher } = wf.runtime;
+    const deps = { config, store, sandboxes, dispatcher };
+    const plain = await createSession(deps, { ownerId: "u1", template: "base", idleTimeoutMs: 60_000, now: Date.now() });
+    expect(await store.getSession(plain.id)).toMatchObject({ activity: "api+files", flushIntervalMs: null });
+    const own = await createSession(deps, { ownerId: "u1", template: "base", idleTimeoutMs: 60_000, activity: "api", flushIntervalMs: 0, now: Date.now() });
+    expect(await store.getSession(own.id)).toMatchObject({ activity: "api", flushIntervalMs: 0 });
+  });
 });

@@ -1,5 +1,6 @@
 // A session's own settings through the API (issue 10 item 6): sessions.create takes hooks and
-// retention, sessions.update changes them and the idle timeout, merging what is left out; the
+// retention (and the activity policy and flush interval), sessions.update changes them and the idle
+// timeout, merging what is left out; the
 // hooks set here are the ones the workflows run (tests/workflows/restore-restart runs them).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alice, bob, startTestRuntime, type TestRuntime } from "../helpers/app";
@@ -35,6 +36,30 @@ describe("session settings", () => {
     expect(row.hooks.beforeCheckpoint).toEqual(["b1", "b2"]);
     expect(row.retention.keepDailyDays).toBe(1);
     expect(row.idleTimeoutMs).toBe(90_000);
+  });
+
+  it("create and update take the activity policy and the flush interval; get returns them", async () => {
+    const plain = await t.caller(alice).sessions.create({});
+    expect(plain).toMatchObject({ activity: "api+files", flushIntervalMs: null });
+    const created = await t.caller(alice).sessions.create({ activity: "api", flushIntervalMs: 120_000 });
+    expect(created).toMatchObject({ activity: "api", flushIntervalMs: 120_000 });
+    expect(await t.caller(alice).sessions.get({ sessionId: created.id })).toMatchObject({ activity: "api", flushIntervalMs: 120_000 });
+    // Left out: kept. 0: off for this session. null: back to the deployment's interval.
+    await t.caller(alice).sessions.update({ sessionId: created.id, idleTimeoutMs: 60_000 });
+    expect(await t.runtime.store.getSession(created.id)).toMatchObject({ activity: "api", flushIntervalMs: 120_000 });
+    const off = await t.caller(alice).sessions.update({ sessionId: created.id, flushIntervalMs: 0, activity: "api+files" });
+    expect(off).toMatchObject({ activity: "api+files", flushIntervalMs: 0 });
+    await t.caller(alice).sessions.update({ sessionId: created.id, flushIntervalMs: null });
+    expect(await t.caller(alice).sessions.get({ sessionId: created.id })).toMatchObject({ activity: "api+files", flushIntervalMs: null });
+  });
+
+  it("refuses a bad activity policy or flush interval, at create and update", async () => {
+    const created = await t.caller(alice).sessions.create({});
+    for (const bad of [{ activity: "files" }, { activity: null }, { flushIntervalMs: -1 }, { flushIntervalMs: 500 }, { flushIntervalMs: 1.5e3 + 0.5 }, { flushIntervalMs: "60000" }]) {
+      await expect(t.caller(alice).sessions.update({ sessionId: created.id, ...(bad as object) })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+      await expect(t.caller(alice).sessions.create(bad as never)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    }
+    expect(await t.runtime.store.getSession(created.id)).toMatchObject({ activity: "api+files", flushIntervalMs: null });
   });
 
   it("refuses bad settings and other users' sessions", async () => {

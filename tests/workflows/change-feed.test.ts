@@ -2,12 +2,14 @@
  * The change feed (src/runtime/change-feed) on the local provider with real components: what a
  * sandbox's own processes write becomes coalesced change rows and activity; watchers start again
  * after a resume and after an app restart; a watcher that drops events falls back to a probe.
+ * Under a session's "api" activity policy the same writes become rows but not activity.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Session } from "../../src/core/types";
+import { compareScan } from "../../src/checkpoint/compare";
+import type { ActivityPolicy, Session } from "../../src/core/types";
 import type { SandboxProvider } from "../../src/sandbox/types";
 import { requestId, runWorkflow, startWorkflowRuntime, waitUntil, type WorkflowRuntime } from "../helpers/runtime";
 
@@ -20,7 +22,7 @@ afterEach(async () => {
   dirs = [];
 });
 
-async function liveSession(w: WorkflowRuntime, startCommand?: string, idleTimeoutMs?: number): Promise<Session> {
+async function liveSession(w: WorkflowRuntime, startCommand?: string, idleTimeoutMs?: number, activity?: ActivityPolicy): Promise<Session> {
   const { runtime } = w;
   const info = await runtime.sandboxes.create({ template: "base", startCommand });
   return runtime.store.createSession({
@@ -29,6 +31,7 @@ async function liveSession(w: WorkflowRuntime, startCommand?: string, idleTimeou
     template: "base",
     idleTimeoutMs: idleTimeoutMs ?? runtime.config.lifecycle.idleTimeoutMs,
     sandboxId: info.id,
+    activity,
   });
 }
 
@@ -144,5 +147,40 @@ describe("in-sandbox work is activity", () => {
     const tookMs = Date.now() - stoppedAt;
     console.log(`idle: slept ${tookMs} ms after its last write (timeout 2000 ms, sweep every 1000 ms); reason: ${paused.sleepReason?.detail}`);
     expect(tookMs).toBeLessThan(2000 + 1000 + 3000);
+  }, 60_000);
+
+  it("under the 'api' policy the same writes are saved as change rows but do not keep it awake: it sleeps within timeout + sweep, all saved", async () => {
+    rt = await startWorkflowRuntime({
+      startCron: true,
+      changeFeed: { syncEveryMs: 200 },
+      env: { TORPOR_SWEEP_CRON: "* * * * * *", TORPOR_CHANGE_COALESCE_MS: "100" },
+    });
+    const { runtime } = rt;
+    // Scaled down as above: a file every 0.4 s (a new one each time, and one rewritten), a 2 s timeout.
+    const writer = "i=0; while true; do i=$((i+1)); echo $i > clock.txt; echo $i > n$i.txt; sleep 0.4; done";
+    const awake = await liveSession(rt, writer, 2000);
+    const apiOnly = await liveSession(rt, writer, 2000, "api");
+    const startedAt = Date.now();
+    await waitUntil("rows for the api-only session's writes", () => pendingPaths(rt!, apiOnly.id), (p) => p.has("clock.txt") && p.has("n2.txt"));
+    const before = await runtime.store.getSession(apiOnly.id);
+    expect(before).toMatchObject({ state: "running", lastActivityAt: apiOnly.lastActivityAt, lastActivityKind: "api" });
+
+    const paused = await waitUntil("the api-only session to sleep", () => runtime.store.getSession(apiOnly.id), (s) => s.state === "paused", { timeoutMs: 15_000 });
+    const tookMs = Date.now() - startedAt;
+    console.log(`activity "api": slept ${tookMs} ms after its start while writing every 0.4 s (timeout 2000 ms, sweep every 1000 ms); reason: ${paused.sleepReason?.detail}`);
+    expect(tookMs).toBeLessThan(2000 + 1000 + 3000);
+    // Saved: the hibernate's checkpoint holds exactly what the paused (frozen) sandbox holds, and no row is left pending.
+    const [scan, manifest] = await Promise.all([runtime.sandboxes.scan(apiOnly.sandboxId!), runtime.checkpoints.readManifest(paused.latestCheckpointId!)]);
+    expect(compareScan(scan, manifest.entries, runtime.config.checkpoint.ignore).same).toBe(true);
+    expect(manifest.entries.filter((e) => /^n\d+\.txt$/.test(e.path)).length).toBeGreaterThanOrEqual(3);
+    expect(await runtime.store.listPendingChanges(apiOnly.id)).toEqual([]);
+
+    // The same writer under "api+files" stays awake the whole time.
+    while (Date.now() < startedAt + 6000) {
+      expect((await runtime.store.getSession(awake.id)).state).toBe("running");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect((await runtime.store.getSession(awake.id)).lastActivityKind).toBe("file");
+    expect((await runtime.store.listRuns({ sessionId: awake.id, workflow: "hibernate-session" })).length).toBe(0);
   }, 60_000);
 });

@@ -143,3 +143,49 @@ describe("continuous flush", () => {
     expect(await runtime.store.listPendingChanges(session.id)).toEqual([]);
   }, 60_000);
 });
+
+describe("a session's own flush interval", () => {
+  it("wins over TORPOR_FLUSH_INTERVAL_MS, shorter or longer, in the sweep and in the flush's re-check; 0 never flushes", async () => {
+    rt = await startWorkflowRuntime(); // global interval: 5 min
+    const { runtime } = rt;
+    const shorter = await sessionWithOldChange(rt, 60_000); // too young for 5 min, old for 30 s
+    await runtime.store.updateSession(shorter.session.id, { flushIntervalMs: 30_000 });
+    const longer = await sessionWithOldChange(rt, 6 * 60_000); // old for 5 min, young for 1 h
+    await runtime.store.updateSession(longer.session.id, { flushIntervalMs: HOUR });
+    const off = await sessionWithOldChange(rt, 24 * HOUR);
+    await runtime.store.updateSession(off.session.id, { flushIntervalMs: 0 });
+
+    const result = await sweep(rt);
+    expect(result.flush.map((f) => f.sessionId)).toEqual([shorter.session.id]);
+    expect(result.flush[0]!.reason).toMatch(/flush interval 30s/);
+    const [run] = await waitUntil(
+      "the flush run to end",
+      () => runtime.store.listRuns({ sessionId: shorter.session.id, workflow: "flush-session" }),
+      (runs) => runs.length === 1 && runs[0]!.status !== "running" && runs[0]!.status !== "queued",
+    );
+    expect(JSON.parse(run!.result!) as FlushResult).toMatchObject({ status: "committed", flushedChanges: 1 });
+    expect(await runtime.store.listPendingChanges(shorter.session.id)).toEqual([]);
+
+    // The flush run checks again by the session's own interval: asked directly, the longer and the
+    // off session flush nothing.
+    for (const { session } of [longer, off]) {
+      const direct = await runWorkflow(rt, { name: "torpor/session.flush.requested", data: { sessionId: session.id, reason: "test", requestId: requestId() } });
+      expect(direct.status, direct.error ?? "").toBe("completed");
+      expect(JSON.parse(direct.result!) as FlushResult).toMatchObject({ status: "skipped" });
+      expect(await runtime.store.listPendingChanges(session.id)).toHaveLength(1);
+      expect(await runtime.store.listCheckpoints(session.id)).toHaveLength(1);
+    }
+    // Back to the deployment's interval (null): the 6-min-old change is due now.
+    await runtime.store.updateSession(longer.session.id, { flushIntervalMs: null });
+    expect((await sweep(rt)).flush.map((f) => f.sessionId)).toEqual([longer.session.id]);
+  }, 90_000);
+
+  it("flushes a session with its own interval when the deployment's is 0", async () => {
+    rt = await startWorkflowRuntime({ env: { TORPOR_FLUSH_INTERVAL_MS: "0" } });
+    const own = await sessionWithOldChange(rt, 60_000);
+    await rt.runtime.store.updateSession(own.session.id, { flushIntervalMs: 30_000 });
+    const global = await sessionWithOldChange(rt, 24 * HOUR);
+    expect((await sweep(rt)).flush.map((f) => f.sessionId)).toEqual([own.session.id]);
+    expect(global.session.id).not.toBe(own.session.id);
+  }, 60_000);
+});

@@ -7,7 +7,7 @@ import { sessionViews } from "../dashboard";
 import { sessionRef, sessionState, listLimit } from "../inputs";
 import { requestWork } from "../requests";
 import { authedProcedure, router } from "../trpc";
-import { hooksInput, idleTimeoutInput, retentionInput, settingsInput, settingsPatch } from "../session-settings";
+import { activityInput, flushIntervalInput, hooksInput, idleTimeoutInput, retentionInput, settingsInput, settingsPatch } from "../session-settings";
 import { sessionView } from "../views";
 import { MAX_WAIT_MS, waitReady } from "../wait-ready";
 
@@ -22,6 +22,8 @@ export const sessionsRouter = router({
         startCommand: z.string().min(1).max(2000).optional(),
         hooks: hooksInput.omit({ startCommand: true }).optional(),
         retention: retentionInput.optional(),
+        activity: activityInput.optional(),
+        flushIntervalMs: flushIntervalInput.optional(),
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -34,12 +36,14 @@ export const sessionsRouter = router({
         startCommand: input.startCommand,
         hooks: input.hooks,
         retention: input.retention,
+        activity: input.activity,
+        flushIntervalMs: input.flushIntervalMs,
         now: ctx.now(),
       });
       return sessionView(ctx.deps.store, session);
     }),
 
-  /** Changes a session's own settings (idle timeout, hooks, retention); fields left out keep their value. */
+  /** Changes a session's own settings (idle timeout, hooks, retention, activity policy, flush interval); fields left out keep their value. */
   update: authedProcedure.input(settingsInput.extend({ sessionId: sessionRef.shape.sessionId })).mutation(async ({ ctx, input }) => {
     const session = await ownedSession(ctx, input.sessionId);
     if (session.state === "deleted") {
