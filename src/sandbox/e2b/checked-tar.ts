@@ -8,6 +8,8 @@
  * Refused: absolute names, "..", and any entry below a symlink — one already in the workspace
  * (`existingLinks`) or one made earlier by the same archive (the classic "link -> /etc, then
  * link/passwd" escape). Folders and files that replace a symlink clear it, as tar itself does.
+ * A hard link is refused when its target is a symlink or lies below one: tar would link through
+ * it (to a file outside the workspace), or make the link's name a second, unchecked symlink.
  *
  * Stripped, not refused: setuid, setgid and sticky bits (mode & 0o777), as the local provider
  * does. The entry is re-encoded rather than chmodded after extraction, so no such bit exists in
@@ -39,7 +41,16 @@ export function checkedTar(input: Readable, existingLinks: Iterable<string>): { 
     if (!SUPPORTED.has(header.type ?? "file")) {
       throw new SandboxError("VALIDATION", `Unsupported tar entry type '${header.type}' for '${name}'`, { details: { path: name } });
     }
-    if (header.type === "link") workspacePath(header.linkname ?? "", "hard link target");
+    if (header.type === "link") {
+      // tar's link(2) resolves the target's path: a symlink on it (or the target itself being
+      // one, which makes the new name a symlink this check never recorded) leaves the workspace.
+      const target = workspacePath(header.linkname ?? "", "hard link target");
+      for (const p of [...parentsOf(target), target]) {
+        if (links.has(p)) {
+          throw new SandboxError("UNSAFE_PATH", `Refused hard link '${name}': its target '${target}' goes through the symlink '${p}'`, { details: { path: name } });
+        }
+      }
+    }
     if (header.type === "symlink") links.add(name);
     else links.delete(name);
   };
