@@ -6,7 +6,12 @@
 // figures below.
 //
 // Traces: bench/fixtures/traces.ts (its header documents the model), or IDLE_TRACE=<file.jsonl>.
-// Knobs: IDLE_SEED (1), IDLE_SESSIONS (100), IDLE_DAYS (14).
+// Knobs: IDLE_SEED (1), IDLE_SESSIONS (100), IDLE_DAYS (14); IDLE_EXPERIMENT='[["name", sweepMin,
+// <IdlePolicy JSON>], ...]' adds policies, IDLE_ONLY=name,name runs only those (and the baseline).
+//
+// Every wake counts as one a user waited for. A wake from pause is not discounted below some
+// perception threshold: the 0.1 s paused-resume figure is the issue's assumption, not a measurement
+// (nothing here has measured ping -> resume run -> running on either provider).
 //
 // Terms. Billed: the sandbox runs (running, hibernating, resuming). Idle: more than IN_USE_MS after
 // the session's last activity of any kind (pings, API calls, file writes: ground truth, whatever a
@@ -61,9 +66,17 @@ const POLICIES: PolicySpec[] = [
   { name: "fixed-3m", description: "1-min sweep, 3-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 3 * MIN }, kinds: ALL },
   { name: "fixed-5m", description: "1-min sweep, 5-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 5 * MIN }, kinds: ALL },
   { name: "adaptive", description: "1-min sweep, q98 of own breaks +30 s, 2-10 min", sweepMs: MIN, policy: ADAPTIVE, kinds: ALL },
+  {
+    name: "adaptive/unattended",
+    description: "1-min sweep, q98 of own breaks +60 s, 2-10 min; 12 min after a write with no ping",
+    sweepMs: MIN,
+    policy: { ...ADAPTIVE, marginMs: MIN, unattendedMs: 12 * MIN },
+    kinds: ALL,
+  },
+  ...(process.env.IDLE_EXPERIMENT ? (JSON.parse(process.env.IDLE_EXPERIMENT) as [string, number, IdlePolicy][]).map(([name, sweepMin, policy]) => ({ name, description: JSON.stringify(policy), sweepMs: sweepMin * MIN, policy, kinds: ALL })) : []),
 ];
 const BASELINE = "seed-001";
-const CANDIDATE = "adaptive";
+const CANDIDATE = "adaptive/unattended";
 
 interface SimSession {
   row: Session;
@@ -81,6 +94,8 @@ interface Totals {
   idleMs: number;
   awayIdleMs: number;
   wakes: number;
+  /** Wakes ending a gap of at most BREAK_MAX_MS (a short break the policy slept through). */
+  breakWakes: number;
   wakesArchived: number;
   waitMs: number;
   hibernations: number;
@@ -94,7 +109,7 @@ interface Totals {
 const BILLED = new Set(["creating", "running", "hibernating", "resuming", "restoring"]);
 
 function simulate(spec: PolicySpec, events: readonly TraceEvent[], start: number, end: number): Totals {
-  const t: Totals = { billedMs: 0, idleMs: 0, awayIdleMs: 0, wakes: 0, wakesArchived: 0, waitMs: 0, hibernations: 0, aborted: 0, storeWrites: 0, sweeps: 0, sweepRowsRead: 0, resumes: 0 };
+  const t: Totals = { billedMs: 0, idleMs: 0, awayIdleMs: 0, wakes: 0, breakWakes: 0, wakesArchived: 0, waitMs: 0, hibernations: 0, aborted: 0, storeWrites: 0, sweeps: 0, sweepRowsRead: 0, resumes: 0 };
   const sessions = new Map<string, SimSession>();
   const holder = (id: string) => `sim-${id}`;
 
@@ -183,6 +198,7 @@ function simulate(spec: PolicySpec, events: readonly TraceEvent[], start: number
       t.storeWrites++;
     }
     settle(s, e.at);
+    const gapMs = s.lastEventAt === null ? 0 : e.at - s.lastEventAt;
     account(s, e.at);
     const asleep = s.row.state === "paused" || s.row.state === "archived";
     // A kind the policy does not count still needs the sandbox when it is asleep (an agent's write).
@@ -191,7 +207,7 @@ function simulate(spec: PolicySpec, events: readonly TraceEvent[], start: number
     const outcome = applyActivity(s.row, { at: e.at, kind: e.kind as ActivityKind, coalesceMs: COALESCE_MS });
     if (outcome.write) {
       s.stats = recordGap(s.stats, e.at - before);
-      write(s, { ...outcome.write, idleTimeoutMs: timeoutFor(spec.policy, s.stats) }, e.at);
+      write(s, { ...outcome.write, idleTimeoutMs: timeoutFor(spec.policy, s.stats, outcome.write.lastActivityKind) }, e.at);
     }
     if (outcome.wake && s.doneAt === null) {
       const lease = applyAcquire(s.row, { holder: holder(s.row.id), operation: "resume", ttlMs: LEASE_TTL_MS, now: e.at });
@@ -202,6 +218,7 @@ function simulate(spec: PolicySpec, events: readonly TraceEvent[], start: number
       const latency = archived ? RESUME_ARCHIVED_MS : RESUME_PAUSED_MS;
       s.doneAt = e.at + latency;
       t.wakes++;
+      if (gapMs <= BREAK_MAX_MS) t.breakWakes++;
       t.resumes++;
       if (archived) t.wakesArchived++;
       t.waitMs += latency;
@@ -243,16 +260,22 @@ console.log(
 );
 
 const wall = performance.now();
-const results = POLICIES.map((spec) => ({ spec, t: simulate(spec, events, start, end) }));
+const results = POLICIES.filter((p) => !process.env.IDLE_ONLY || [BASELINE, ...process.env.IDLE_ONLY.split(",")].includes(p.name)).map((spec) => ({ spec, t: simulate(spec, events, start, end) }));
 const h = (ms: number) => ms / HOUR;
 const perSD = (n: number) => n / sessionDays;
+const base = results.find((r) => r.spec.name === BASELINE)!.t;
+// The Done-when, per policy: at most half the baseline's idle hours, and no more wakes.
+const meets = (t: Totals) => t.idleMs <= 0.5 * base.idleMs && t.wakes <= base.wakes;
 const rows = results.map(({ spec, t }) => [
   spec.name,
   spec.description,
+  (t.idleMs / base.idleMs).toFixed(3),
+  spec.name === BASELINE ? "–" : meets(t) ? "PASS" : "FAIL",
   perSD(h(t.billedMs)).toFixed(2),
   perSD(h(t.idleMs)).toFixed(2),
   perSD(h(t.awayIdleMs)).toFixed(3),
-  perSD(t.wakes).toFixed(2),
+  perSD(t.wakes).toFixed(3),
+  perSD(t.breakWakes).toFixed(2),
   (perSD(t.waitMs) / 1000).toFixed(2),
   perSD(t.hibernations).toFixed(2),
   perSD(t.aborted).toFixed(3),
@@ -263,10 +286,13 @@ const rows = results.map(({ spec, t }) => [
 const header = [
   "policy",
   "rule",
+  `idle vs ${BASELINE}`,
+  "target (<= 0.5x idle, <= wakes)",
   "billed h/sd",
   "idle h/sd",
   "idle h/sd in away gaps",
   "wakes/sd",
+  "of them after a break/sd",
   "wait s/sd",
   "hibernations/sd",
   "aborted/sd",
@@ -281,12 +307,11 @@ console.log(
     ` engine runs = sweeps + hibernate + resume runs for the whole fleet; ${results[0]!.t.wakesArchived} wakes of the baseline needed a restore. ${((performance.now() - wall) / 1000).toFixed(1)} s wall.`,
 );
 
-const base = results.find((r) => r.spec.name === BASELINE)!.t;
 const cand = results.find((r) => r.spec.name === CANDIDATE)!.t;
 const idleRatio = cand.idleMs / base.idleMs;
 const awayRatio = cand.awayIdleMs / base.awayIdleMs;
-const wakesOk = perSD(cand.wakes) <= perSD(base.wakes);
-const pass = idleRatio <= 0.5 && wakesOk;
+const wakesOk = cand.wakes <= base.wakes;
+const pass = meets(cand);
 // The least idle time any policy can bill without waking anyone more often than the baseline: a
 // clairvoyant one that sleeps at once through the K longest gaps (K = the baseline's wakes) and
 // bills every other gap whole. Computed from the trace alone.
@@ -301,11 +326,15 @@ for (const at of lastAt.values()) gapIdle.push(Math.max(0, end - at - IN_USE_MS)
 gapIdle.sort((a, b) => b - a);
 const allIdle = gapIdle.reduce((a, b) => a + b, 0);
 const oracleIdle = allIdle - gapIdle.slice(0, base.wakes + fleet).reduce((a, b) => a + b, 0);
+// The fewest wakes with which even that clairvoyant policy halves the baseline's idle hours.
+let halfK = 0;
+for (let left = allIdle; left > 0.5 * base.idleMs && halfK < gapIdle.length; halfK++) left -= gapIdle[halfK]!;
 console.log(
   `oracle bound: with at most ${BASELINE}'s wakes (+1 final sleep per session), a policy bills >= ${perSD(h(oracleIdle)).toFixed(2)} idle h/sd = ` +
-    `${(oracleIdle / base.idleMs).toFixed(3)}x ${BASELINE}'s idle hours`,
+    `${(oracleIdle / base.idleMs).toFixed(3)}x ${BASELINE}'s idle hours; to bill 0.5x it must wake >= ${perSD(Math.max(0, halfK - fleet)).toFixed(2)} times/sd ` +
+    `(${(Math.max(0, halfK - fleet) / base.wakes).toFixed(2)}x ${BASELINE}'s wakes)`,
 );
 console.log(
   `\n${CANDIDATE} vs ${BASELINE}: idle sandbox-hours ${idleRatio.toFixed(3)}x (target <= 0.5), in away gaps ${awayRatio.toFixed(3)}x; ` +
-    `wakes/sd ${perSD(cand.wakes).toFixed(3)} vs ${perSD(base.wakes).toFixed(3)} (${wakesOk ? "not more" : "MORE"}) -> ${pass ? "PASS" : "FAIL"}`,
+    `wakes ${cand.wakes} vs ${base.wakes} (${wakesOk ? "not more" : "MORE"}) -> ${pass ? "PASS" : "FAIL"}`,
 );

@@ -11,7 +11,7 @@
  * (bench/idle-policy.bench.ts) call the same functions.
  */
 import { isIdle } from "./lifecycle";
-import type { Session } from "./types";
+import type { ActivityKind, Session } from "./types";
 
 export type IdlePolicy =
   | { kind: "fixed"; timeoutMs: number }
@@ -27,6 +27,13 @@ export type IdlePolicy =
       marginMs: number;
       /** Short gaps needed before the learned timeout replaces maxMs. */
       minSamples: number;
+      /**
+       * The timeout when the last recorded activity was not a presence ping (a file write or an
+       * API call with nobody at the editor: an agent or a script). Its end is not one of the
+       * user's breaks: they come back when they think the agent is done, not after their usual
+       * pause. Unset: the learned timeout applies after every kind.
+       */
+      unattendedMs?: number;
     };
 
 /**
@@ -61,12 +68,16 @@ export function recordGap(stats: GapStats, gapMs: number): GapStats {
   return { counts: total > GAP_HALF_LIFE_COUNT ? counts.map((c) => c / 2) : counts };
 }
 
-/** The timeout `policy` gives a session with these gap stats. */
-export function timeoutFor(policy: IdlePolicy, stats: GapStats | null): number {
+/**
+ * The timeout `policy` gives a session with these gap stats whose last recorded activity was of
+ * kind `lastKind` (the row's lastActivityKind; omitted: a ping).
+ */
+export function timeoutFor(policy: IdlePolicy, stats: GapStats | null, lastKind: ActivityKind = "ping"): number {
   switch (policy.kind) {
     case "fixed":
       return policy.timeoutMs;
     case "adaptive": {
+      if (lastKind !== "ping" && policy.unattendedMs !== undefined) return policy.unattendedMs;
       if (!stats) return policy.maxMs;
       // Only gaps the longest timeout would bridge tell us about breaks; longer ones are
       // lunch and nights, which every timeout sleeps through.

@@ -37,6 +37,19 @@ describe("timeoutFor", () => {
     expect(timeoutFor(adaptive, withGaps(new Array(40).fill(9.9 * MIN)))).toBe(10 * MIN);
   });
 
+  it("adaptive with unattendedMs: after a write or API call with no ping, the unattended timeout, learned or not", () => {
+    const unattended: IdlePolicy = { ...adaptive, unattendedMs: 12 * MIN };
+    const learned = withGaps(new Array(40).fill(1.2 * MIN)); // 2 min learned
+    expect(timeoutFor(unattended, learned, "ping")).toBe(2 * MIN);
+    expect(timeoutFor(unattended, learned)).toBe(2 * MIN); // no kind: a ping
+    expect(timeoutFor(unattended, learned, "file")).toBe(12 * MIN);
+    expect(timeoutFor(unattended, null, "api")).toBe(12 * MIN);
+    expect(timeoutFor(unattended, learned, "command")).toBe(12 * MIN);
+    // Without it, every kind gets the learned timeout; a fixed policy ignores the kind.
+    expect(timeoutFor(adaptive, learned, "file")).toBe(2 * MIN);
+    expect(timeoutFor({ kind: "fixed", timeoutMs: 7 * MIN }, learned, "file")).toBe(7 * MIN);
+  });
+
   it("recordGap ignores the rhythm of work and halves old counts", () => {
     const stats = withGaps([30_000, MIN_GAP_MS - 1]);
     expect(stats.counts.every((c) => c === 0)).toBe(true);
