@@ -120,6 +120,8 @@ export const envSchema = z.object({
   TORPOR_CHANGE_COALESCE_MS: int(10, SECOND),
   // Continuous flush (the RPO): pending changes older than this get a checkpoint while running; 0 = off.
   TORPOR_FLUSH_INTERVAL_MS: int(0, 5 * MINUTE),
+  // CPU as activity: an idle candidate whose sandbox used more than this share of one core is not idle; 0 = off.
+  TORPOR_IDLE_CPU_THRESHOLD: z.coerce.number().min(0).default(0.25),
   TORPOR_SWEEP_CRON: z
     .string()
     .default("* * * * *")
@@ -220,6 +222,8 @@ export interface Config {
     changeCoalesceMs: number;
     /** A running session's pending changes older than this get a flush checkpoint (src/workflows/flush); 0 = off. */
     flushIntervalMs: number;
+    /** An idle candidate whose sandbox's CPU load (cores) is above this is not idle (src/core/cpu-activity); 0 = off. */
+    idleCpuThreshold: number;
     sweepCron: string;
     /** The longest gap between two sweeps of sweepCron. */
     sweepPeriodMs: number;
@@ -359,6 +363,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       activityCoalesceMs: e.TORPOR_ACTIVITY_COALESCE_MS,
       changeCoalesceMs: e.TORPOR_CHANGE_COALESCE_MS,
       flushIntervalMs: e.TORPOR_FLUSH_INTERVAL_MS,
+      idleCpuThreshold: e.TORPOR_IDLE_CPU_THRESHOLD,
       sweepCron: e.TORPOR_SWEEP_CRON,
       sweepPeriodMs: sweepPeriodMs(e.TORPOR_SWEEP_CRON),
       hibernateBudgetMs: e.TORPOR_HIBERNATE_BUDGET_MS,

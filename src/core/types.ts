@@ -22,7 +22,8 @@ export const OPERATIONS = ["create", "hibernate", "archive", "resume", "restore"
 export type Operation = (typeof OPERATIONS)[number];
 
 export type ProviderKind = "local" | "e2b";
-export type ActivityKind = "ping" | "file" | "command" | "api";
+/** "cpu": the idle sweep found the sandbox busy (src/core/cpu-activity), not a request. */
+export type ActivityKind = "ping" | "file" | "command" | "api" | "cpu";
 
 /**
  * What counts toward a session's idle deadline: "api" = only calls through Torpor's API (pings,

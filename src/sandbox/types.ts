@@ -9,6 +9,7 @@
  * Every adapter passes tests/sandbox/contract.ts.
  */
 import type { Readable } from "node:stream";
+import type { CpuWindow } from "../core/cpu-activity";
 import type { InPlaceReads, ManifestEntry, ScanEntry } from "../core/workspace";
 
 export const WORKSPACE_DIR = "/workspace";
@@ -94,6 +95,14 @@ export interface SandboxProvider {
    * a replay after a crash between create and the journal finds the sandbox instead of leaking it.
    */
   findSandboxes?(metadata: Record<string, string>): Promise<SandboxInfo[]>;
+  /**
+   * Optional: the CPU the sandbox's processes used over about `window` (epoch ms on the caller's
+   * clock; E2B asks its metrics for exactly that range, the local provider diffs its processes'
+   * CPU time since its previous sample when that is within the window, else over a short probe).
+   * null when the provider has no figure (no metrics yet). The idle sweep calls it once per idle
+   * candidate (src/workflows/cpu-activity). Fails SANDBOX_GONE like the other methods.
+   */
+  cpuUsage?(sandboxId: string, window: { from: number; to: number }): Promise<CpuWindow | null>;
   exec(sandboxId: string, command: string, options?: ExecOptions): Promise<ExecResult>;
 
   /** A stat scan of the workspace (or a folder in it); never follows symlinks. */

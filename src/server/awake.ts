@@ -34,6 +34,8 @@ export function awakeReason(session: Pick<Session, "state" | "lastActivityKind" 
       return "awake: a command through the API";
     case "api":
       return "awake: API calls";
+    case "cpu":
+      return `awake: sandbox busy (CPU over the idle threshold at ${new Date(session.lastActivityAt).toISOString()})`;
     default: {
       const never: never = session.lastActivityKind;
       return `awake: ${String(never)}`;

@@ -21,6 +21,7 @@ import { selectIdle } from "../core/idle-policy";
 import { isLeaseLive } from "../core/lifecycle";
 import { flushIntervalOf } from "../core/session-policy";
 import type { Session } from "../core/types";
+import { withoutCpuBusy } from "./cpu-activity";
 import type { CronTick, WorkflowDefinition, WorkflowDeps } from "./types";
 
 /** At most this many sessions per sweep; the next sweep takes the rest. */
@@ -79,7 +80,7 @@ export function createIdleSweepWorkflow(cron: string): WorkflowDefinition<CronTi
       const tick = event.data.scheduledAt;
       const idle = await step.run("Find idle sessions", async () => {
         const now = deps.now();
-        const sessions = selectIdle(await deps.store.listIdleSessions(now, SWEEP_BATCH), now, SWEEP_BATCH);
+        const sessions = await withoutCpuBusy(deps, selectIdle(await deps.store.listIdleSessions(now, SWEEP_BATCH), now, SWEEP_BATCH), now);
         return Promise.all(
           sessions.map(async (s) => ({
             sessionId: s.id,

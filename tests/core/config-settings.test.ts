@@ -64,6 +64,7 @@ const SAMPLES: Record<string, { value: string; with?: Record<string, string> }> 
   TORPOR_MAX_BATCH: { value: "5" },
   TORPOR_CHANGE_COALESCE_MS: { value: "250" },
   TORPOR_FLUSH_INTERVAL_MS: { value: "0" },
+  TORPOR_IDLE_CPU_THRESHOLD: { value: "0.5" },
   TORPOR_MAX_SESSIONS_PER_USER: { value: "7" },
   TORPOR_PRICE_PER_HOUR: { value: "0.5" },
   TORPOR_INNGEST_DASHBOARD_URL: { value: "http://localhost:9999", with: { INNGEST_DEV: "1" } },

@@ -24,6 +24,8 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { vi } from "vitest";
+import { cpuSecondsOf } from "../../src/sandbox/local/cpu";
+import { procStat, sandboxMembers, type ProcessRecord } from "../../src/sandbox/local/processes";
 
 // The real error classes (this module is loaded from inside vi.mock("e2b")'s factory).
 const { CommandExitError, FileNotFoundError, FilesystemEventType, SandboxError, SandboxNotFoundError, TimeoutError } =
@@ -47,6 +49,9 @@ interface Vm {
 }
 
 export const DEFAULT_TIMEOUT_MS = 300_000;
+/** How long (real time) getMetrics watches the sandbox's processes to tell its CPU load. */
+const METRICS_PROBE_MS = 300;
+const recordOfPid = (pid: number): ProcessRecord => ({ pid, startTime: procStat(pid)?.startTime ?? "", command: "", kind: "background" });
 /** The tier's cap on continuous runtime (Hobby: 1 h; Pro: 24 h). Tests may change it. */
 export const fakeTier = { maxRuntimeMs: 3_600_000 };
 /** What E2B did on its own when a sandbox's time ran out. */
@@ -240,6 +245,33 @@ export class FakeSandbox {
   });
 
   static getInfo = vi.fn(async (id: string, _opts?: unknown) => FakeSandbox.infoOf(live(id)));
+
+  /**
+   * E2B's metrics: a sample every 5 s (the double's clock) while the sandbox runs, from its
+   * current run's start, within [start, end]; cpuCount 2 (as getInfo says). The CPU figure is
+   * real: the CPU time the sandbox's processes (bwrap and everything in its pid namespace) take
+   * over a short real probe, so a busy loop reads busy and `sleep` reads ~0. A paused sandbox has
+   * no new samples; a killed one is not found (the SDK's 404 → SandboxNotFoundError).
+   */
+  static getMetrics = vi.fn(async (id: string, opts: { start?: Date; end?: Date } = {}) => {
+    const vm = live(id);
+    if (vm.state !== "running") return [];
+    const now = clock();
+    const from = Math.max(vm.runningSince, opts.start?.getTime() ?? vm.runningSince);
+    const to = Math.min(now, opts.end?.getTime() ?? now);
+    const members = () => sandboxMembers(vm.background.flatMap((c) => (c.pid ? [recordOfPid(c.pid)] : [])));
+    const before = cpuSecondsOf(members());
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, METRICS_PROBE_MS));
+    const cores = Math.max(0, cpuSecondsOf(members()) - before) / ((Date.now() - started) / 1000);
+    const samples = [];
+    for (let t = Math.floor(from / 5000) * 5000 + 5000; t <= to; t += 5000) {
+      samples.push({ timestamp: new Date(t), cpuUsedPct: Math.min(100, (cores / 2) * 100), cpuCount: 2, memUsed: 0, memTotal: 512 * 1024 * 1024, memCache: 0, diskUsed: 0, diskTotal: 0 });
+    }
+    return samples;
+  });
+
+  getMetrics = vi.fn(async (opts?: { start?: Date; end?: Date }) => FakeSandbox.getMetrics(this.sandboxId, opts));
 
   getInfo = vi.fn(async () => FakeSandbox.getInfo(this.sandboxId));
 

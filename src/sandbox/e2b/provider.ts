@@ -14,6 +14,7 @@
  * - Batched transfer: tar runs inside the sandbox and ONE archive moves (files.read as a stream,
  *   files.write of a stream); lists of paths go up as one NUL-separated file.
  * - Change feed: files.watchDir(recursive, no timeout), debounced.
+ * - CPU: Sandbox.getMetrics over the window asked (./metrics), one API call, no agent needed.
  * - Modes: setuid, setgid and sticky bits are stripped (mode & 0o777), never refused, on every
  *   write (writeFile's chmod), import (./checked-tar re-encodes each entry) and scan (./scripts).
  * - Errors: see ./errors (not found → SANDBOX_GONE, timeouts → TIMEOUT, else PROVIDER).
@@ -27,6 +28,7 @@ import { shellQuote, workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecResult, SandboxInfo, SandboxProvider, SandboxStatus } from "../types";
 import { checkedTar, MODE_BITS } from "./checked-tar";
 import { guard } from "./errors";
+import { cpuWindowOf } from "./metrics";
 import { createHandles } from "./handles";
 import * as sh from "./scripts";
 import { watchSandbox } from "./watch";
@@ -151,6 +153,13 @@ export function createE2BProvider(options: E2BProviderOptions): SandboxProvider 
     async kill(id) {
       handles.forget(id);
       await guard("kill", id, () => Sandbox.kill(id, conn)); // false (not found) is fine: already gone
+    },
+
+    async cpuUsage(id, window) {
+      const metrics = await guard("getMetrics", id, () =>
+        Sandbox.getMetrics(id, { ...conn, start: new Date(window.from), end: new Date(window.to) }),
+      );
+      return cpuWindowOf(metrics);
     },
 
     async findSandboxes(metadata) {

@@ -27,7 +27,8 @@ import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
 import { BWRAP_HINT, dropsToSandboxUid, probeBubblewrap, SANDBOX_GID, SANDBOX_UID } from "./bwrap";
 import { hashFolderFiles, hostPathSync, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "./files";
-import { allGone, freezeSandbox, isAlive, signalSandbox, type ProcessRecord } from "./processes";
+import { createCpuMeter } from "./cpu";
+import { allGone, freezeSandbox, isAlive, sandboxMembers, signalSandbox, type ProcessRecord } from "./processes";
 import { handOver, recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "./tar";
@@ -85,6 +86,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
   const locks = new Map<string, Promise<unknown>>();
   const execs = new Map<string, Set<ProcessRecord>>();
   const watchers = new Map<string, Set<() => Promise<void>>>();
+  const cpu = createCpuMeter();
 
   function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = locks.get(id) ?? Promise.resolve();
@@ -206,6 +208,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
           throw error;
         });
         if (state === null) return;
+        cpu.forget(id);
         for (const stop of watchers.get(id) ?? []) await stop();
         const pids = signalSandbox(recordsOf(state), "SIGKILL");
         await waitFor(() => allGone(pids), `killing ${id}`);
@@ -227,6 +230,11 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
         if (isTorporError(error, "SANDBOX_NOT_FOUND") && isSandboxId(id)) return "gone";
         throw error;
       }
+    },
+
+    async cpuUsage(id, window) {
+      const state = await readLiveState(root, id);
+      return cpu.usage(id, () => sandboxMembers(recordsOf(state)), window.to - window.from);
     },
 
     async findSandboxes(metadata) {
