@@ -1,6 +1,8 @@
 "use client";
 /**
- * A session's own settings, edited in place through sessions.update: the idle timeout, the hooks
+ * A session's own settings, edited in place through sessions.update: the idle timeout, what counts
+ * as activity ("api+files": API calls and files the sandbox's processes change; "api": API calls
+ * only), the flush interval (empty: the deployment's TORPOR_FLUSH_INTERVAL_MS; 0: off), the hooks
  * (one command a line) and the retention policy. The form starts from the session's values and
  * sends only what changed; the API validates (the error it gives is shown as it is).
  */
@@ -13,6 +15,8 @@ const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter((l)
 export function SessionSettings({ session, disabled }: { session: SessionRow; disabled: boolean }) {
   const initial = {
     idleSeconds: String(Math.round(session.idleTimeoutMs / 1000)),
+    activity: session.activity as string,
+    flushSeconds: session.flushIntervalMs === null ? "" : String(Math.round(session.flushIntervalMs / 1000)),
     beforeCheckpoint: session.hooks.beforeCheckpoint.join("\n"),
     afterResume: session.hooks.afterResume.join("\n"),
     startCommand: session.hooks.startCommand ?? "",
@@ -32,6 +36,10 @@ export function SessionSettings({ session, disabled }: { session: SessionRow; di
     e.preventDefault();
     const input: Parameters<typeof save.mutateAsync>[0] = { sessionId: session.id };
     if (form.idleSeconds !== initial.idleSeconds) input.idleTimeoutMs = Math.round(Number(form.idleSeconds) * 1000);
+    if (form.activity !== initial.activity) input.activity = form.activity === "api" ? "api" : "api+files";
+    if (form.flushSeconds !== initial.flushSeconds) {
+      input.flushIntervalMs = form.flushSeconds.trim() === "" ? null : Math.round(Number(form.flushSeconds) * 1000);
+    }
     const hooks: NonNullable<typeof input.hooks> = {};
     if (form.beforeCheckpoint !== initial.beforeCheckpoint) hooks.beforeCheckpoint = lines(form.beforeCheckpoint);
     if (form.afterResume !== initial.afterResume) hooks.afterResume = lines(form.afterResume);
@@ -54,6 +62,24 @@ export function SessionSettings({ session, disabled }: { session: SessionRow; di
       <label>
         Idle timeout (s)
         <input type="number" min={1} {...field("idleSeconds")} aria-label="Idle timeout (seconds)" />
+      </label>
+      <label>
+        Counts as activity
+        <select {...field("activity")} aria-label="Activity policy">
+          <option value="api+files">API calls and sandbox file changes</option>
+          <option value="api">API calls only</option>
+        </select>
+      </label>
+      <label>
+        Flush interval (s)
+        <input
+          type="number"
+          min={0}
+          placeholder="deployment default"
+          title="Unsaved changes older than this get a checkpoint while running. Empty: the deployment's TORPOR_FLUSH_INTERVAL_MS; 0: off."
+          {...field("flushSeconds")}
+          aria-label="Flush interval (seconds)"
+        />
       </label>
       <label>
         Keep last checkpoints
