@@ -6,6 +6,8 @@
  *   archive period → Request archiving for <session> … → Find running sessions with changes
  *   unsaved past the flush interval → Request a flush for <session> …
  *
+ * A candidate whose sandbox is busy on the CPU is kept awake instead (a "cpu" activity, one
+ * provider call per candidate: ./cpu-activity, TORPOR_IDLE_CPU_THRESHOLD).
  * Each request records why (idle for how long, the last ping / file change / command), which
  * becomes the session's sleep reason. With a one-minute cron a session sleeps within its timeout
  * plus one minute. Request ids name the session and the sweep's scheduled minute: a replayed sweep

@@ -22,7 +22,7 @@ let rt: WorkflowRuntime;
 beforeAll(async () => {
   setFakeClock(() => clock.now);
   rt = await startWorkflowRuntime({
-    env: { E2B_API_KEY: "e2b_test", TORPOR_IDLE_CPU_THRESHOLD: "0.1", TORPOR_FLUSH_INTERVAL_MS: "0" },
+    env: { E2B_API_KEY: "e2b_test", TORPOR_IDLE_CPU_THRESHOLD: "0.05", TORPOR_FLUSH_INTERVAL_MS: "0" },
     now: () => clock.now,
   });
 });

@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 // A busy loop gets well under a core on a loaded 2-core machine: the test threshold is low, an idle sandbox reads ~0.
-const env = { TORPOR_BWRAP: "required", TORPOR_IDLE_CPU_THRESHOLD: "0.1", TORPOR_FLUSH_INTERVAL_MS: "0" };
+const env = { TORPOR_BWRAP: "required", TORPOR_IDLE_CPU_THRESHOLD: "0.05", TORPOR_FLUSH_INTERVAL_MS: "0" };
 
 describe("CPU as activity (local provider, bubblewrap)", () => {
   it("a compiling sandbox stays running for 3 timeouts; an idle one sleeps within timeout + one sweep", async () => {

@@ -60,6 +60,12 @@ export function createCpuMeter(options: CpuMeterOptions = {}): CpuMeter {
 
   return {
     async usage(sandboxId, members, maxAgeMs) {
+      // No process at all (a sandbox without a start command, between execs): no CPU, no probe.
+      if (members().length === 0) {
+        const at = now();
+        samples.delete(sandboxId);
+        return { cpuSeconds: 0, from: at - Math.max(minWindowMs, Math.min(maxAgeMs, probeMs)), to: at };
+      }
       let previous = samples.get(sandboxId);
       const age = previous ? now() - previous.at : Infinity;
       if (!previous || age > maxAgeMs || age < minWindowMs) {
