@@ -177,15 +177,12 @@ describe("a hostile sandbox under bubblewrap", () => {
     expect(connections).toBe(0);
     // Every snapshot succeeded: the checkpoint freezes a local sandbox while it reads it.
     expect(checkpoints.length).toBeGreaterThanOrEqual(6);
-    // The tenant's own files came through: the attack did not cost the tenant its data. The
-    // restored sandbox runs the attacker again (its start command), so the folder is real, aside
-    // or a link from one moment to the next: read until a moment has it real.
-    let restored: Buffer | null = null;
-    for (let i = 0; i < 200 && restored === null; i++) {
-      for (const p of ["real/sub/f.txt", "real.aside/sub/f.txt"]) {
-        restored ??= await runtime.sandboxes.readFile(after.sandboxId!, p).catch(() => null);
-      }
-    }
-    expect(restored?.toString()).toContain("tenant data");
+    // The tenant's own files came through: the checkpoint the new sandbox was restored from holds
+    // them (under real/ or real.aside/, wherever the attacker had them when the sandbox froze). The
+    // restored sandbox itself runs the attacker again, so reading it there is a race with the swap.
+    const latest = [...new Set(checkpoints)].indexOf(after.latestCheckpointId!);
+    expect(latest).toBeGreaterThanOrEqual(0);
+    const tenantFiles = filesUnder(path.join(restoreDir, `cp-${latest}`)).filter((f) => readFileSync(f, "utf8").includes("tenant data"));
+    expect(tenantFiles.map((f) => path.basename(f))).toContain("f.txt");
   }, 300_000);
 });

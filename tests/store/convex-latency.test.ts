@@ -20,6 +20,13 @@ let server: Server;
 let url: string;
 let inFlight = 0;
 let maxInFlight = 0;
+let barrier: { calls: number; opened: Promise<void>; open: () => Promise<void> } | null = null;
+
+function setBarrier(calls: number) {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  barrier = { calls, opened, open: () => (open(), opened) };
+}
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -28,13 +35,16 @@ beforeAll(async () => {
     req.on("end", () => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      setTimeout(() => {
+      // While a barrier is set, answers wait until every call has arrived (or 2 s passed): whether the
+      // client sends them all at once does not then depend on how busy this machine is.
+      const release = barrier && inFlight >= barrier.calls ? barrier.open() : barrier?.opened;
+      void Promise.race([release ?? Promise.resolve(), new Promise((r) => setTimeout(r, 2000))]).then(() => setTimeout(() => {
         inFlight--;
         const { path } = JSON.parse(body) as { path: string };
         const value = path.startsWith("sessions:recordActivity") ? { session: null, written: true, wake: false } : null;
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ status: "success", value, logLines: [] }));
-      }, LATENCY_MS);
+      }, LATENCY_MS));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -54,9 +64,11 @@ async function timed(run: () => Promise<unknown>[]): Promise<{ ms: number; maxIn
 describe("Convex adapter against a 50 ms deployment double", () => {
   it(`runs ${CALLS} concurrent mutations in parallel (the client's queue would serialise them)`, async () => {
     const store = createConvexStore({ url, secret: "s".repeat(16) });
+    setBarrier(CALLS);
     const parallel = await timed(() =>
       Array.from({ length: CALLS }, (_, i) => store.recordActivity(`ses_${i}`, { at: i, kind: "ping", coalesceMs: 0 })),
     );
+    barrier = null;
     // The same calls through a ConvexHttpClient without skipQueue, as the adapter made them before.
     const client = new ConvexHttpClient(url);
     const queued = await timed(() =>
@@ -69,7 +81,6 @@ describe("Convex adapter against a 50 ms deployment double", () => {
         `queued client ${queued.ms} ms, ${queued.maxInFlight} in flight`,
     );
     expect(queued.maxInFlight).toBe(1);
-    expect(parallel.maxInFlight).toBeGreaterThan(CALLS / 2);
     // Wall time is a benchmark's business on a shared machine (372 and 557 ms with the suite or helpers
     // running beside it, 176 ms on a quieter machine); the ratio to the queued client in the same run is not.
     expect(parallel.maxInFlight).toBe(CALLS);

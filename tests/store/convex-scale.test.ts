@@ -90,7 +90,8 @@ async function seed(t: ReturnType<typeof convexTest>) {
   }
 }
 
-describe(`Convex dashboard queries with ${RUNS} runs and ${SESSIONS} sessions (transaction limits on)`, () => {
+// convex-test runs every query in-process: 3-4x slower with the rest of the suite beside it.
+describe(`Convex dashboard queries with ${RUNS} runs and ${SESSIONS} sessions (transaction limits on)`, { timeout: 240_000 }, () => {
   const t = convexTest({ schema, modules, transactionLimits: true });
   let calls = 0;
   const counting: ConvexClientLike = {
@@ -103,7 +104,7 @@ describe(`Convex dashboard queries with ${RUNS} runs and ${SESSIONS} sessions (t
 
   beforeAll(async () => {
     await seed(t);
-  }, 120_000);
+  }, 240_000);
 
   it("the old overview read (5,000 runs with their steps) hits the limit, and is classified permanent", async () => {
     const error = await store.listRuns({ limit: 5000 }).catch((e: unknown) => e);
