@@ -66,8 +66,10 @@ const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}
 const row = () => page.locator(`tr[data-session="${sessionId}"]`);
 
 describe("the app end to end", () => {
-  it("prints a working dashboard link and an operator token", () => {
-    expect(app!.output()).toContain(`Open the dashboard: ${app!.url}/?token=`);
+  it("prints where the operator token is and how to open the dashboard, never the token itself", () => {
+    expect(app!.output()).toMatch(new RegExp(`Operator token \\(until [^)]+\\) in \\S+operator-token: open ${app!.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/\\?token=\\$\\(cat `));
+    expect(app!.token.length).toBeGreaterThan(20);
+    expect(app!.output()).not.toContain(app!.token);
   });
 
   it("a session hibernates on its own, the dashboard shows paused then archived, Resume brings every file back", async () => {
