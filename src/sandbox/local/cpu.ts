@@ -10,24 +10,16 @@
  * a short probe (two reads `probeMs` apart). A restarted Torpor just probes once: the local
  * provider only runs inside a long-lived process, so nothing needs to be stored.
  */
-import { readFileSync } from "node:fs";
 import { windowBetween, type CpuSample, type CpuWindow } from "../../core/cpu-activity";
+import { procStat } from "./processes";
 
 /** USER_HZ: the unit of /proc/<pid>/stat's times, 100 on every Linux architecture Node runs on. */
 export const CLOCK_TICKS_PER_SECOND = 100;
 
 /** utime + stime + cutime + cstime of one process, in ticks; null when it is gone. */
 export function processCpuTicks(pid: number): number | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // Fields after the command's closing parenthesis start at field 3 (state): utime is field 14.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const ticks = [11, 12, 13, 14].map((i) => Number(fields[i]));
-  return ticks.every(Number.isFinite) ? ticks.reduce((a, b) => a + b, 0) : null;
+  const ticks = procStat(pid)?.cpuTicks;
+  return ticks !== undefined && Number.isFinite(ticks) ? ticks : null;
 }
 
 /** CPU seconds used so far by these processes (and the children they reaped). */

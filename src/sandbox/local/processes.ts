@@ -21,6 +21,8 @@ interface ProcStat {
   state: string;
   pgrp: number;
   startTime: string;
+  /** utime + stime + cutime + cstime, in ticks (NaN if unreadable). */
+  cpuTicks: number;
 }
 
 export function procStat(pid: number): ProcStat | null {
@@ -31,7 +33,9 @@ export function procStat(pid: number): ProcStat | null {
     return null;
   }
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "?", pgrp: Number(fields[2]), startTime: fields[19] ?? "" };
+  // Fields after the command's closing parenthesis start at field 3 (state): utime is field 14.
+  const cpuTicks = [11, 12, 13, 14].map((i) => Number(fields[i])).reduce((a, b) => a + b, 0);
+  return { state: fields[0] ?? "?", pgrp: Number(fields[2]), startTime: fields[19] ?? "", cpuTicks };
 }
 
 /** Alive and the same process as recorded (not a zombie, not a recycled pid). */
