@@ -126,6 +126,20 @@ export interface SandboxProvider {
    */
   writeEntries?(sandboxId: string, entries: AsyncIterable<{ entry: ManifestEntry; content?: Readable; data?: Buffer }>): Promise<void>;
 
+  /**
+   * Optional, for a provider whose workspaces are folders on this host: lends the workspace folder
+   * of a sandbox in which no process has ever run, so that a restore writes into it with the
+   * checkpoint engine's own folder writer (its writer threads) instead of writeEntries' checked,
+   * one-thread writes. That is safe only because nothing hostile can touch the folder: no sandbox
+   * process exists, and none starts while the loan is out (exec and the start command are
+   * refused). Null when that cannot be promised: a process has run, or the folder holds files that
+   * were not written under a loan. `release(true)` ends the loan with the files written (they are
+   * given to the sandbox's user); `release(false)` empties the folder first, so that a loan ends
+   * with a whole restore or nothing. A loan never released (a crash) is taken back by the next
+   * one, which empties the folder.
+   */
+  lendQuietWorkspace?(sandboxId: string): Promise<WorkspaceLoan | null>;
+
   readFile(sandboxId: string, path: string): Promise<Buffer>;
   writeFile(sandboxId: string, path: string, content: Buffer | string, mode?: number): Promise<void>;
 
@@ -135,4 +149,11 @@ export interface SandboxProvider {
    * caller then falls back to a scan (src/runtime/change-feed), never to silence.
    */
   watch(sandboxId: string, onEvents: (events: FileEvent[]) => void, onDropped?: (reason: string) => void): Promise<() => Promise<void>>;
+}
+
+/** A sandbox's workspace folder, lent for a restore (SandboxProvider.lendQuietWorkspace). */
+export interface WorkspaceLoan {
+  /** The host folder the sandbox sees as its workspace; empty when lent. */
+  readonly folder: string;
+  release(restored: boolean): Promise<void>;
 }

@@ -11,6 +11,8 @@
  */
 import { sandboxLifetimeMs } from "../core/config";
 import { describeError, IntegrityError } from "../core/errors";
+import { localDirTarget } from "../checkpoint";
+import type { WorkspaceTarget } from "../core/workspace";
 import { sandboxWorkspace } from "../sandbox";
 import { keepLease } from "./lease";
 import { withRunProgress } from "./progress";
@@ -86,6 +88,24 @@ export async function verifyRestoredFiles(
   return { files: files.length, bytes: files.reduce((sum, e) => sum + e.size, 0) };
 }
 
+/**
+ * Runs a restore into a sandbox: into its lent workspace folder with the engine's own folder
+ * writer when the provider can lend it (a new local sandbox no process has run in: about twice
+ * as fast, see lendQuietWorkspace), else through the provider's checked writes.
+ */
+async function intoSandbox<T>(deps: WorkflowDeps, sandboxId: string, restore: (target: WorkspaceTarget) => Promise<T>): Promise<T> {
+  const loan = (await deps.sandboxes.lendQuietWorkspace?.(sandboxId)) ?? null;
+  if (loan === null) return restore(sandboxWorkspace(deps.sandboxes, sandboxId));
+  let restored = false;
+  try {
+    const result = await restore(localDirTarget(loan.folder));
+    restored = true;
+    return result;
+  } finally {
+    await loan.release(restored);
+  }
+}
+
 export async function restoreIntoNewSandbox(
   step: Step,
   deps: WorkflowDeps,
@@ -97,7 +117,7 @@ export async function restoreIntoNewSandbox(
     // A retry finds the files of the failed attempt: restoring over them is what we want.
     const result = await withRunProgress(deps, input.runId, "Restore the checkpoint into the new sandbox", (onProgress) =>
       keepLease(deps, input.sessionId, input.runId, () =>
-        deps.checkpoints.restore(input.checkpointId, sandboxWorkspace(deps.sandboxes, sandboxId), { allowNonEmpty: true, onProgress }),
+        intoSandbox(deps, sandboxId, (target) => deps.checkpoints.restore(input.checkpointId, target, { allowNonEmpty: true, onProgress })),
       ),
     );
     return { files: result.files, bytes: result.bytes, verifiedFiles: result.verifiedFiles };

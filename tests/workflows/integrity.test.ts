@@ -421,6 +421,18 @@ describe("a restore whose files differ from the checkpoint afterwards", () => {
           await inner.writeEntries!(id, entries);
           if (clobber) await inner.writeFile(id, "README.md", "clobbered\n");
         },
+        // A new local sandbox's lent folder (the engine writes it directly): clobbered at the release.
+        async lendQuietWorkspace(id) {
+          const loan = await inner.lendQuietWorkspace!(id);
+          if (loan === null) return null;
+          return {
+            folder: loan.folder,
+            async release(restored) {
+              await loan.release(restored);
+              if (clobber && restored) await inner.writeFile(id, "README.md", "clobbered\n");
+            },
+          };
+        },
       }),
     });
     const { runtime } = rt;

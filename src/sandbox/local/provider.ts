@@ -86,6 +86,8 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
   const locks = new Map<string, Promise<unknown>>();
   const execs = new Map<string, Set<ProcessRecord>>();
   const watchers = new Map<string, Set<() => Promise<void>>>();
+  /** Sandboxes whose workspace this process has lent out (lendQuietWorkspace). */
+  const loans = new Set<string>();
   const cpu = createCpuMeter();
 
   function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -112,9 +114,23 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     if (!done()) log(`[torpor] ${what} did not finish within 5 s`);
   }
 
+  /** No process starts in a sandbox whose workspace is lent out: the loan relies on that. */
+  function refuseWhileLent(state: LocalState): void {
+    if (state.loan === "out") {
+      throw new SandboxError("PROVIDER", `Sandbox '${state.id}' is being restored: no process can start in it until the restore ends`, {
+        details: { sandboxId: state.id },
+      });
+    }
+  }
+
   async function startCommand(state: LocalState, command: string): Promise<void> {
     const dirs = sandboxDirs(root, state.id);
     const logFile = path.join(dirs.logs, "start.log");
+    refuseWhileLent(state);
+    if (state.processStarted !== true) {
+      state.processStarted = true;
+      await writeState(root, state);
+    }
     const fd = openSync(logFile, "a");
     const child = spawnInSandbox({ bwrap, state, dirs, command, cwd: "", stdio: ["ignore", fd, fd] });
     closeSync(fd);
@@ -164,7 +180,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       const state: LocalState = {
         version: 1, id, template: opts.template, status: "running", isolated: bwrap !== null,
         network: opts.network ?? false, env: { ...(opts.env ?? {}) }, metadata: { ...(opts.metadata ?? {}) },
-        startCommand: opts.startCommand ?? null, processes: [],
+        startCommand: opts.startCommand ?? null, processes: [], processStarted: false,
         warnings: bwrap === null ? [`${NOT_ISOLATED} (${unisolatedReason})`] : [],
         createdAt: now, updatedAt: now,
       };
@@ -264,6 +280,9 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       if (opts.background) {
         return serial(id, async () => {
           const fresh = await readLiveState(root, id);
+          refuseWhileLent(fresh);
+          fresh.processStarted = true;
+          await writeState(root, fresh);
           const fd = openSync(path.join(dirs.logs, `bg-${Date.now()}-${fresh.processes.length}.log`), "a");
           const child = spawnInSandbox({ bwrap, state: fresh, dirs, command, cwd, env: opts.env, stdio: ["ignore", fd, fd] });
           closeSync(fd);
@@ -274,6 +293,13 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
           return { exitCode: null, stdout: "", stderr: "" };
         });
       }
+      await serial(id, async () => {
+        const fresh = await readLiveState(root, id);
+        refuseWhileLent(fresh);
+        if (fresh.processStarted === true) return;
+        fresh.processStarted = true;
+        await writeState(root, fresh);
+      });
       return runForeground({ bwrap, state, dirs, command, cwd, env: opts.env }, opts.timeoutMs, (record) => {
         const set = execs.get(id) ?? new Set<ProcessRecord>();
         execs.set(id, set.add(record));
@@ -329,6 +355,47 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       await writingInto(() => importFolderTar(sandboxDirs(root, id).workspace, tar));
       await handOver({ bwrap, state: await readLiveState(root, id), dirs: sandboxDirs(root, id) }, "all", log);
     },
+    lendQuietWorkspace: (id) =>
+      serial(id, async () => {
+        const state = await readLiveState(root, id);
+        // One loan at a time; "out" on disk without one here is a loan a crashed process left.
+        if (state.processStarted !== false || loans.has(id)) return null;
+        const workspace = sandboxDirs(root, id).workspace;
+        const names = await fs.readdir(workspace);
+        if (names.length > 0 && state.loan !== "out") return null;
+        // An earlier loan's files (a crash): only ever written by us, no process has seen them.
+        try {
+          await emptyFolder(workspace, names);
+        } catch (error) {
+          log(`[torpor] emptying the unfinished restore in ${id} failed, restoring with checked writes: ${(error as Error).message}`);
+          return null;
+        }
+        state.loan = "out";
+        await writeState(root, state);
+        loans.add(id);
+        writing++;
+        let released = false;
+        return {
+          folder: workspace,
+          release: (restored: boolean) =>
+            serial(id, async () => {
+              if (released) return;
+              released = true;
+              try {
+                const now = await readState(root, id);
+                if (now.status === "gone") return; // killed meanwhile: its folder went to the trash
+                if (!restored) await emptyFolder(workspace, await fs.readdir(workspace));
+                await handOver({ bwrap, state: now, dirs: sandboxDirs(root, id) }, "all", log);
+                delete now.loan;
+                await writeState(root, now);
+              } finally {
+                loans.delete(id);
+                writing--;
+              }
+            }),
+        };
+      }),
+
     async readFile(id, p) {
       await readLiveState(root, id);
       return readWorkspaceFile(sandboxDirs(root, id).workspace, p);
@@ -359,4 +426,9 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     },
   };
   return provider;
+}
+
+/** Removes everything in a folder (rm never follows a symlink: a link is removed, not its target). */
+async function emptyFolder(folder: string, names: string[]): Promise<void> {
+  for (const name of names) await fs.rm(path.join(folder, name), { recursive: true, force: true });
 }

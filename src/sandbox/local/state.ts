@@ -28,6 +28,14 @@ export interface LocalState {
   metadata: Record<string, string>;
   startCommand: string | null;
   processes: ProcessRecord[];
+  /**
+   * Whether any process was ever started in the sandbox (set before the spawn). Records from
+   * before this field count as true: only a sandbox known never to have run one is lent out
+   * (lendQuietWorkspace).
+   */
+  processStarted?: boolean;
+  /** "out" while its workspace is lent for a restore (and after a crash in one). */
+  loan?: "out";
   warnings: string[];
   createdAt: number;
   updatedAt: number;
