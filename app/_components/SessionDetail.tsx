@@ -202,7 +202,7 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
         </div>
         <div>
           <h2>Settings</h2>
-          <SessionSettings session={session} disabled={!client || session.state === "deleted"} />
+          <SessionSettings session={session} hookTimeoutMs={session.hookTimeoutMs} disabled={!client || session.state === "deleted"} />
           <h2>Runs</h2>
           <RunsList runs={runs} />
         </div>

@@ -3,22 +3,24 @@
  * A session's own settings, edited in place through sessions.update: the idle timeout, what counts
  * as activity ("api+files": API calls and files the sandbox's processes change; "api": API calls
  * only), the flush interval (empty: the deployment's TORPOR_FLUSH_INTERVAL_MS; 0: off), the hooks
- * (one command a line) and the retention policy. The form starts from the session's values and
- * sends only what changed; the API validates (the error it gives is shown as it is).
+ * (a list of commands per phase, ./HooksEditor) and the retention policy. The form starts from the
+ * session's values and sends only what changed; the hooks are checked here first (the row that is
+ * wrong is named), then by the API (the error it gives is shown as it is).
  */
 import { useState } from "react";
 import { useApiAction } from "./api";
+import { HooksEditor, hooksProblem } from "./HooksEditor";
 import type { SessionRow } from "./types";
 
-const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-export function SessionSettings({ session, disabled }: { session: SessionRow; disabled: boolean }) {
+export function SessionSettings({ session, disabled, hookTimeoutMs = null }: { session: SessionRow; disabled: boolean; hookTimeoutMs?: number | null }) {
+  const [beforeCheckpoint, setBeforeCheckpoint] = useState(session.hooks.beforeCheckpoint);
+  const [afterResume, setAfterResume] = useState(session.hooks.afterResume);
   const initial = {
     idleSeconds: String(Math.round(session.idleTimeoutMs / 1000)),
     activity: session.activity as string,
     flushSeconds: session.flushIntervalMs === null ? "" : String(Math.round(session.flushIntervalMs / 1000)),
-    beforeCheckpoint: session.hooks.beforeCheckpoint.join("\n"),
-    afterResume: session.hooks.afterResume.join("\n"),
     startCommand: session.hooks.startCommand ?? "",
     keepLast: String(session.retention.keepLast),
     keepDailyDays: String(session.retention.keepDailyDays),
@@ -34,6 +36,8 @@ export function SessionSettings({ session, disabled }: { session: SessionRow; di
 
   const submit = (e: { preventDefault(): void }) => {
     e.preventDefault();
+    const problem = hooksProblem("Before checkpoint", beforeCheckpoint) ?? hooksProblem("After resume", afterResume);
+    if (problem) return setStatus(problem);
     const input: Parameters<typeof save.mutateAsync>[0] = { sessionId: session.id };
     if (form.idleSeconds !== initial.idleSeconds) input.idleTimeoutMs = Math.round(Number(form.idleSeconds) * 1000);
     if (form.activity !== initial.activity) input.activity = form.activity === "api" ? "api" : "api+files";
@@ -41,8 +45,8 @@ export function SessionSettings({ session, disabled }: { session: SessionRow; di
       input.flushIntervalMs = form.flushSeconds.trim() === "" ? null : Math.round(Number(form.flushSeconds) * 1000);
     }
     const hooks: NonNullable<typeof input.hooks> = {};
-    if (form.beforeCheckpoint !== initial.beforeCheckpoint) hooks.beforeCheckpoint = lines(form.beforeCheckpoint);
-    if (form.afterResume !== initial.afterResume) hooks.afterResume = lines(form.afterResume);
+    if (!same(beforeCheckpoint, session.hooks.beforeCheckpoint)) hooks.beforeCheckpoint = beforeCheckpoint.map((c) => c.trim());
+    if (!same(afterResume, session.hooks.afterResume)) hooks.afterResume = afterResume.map((c) => c.trim());
     if (form.startCommand !== initial.startCommand) hooks.startCommand = form.startCommand.trim() === "" ? null : form.startCommand.trim();
     if (Object.keys(hooks).length > 0) input.hooks = hooks;
     const retention: NonNullable<typeof input.retention> = {};
@@ -89,14 +93,8 @@ export function SessionSettings({ session, disabled }: { session: SessionRow; di
         Keep daily (days)
         <input type="number" min={0} {...field("keepDailyDays")} aria-label="Keep daily checkpoints (days)" />
       </label>
-      <label className="wide">
-        Before checkpoint (one command a line)
-        <textarea rows={2} {...field("beforeCheckpoint")} aria-label="Before-checkpoint hooks" />
-      </label>
-      <label className="wide">
-        After resume (one command a line)
-        <textarea rows={2} {...field("afterResume")} aria-label="After-resume hooks" />
-      </label>
+      <HooksEditor label="Before checkpoint" phase="before-checkpoint" commands={beforeCheckpoint} onChange={setBeforeCheckpoint} timeLimitMs={hookTimeoutMs} disabled={disabled} />
+      <HooksEditor label="After resume" phase="after-resume" commands={afterResume} onChange={setAfterResume} timeLimitMs={hookTimeoutMs} disabled={disabled} />
       <label className="wide">
         Start command
         <input type="text" {...field("startCommand")} aria-label="Start command" />

@@ -5,6 +5,7 @@
  * One pending-change read per session, so only the one-session view (sessions.get) carries it;
  * the lists stay at their bounded reads.
  */
+import { DEFAULT_ACTIVITY_POLICY, sandboxChangesAreActivity } from "../core/session-policy";
 import type { Session } from "../core/types";
 import type { StateStore } from "../store/types";
 
@@ -20,10 +21,21 @@ export interface AwakeView {
   awakeReason: string | null;
 }
 
-export function awakeReason(session: Pick<Session, "state" | "lastActivityKind" | "lastActivityAt">, pending: { path: string; at: number }[], now: number, truncated = false): string | null {
+/**
+ * The reason follows the session's activity policy (src/core/session-policy): under "api" the
+ * sandbox's own changes are change rows but never activity, so a "file" activity can only be a
+ * files.write and the pending rows (which do not say who made them) are not counted as the reason.
+ */
+export function awakeReason(
+  session: Pick<Session, "state" | "lastActivityKind" | "lastActivityAt"> & Partial<Pick<Session, "activity">>,
+  pending: { path: string; at: number }[],
+  now: number,
+  truncated = false,
+): string | null {
   if (session.state !== "running") return null;
   switch (session.lastActivityKind) {
     case "file": {
+      if (!sandboxChangesAreActivity({ activity: session.activity ?? DEFAULT_ACTIVITY_POLICY })) return `awake: files written through the API (files.write) at ${new Date(session.lastActivityAt).toISOString()}`;
       const recent = new Set(pending.filter((c) => c.at >= now - AWAKE_WINDOW_MS).map((c) => c.path)).size;
       if (recent === 0) return `awake: files changed at ${new Date(session.lastActivityAt).toISOString()}`;
       return `awake: ${truncated ? "over " : ""}${recent} file${recent === 1 ? "" : "s"} changed (by sandbox processes or files.write) in the last ${AWAKE_WINDOW_MS / 60_000} min`;
@@ -35,7 +47,9 @@ export function awakeReason(session: Pick<Session, "state" | "lastActivityKind" 
     case "api":
       return "awake: API calls";
     case "cpu":
-      return `awake: sandbox busy (CPU over the idle threshold at ${new Date(session.lastActivityAt).toISOString()})`;
+      // The sweep's measured load is not stored with the activity (that needs a new session field
+      // in both stores), so the reason names the check that kept it awake, not its percentage.
+      return `awake: sandbox processes kept the CPU above the idle threshold (checked at ${new Date(session.lastActivityAt).toISOString()})`;
     default: {
       const never: never = session.lastActivityKind;
       return `awake: ${String(never)}`;

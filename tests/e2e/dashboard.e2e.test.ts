@@ -203,6 +203,8 @@ describe("the dashboard in Chromium", () => {
   });
 
   it("the session page draws the timeline, shows when a paused session archives, and saves its settings", async () => {
+    const saved0 = await alice.sessions.get.query({ sessionId: a });
+    expect(saved0.hooks).toMatchObject({ beforeCheckpoint: [], afterResume: [] });
     await page.goto(`${app!.url}/sessions/${a}`);
     const timeline = page.locator('[data-testid="session-timeline"]');
     await timeline.waitFor();
@@ -219,11 +221,28 @@ describe("the dashboard in Chromium", () => {
 
     await page.getByLabel("Idle timeout (seconds)").fill("600");
     await page.getByLabel("Keep last checkpoints").fill("7");
+    // Hooks: the form shows the deployment's time limit; an empty command is refused by the form.
+    const after = page.locator('[data-testid="hooks-after-resume"]');
+    await expect(after.locator("legend").textContent()).resolves.toContain(`${Math.round(saved0.hookTimeoutMs / 1000)} s each`);
+    await page.getByRole("button", { name: "Add after resume command" }).click();
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.locator('[data-testid="settings-status"]', { hasText: "After resume: command 1 is empty" }).waitFor();
+    await page.getByLabel("After resume command 1").fill("echo resumed >> resumed.log");
+    await page.getByRole("button", { name: "Add after resume command" }).click();
+    await page.getByLabel("After resume command 2").fill("npm run dev");
+    await page.getByRole("button", { name: "Add before checkpoint command" }).click();
+    await page.getByLabel("Before checkpoint command 1").fill("git add -A");
     await page.getByRole("button", { name: "Save settings" }).click();
     await page.locator('[data-testid="settings-status"]', { hasText: "Saved." }).waitFor();
     const saved = await alice.sessions.get.query({ sessionId: a });
     expect(saved.idleTimeoutMs).toBe(600_000);
     expect(saved.retention.keepLast).toBe(7);
+    expect(saved.hooks).toMatchObject({ beforeCheckpoint: ["git add -A"], afterResume: ["echo resumed >> resumed.log", "npm run dev"] });
+    // Edit one command and remove another: saved as shown.
+    await page.getByLabel("After resume command 1").fill("echo back");
+    await page.getByRole("button", { name: "Remove after resume command 2" }).click();
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await waitFor("the edited hooks saved", () => alice.sessions.get.query({ sessionId: a }), (s) => s.hooks.afterResume.join("|") === "echo back", { timeoutMs: 15_000 });
     await shot("session-timeline");
 
     await page.goto(`${app!.url}/sessions/${b}`);

@@ -62,6 +62,37 @@ describe("session settings", () => {
     expect(await t.runtime.store.getSession(created.id)).toMatchObject({ activity: "api+files", flushIntervalMs: null });
   });
 
+  it("update with hooks round-trips through get (as the dashboard's form saves them), with the hook time limit", async () => {
+    const created = await t.caller(alice).sessions.create({ hooks: { beforeCheckpoint: ["git add -A"] } });
+    const hooks = { beforeCheckpoint: ["git add -A", "npm run lint -- --fix"], afterResume: ["npm run dev &", "echo resumed >> log.txt"] };
+    const updated = await t.caller(alice).sessions.update({ sessionId: created.id, hooks });
+    expect(updated.hooks).toEqual(hooks);
+    const got = await t.caller(alice).sessions.get({ sessionId: created.id });
+    expect(got.hooks).toEqual(hooks);
+    expect(got.hookTimeoutMs).toBe(t.runtime.config.lifecycle.hookTimeoutMs);
+    // Removing every command of a phase is a change too.
+    await t.caller(alice).sessions.update({ sessionId: created.id, hooks: { afterResume: [] } });
+    expect((await t.caller(alice).sessions.get({ sessionId: created.id })).hooks).toEqual({ beforeCheckpoint: hooks.beforeCheckpoint, afterResume: [] });
+  });
+
+  it("refuses bad hooks with a message that names the field, and keeps the old ones", async () => {
+    const created = await t.caller(alice).sessions.create({ hooks: { afterResume: ["echo ok"] } });
+    const bad: [unknown, RegExp][] = [
+      [{ afterResume: ["   "] }, /hooks\.afterResume\.0/],
+      [{ beforeCheckpoint: Array.from({ length: 11 }, (_, i) => `echo ${i}`) }, /hooks\.beforeCheckpoint/],
+      [{ afterResume: ["x".repeat(2001)] }, /hooks\.afterResume\.0/],
+      [{ afterResume: [42] }, /hooks\.afterResume\.0/],
+      [{ afterResume: "echo one" }, /hooks\.afterResume/],
+    ];
+    for (const [hooks, where] of bad) {
+      const error = await t.caller(alice).sessions.update({ sessionId: created.id, hooks: hooks as never }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "BAD_REQUEST" });
+      expect((error as Error).message).toMatch(/^Invalid input: /);
+      expect((error as Error).message).toMatch(where);
+    }
+    expect((await t.runtime.store.getSession(created.id)).hooks.afterResume).toEqual(["echo ok"]);
+  });
+
   it("refuses bad settings and other users' sessions", async () => {
     const created = await t.caller(alice).sessions.create({});
     await expect(t.caller(alice).sessions.update({ sessionId: created.id, idleTimeoutMs: 5 })).rejects.toMatchObject({ code: "BAD_REQUEST" });

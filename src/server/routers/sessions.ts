@@ -53,8 +53,10 @@ export const sessionsRouter = router({
     return sessionView(ctx.deps.store, updated);
   }),
 
+  /** The session's view, with the deployment's hook time limit (one for every hook) that its settings form shows. */
   get: authedProcedure.input(sessionRef).query(async ({ ctx, input }) => {
-    return sessionView(ctx.deps.store, await ownedSession(ctx, input.sessionId));
+    const view = await sessionView(ctx.deps.store, await ownedSession(ctx, input.sessionId));
+    return { ...view, hookTimeoutMs: ctx.deps.config.lifecycle.hookTimeoutMs };
   }),
 
   list: authedProcedure
