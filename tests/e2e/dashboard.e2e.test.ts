@@ -227,11 +227,11 @@ describe("the dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Add after resume command" }).click();
     await page.getByRole("button", { name: "Save settings" }).click();
     await page.locator('[data-testid="settings-status"]', { hasText: "After resume: command 1 is empty" }).waitFor();
-    await page.getByLabel("After resume command 1").fill("echo resumed >> resumed.log");
+    await page.getByLabel("After resume command 1", { exact: true }).fill("echo resumed >> resumed.log");
     await page.getByRole("button", { name: "Add after resume command" }).click();
-    await page.getByLabel("After resume command 2").fill("npm run dev");
+    await page.getByLabel("After resume command 2", { exact: true }).fill("npm run dev");
     await page.getByRole("button", { name: "Add before checkpoint command" }).click();
-    await page.getByLabel("Before checkpoint command 1").fill("git add -A");
+    await page.getByLabel("Before checkpoint command 1", { exact: true }).fill("git add -A");
     await page.getByRole("button", { name: "Save settings" }).click();
     await page.locator('[data-testid="settings-status"]', { hasText: "Saved." }).waitFor();
     const saved = await alice.sessions.get.query({ sessionId: a });
@@ -239,7 +239,7 @@ describe("the dashboard in Chromium", () => {
     expect(saved.retention.keepLast).toBe(7);
     expect(saved.hooks).toMatchObject({ beforeCheckpoint: ["git add -A"], afterResume: ["echo resumed >> resumed.log", "npm run dev"] });
     // Edit one command and remove another: saved as shown.
-    await page.getByLabel("After resume command 1").fill("echo back");
+    await page.getByLabel("After resume command 1", { exact: true }).fill("echo back");
     await page.getByRole("button", { name: "Remove after resume command 2" }).click();
     await page.getByRole("button", { name: "Save settings" }).click();
     await waitFor("the edited hooks saved", () => alice.sessions.get.query({ sessionId: a }), (s) => s.hooks.afterResume.join("|") === "echo back", { timeoutMs: 15_000 });
