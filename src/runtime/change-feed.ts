@@ -90,11 +90,18 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     return w.chain;
   };
 
-  /** The session as the feed may write for it, or null (not running, another sandbox, leased). */
+  /**
+   * The session as the feed may write for it, or null: not running, another sandbox, or leased
+   * by a workflow that is about to stop the sandbox (a hibernate's lease before its state moves:
+   * its own stat scan saves what the sandbox holds). A snapshot's lease (a flush or a manual
+   * checkpoint) leaves the sandbox running: what changes meanwhile must still become rows, or a
+   * write made after the flush's scan would wait for the next probe (rows stamped after the
+   * flush's cut-off stay pending when it commits, see markChangesFlushed).
+   */
   async function writable(sessionId: string, w: Watched): Promise<Session | null> {
     const session = await store.findSession(sessionId);
     if (!session || session.state !== "running" || session.sandboxId !== w.sandboxId) return null;
-    return isLeaseLive(session.lease, now()) ? null : session;
+    return isLeaseLive(session.lease, now()) && session.lease!.operation !== "snapshot" ? null : session;
   }
 
   async function record(sessionId: string, w: Watched, changes: (NewChange & { at: number })[], activity: boolean): Promise<void> {

@@ -123,6 +123,24 @@ describe("the change feed", () => {
     await rt.runtime.sandboxes.exec(session.sandboxId!, "echo 2 > later.ts");
     await waitUntil("a row for later.ts", () => pendingPaths(rt!, session.id), (p) => p.has("later.ts"));
   }, 60_000);
+
+  it("records what the sandbox writes while a flush holds the lease (the sandbox keeps running), not under a hibernate's", async () => {
+    rt = await startWorkflowRuntime({ changeFeed: { syncEveryMs: 0 }, env: { TORPOR_CHANGE_COALESCE_MS: "50" } });
+    const { runtime } = rt;
+    const session = await liveSession(rt);
+    await runtime.changeFeed!.sync();
+    // A flush (operation "snapshot") holds the lease: the session stays running.
+    expect((await runtime.store.acquireLease(session.id, { holder: "run_flush", operation: "snapshot", ttlMs: 60_000 })).ok).toBe(true);
+    await runtime.sandboxes.exec(session.sandboxId!, "echo during > during-flush.ts");
+    await waitUntil("a row written under the flush's lease", () => pendingPaths(rt!, session.id), (p) => p.has("during-flush.ts"));
+    await runtime.store.releaseLease(session.id, "run_flush");
+    // A hibernate's lease, before its state moves: the feed leaves the rows to the hibernate's scan.
+    expect((await runtime.store.acquireLease(session.id, { holder: "run_hib", operation: "hibernate", ttlMs: 60_000 })).ok).toBe(true);
+    const dropped = runtime.changeFeed!.stats().dropped;
+    await runtime.sandboxes.exec(session.sandboxId!, "echo during > during-hibernate.ts");
+    await waitUntil("the event dropped", () => runtime.changeFeed!.stats().dropped, (n) => n > dropped);
+    expect(await pendingPaths(rt, session.id)).not.toContain("during-hibernate.ts");
+  }, 60_000);
 });
 
 describe("in-sandbox work is activity", () => {
