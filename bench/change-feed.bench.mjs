@@ -342,7 +342,7 @@ function report(r) {
   const stepNames = Object.keys(r.flush[0].steps);
   const steps = stepNames.map((n) => `${n} ${median(r.flush.map((f) => f.steps[n] ?? NaN)).toFixed(2)} s`).join("; ");
   const p = r.profile;
-  const where = `Where a 1-file flush's time goes (parts timed alone, medians of 3): freeze + thaw ${p.freezeThaw.toFixed(2)} s, one stat scan of the sandbox ${p.scan.toFixed(2)} s, reading the latest manifest ${p.readManifest.toFixed(2)} s; the engine's snapshot of the changed path alone ${p.snapshotChangedOnly.toFixed(2)} s, with the full stat scan ${p.snapshotFullScan.toFixed(2)} s (the flush step also scans once more and reads the manifest again to see whether anything changed at all).`;
+  const where = `Where a 1-file flush's time goes (parts timed alone, medians of 3): freeze + thaw ${p.freezeThaw.toFixed(2)} s, one stat scan of the sandbox ${p.scan.toFixed(2)} s, reading the latest manifest ${p.readManifest.toFixed(2)} s; the engine's snapshot of the changed path alone ${p.snapshotChangedOnly.toFixed(2)} s, with the full stat scan ${p.snapshotFullScan.toFixed(2)} s (the flush step also scans once more and reads the manifest again to see whether anything changed at all); that snapshot alone is ${(p.snapshotFullScan / resticS).toFixed(2)}x restic's 1-file backup.`;
   console.log(`\n${lines.join("\n")}\n\nWorkspace: ${r.shape.files} files, ${(r.shape.bytes / KB / KB).toFixed(0)} MB, plus the churn's ${c.files} files. Flush steps (medians): ${steps}.\n${where}`);
   mkdirSync(path.dirname(JSON_OUT), { recursive: true });
   writeFileSync(JSON_OUT, JSON.stringify(r, null, 2));
