@@ -101,6 +101,9 @@ function systemArgs(): string[] {
     if (st.isSymbolicLink()) args.push("--symlink", readlinkSync(p), p);
     else if (st.isDirectory()) args.push("--ro-bind", p, p);
   }
+  // /etc itself is made by bwrap to hold the binds below; as root it came out 0700, and the
+  // sandbox's uid could read none of them (node then fails on /etc/ssl/openssl.cnf).
+  args.push("--perms", "0755", "--dir", "/etc");
   for (const p of ETC_FILES) args.push("--ro-bind-try", p, p);
   return args;
 }
