@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, type Config } from "../../src/core/config";
 import { createRuntime } from "../../src/runtime";
+import { killSandboxes } from "./runtime";
 import type { Principal } from "../../src/server/auth";
 import { createContextInner } from "../../src/server/context";
 import { createCaller } from "../../src/server/routers";
@@ -41,6 +42,7 @@ export async function startTestRuntime(env: Record<string, string> = {}): Promis
     caller: (principal, now) => createCaller(createContextInner({ deps: runtime, principal, now })),
     async close() {
       await runtime.close();
+      await killSandboxes(runtime.sandboxes); // after the close: no workflow starts another now
       rmSync(dir, { recursive: true, force: true });
     },
   };

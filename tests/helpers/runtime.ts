@@ -48,6 +48,9 @@ export async function startWorkflowRuntime(
     runtime,
     async close() {
       await runtime.close();
+      // After the close (no workflow can start another sandbox now). A caller's own dir may be
+      // opened again (restart tests): its sandboxes must live on.
+      if (!options.dir) await killSandboxes(runtime.sandboxes);
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -159,4 +162,13 @@ export function expectFailedWithoutRetry(record: RunRecord, name: string, proble
   for (const message of earlier) expect(message, `'${name}' retried after its final error`).not.toBe(last);
   if (problem) for (const message of earlier) expect(message).not.toMatch(problem);
   return step;
+}
+
+/**
+ * Kills every sandbox a provider still has: their processes (a start command that never ends)
+ * would outlive the test and its deleted folder otherwise.
+ */
+export async function killSandboxes(sandboxes: SandboxProvider): Promise<void> {
+  const left = (await sandboxes.findSandboxes?.({}).catch(() => [])) ?? [];
+  await Promise.all(left.map((s) => sandboxes.kill(s.id).catch(() => undefined)));
 }
