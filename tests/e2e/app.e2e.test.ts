@@ -96,7 +96,7 @@ describe("the app end to end", () => {
     await expect(page.locator('[data-testid="reason"]').textContent()).resolves.toMatch(/idle|archive/);
     await shot("4-session-archived");
 
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     // From here the editor is open again: it pings like usePresencePing does, which keeps the
     // resumed session (idle timeout 2 s) awake while the test reads the files back.
     presence = setInterval(() => void editor.activity.ping.mutate({ sessionId }).catch(() => {}), 250);
