@@ -9,7 +9,7 @@ import type { ChangeRecord } from "../src/core/types";
 import type { Doc } from "./_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
 import { secretMutation, secretQuery } from "./functions";
-import { loadSessionDoc } from "./model";
+import { loadSessionDoc, sessionFromDoc, unsavedFields } from "./model";
 import { FLUSH_BATCH } from "../src/store/rules";
 import { changeOperation } from "./validators";
 
@@ -31,9 +31,13 @@ export async function recordHandler(
   ctx: MutationCtx,
   args: { sessionId: string; changes: { changeId: string; path: string; operation: ChangeRecord["operation"]; size: number | null; at: number }[] },
 ): Promise<number> {
-  await loadSessionDoc(ctx, args.sessionId);
+  const session = await loadSessionDoc(ctx, args.sessionId);
   for (const change of args.changes) {
     await ctx.db.insert("changes", { ...change, sessionId: args.sessionId, checkpointId: null, flushedAt: null });
+  }
+  if (args.changes.length > 0) {
+    const oldest = args.changes.reduce((min, c) => Math.min(min, c.at), session.unsavedSince ?? Infinity);
+    await ctx.db.patch(session._id, unsavedFields(sessionFromDoc(session), oldest));
   }
   return args.changes.length;
 }
@@ -62,13 +66,19 @@ export async function markFlushedHandler(
   ctx: MutationCtx,
   args: { sessionId: string; checkpointId: string; upTo: number; now?: number },
 ): Promise<number> {
-  await loadSessionDoc(ctx, args.sessionId);
+  const session = await loadSessionDoc(ctx, args.sessionId);
   const flushedAt = args.now ?? Date.now();
   const docs = await ctx.db
     .query("changes")
     .withIndex("by_session_pending", (q) => q.eq("sessionId", args.sessionId).eq("checkpointId", null).lte("at", args.upTo))
     .take(FLUSH_BATCH);
   for (const doc of docs) await ctx.db.patch(doc._id, { checkpointId: args.checkpointId, flushedAt });
+  // The oldest row still pending (this transaction sees its own patches): one index read.
+  const left = await ctx.db
+    .query("changes")
+    .withIndex("by_session_pending", (q) => q.eq("sessionId", args.sessionId).eq("checkpointId", null))
+    .first();
+  await ctx.db.patch(session._id, unsavedFields(sessionFromDoc(session), left?.at ?? null));
   return docs.length;
 }
 export const markFlushed = secretMutation({

@@ -13,13 +13,28 @@ import type { MutationCtx, QueryCtx } from "./_generated/server";
 export type SessionDoc = Doc<"sessions">;
 
 export function sessionFromDoc(doc: SessionDoc): Session {
-  const { _id, _creationTime, sessionId, idleAt: _idleAt, activity, flushIntervalMs, ...rest } = doc;
+  const { _id, _creationTime, sessionId, idleAt: _idleAt, activity, flushIntervalMs, unsavedSince: _u, unsavedGlobalAt: _g, flushDueAt: _f, ...rest } = doc;
   return { id: sessionId, ...rest, activity: activity ?? DEFAULT_ACTIVITY_POLICY, flushIntervalMs: flushIntervalMs ?? null };
 }
 
-export function sessionToFields(session: Session): Omit<SessionDoc, "_id" | "_creationTime"> {
+export function sessionToFields(session: Session, unsavedSince: number | null = null): Omit<SessionDoc, "_id" | "_creationTime"> {
   const { id, ...rest } = session;
-  return { sessionId: id, ...rest, idleAt: idleAt(session) };
+  return { sessionId: id, ...rest, idleAt: idleAt(session), ...unsavedFields(session, unsavedSince) };
+}
+
+/**
+ * The flush step's index fields for a session whose oldest pending change is at `unsavedSince`:
+ * on the deployment's interval (null) it is due at unsavedSince + that interval, which only the
+ * query knows (by_state_unsavedGlobalAt); with its own interval at unsavedSince + it
+ * (by_state_flushDueAt); with 0 (off) in neither index.
+ */
+export function unsavedFields(session: Pick<Session, "flushIntervalMs">, unsavedSince: number | null) {
+  const own = session.flushIntervalMs;
+  return {
+    unsavedSince,
+    unsavedGlobalAt: unsavedSince !== null && own === null ? unsavedSince : null,
+    flushDueAt: unsavedSince !== null && own !== null && own > 0 ? unsavedSince + own : null,
+  };
 }
 
 export async function findSessionDoc(ctx: QueryCtx, sessionId: string): Promise<SessionDoc | null> {
@@ -37,7 +52,7 @@ export async function loadSessionDoc(ctx: QueryCtx, sessionId: string): Promise<
 
 /** Writes the whole record back (replace keeps the document's _id). */
 export async function saveSession(ctx: MutationCtx, doc: SessionDoc, session: Session): Promise<Session> {
-  await ctx.db.replace(doc._id, sessionToFields(session));
+  await ctx.db.replace(doc._id, sessionToFields(session, doc.unsavedSince ?? null));
   return session;
 }
 

@@ -4,6 +4,7 @@
  * secret-checked functions in this folder; browsers never call Convex directly.
  */
 import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
 import { sessionStatsFields } from "./stats";
 import { changeFields, checkpointFields, runFields, sessionFields, stepFields } from "./validators";
 
@@ -20,7 +21,14 @@ export default defineSchema({
     .index("by_state_pausedAt", ["state", "pausedAt"])
     .index("by_state_createdAt", ["state", "createdAt"])
     .index("by_createdAt", ["createdAt"])
-    .index("by_sandbox", ["sandboxId"]),
+    .index("by_sandbox", ["sandboxId"])
+    // The flush step: running sessions whose oldest pending change is due (model.ts unsavedFields).
+    .index("by_state_unsavedGlobalAt", ["state", "unsavedGlobalAt"])
+    .index("by_state_flushDueAt", ["state", "flushDueAt"]),
+
+  // Where a fleet-wide job (retention) stopped: a listSessionsPage cursor, so the next run goes on.
+  // Writes and reads: sessions.ts (jobCursor, setJobCursor), once per retention run. Deletes: never.
+  jobCursors: defineTable({ name: v.string(), cursor: v.nullable(v.string()), updatedAt: v.number() }).index("by_name", ["name"]),
 
   // Writes: the hibernate/snapshot workflows (create pending, commit once the manifest is
   // durable) and retention (mark deleted, pin). Reads: restore, retention, the dashboard.

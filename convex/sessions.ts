@@ -18,7 +18,7 @@ import {
   applyUpdate,
   newSessionRecord,
 } from "../src/store/rules";
-import type { AcquireResult, ActivityResult, NewSession, SessionPage, SessionPatch } from "../src/store/types";
+import type { AcquireResult, ActivityResult, NewSession, SessionPage, SessionPatch, UnsavedSession } from "../src/store/types";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
 import { secretMutation, secretQuery } from "./functions";
 import { findSessionDoc, mutateSession, sessionFromDoc, sessionToFields } from "./model";
@@ -117,6 +117,53 @@ export async function listPausedBeforeHandler(ctx: QueryCtx, args: { before: num
 export const listPausedBefore = secretQuery({
   args: { before: v.number(), limit: v.optional(v.number()) },
   handler: (ctx, args) => listPausedBeforeHandler(ctx, args),
+});
+
+/**
+ * Running sessions whose oldest pending change is due for a flush at `now`: two index ranges
+ * (by_state_unsavedGlobalAt for the deployment's interval, by_state_flushDueAt for sessions'
+ * own), each at most `limit` documents: O(due sessions) whatever the fleet.
+ */
+export async function listUnsavedHandler(
+  ctx: QueryCtx,
+  args: { now: number; globalIntervalMs: number; limit?: number },
+): Promise<UnsavedSession[]> {
+  const limit = args.limit ?? DEFAULT_LIST_LIMIT;
+  const global =
+    args.globalIntervalMs > 0
+      ? await ctx.db
+          .query("sessions")
+          .withIndex("by_state_unsavedGlobalAt", (q) => q.eq("state", "running").gte("unsavedGlobalAt", 0).lte("unsavedGlobalAt", args.now - args.globalIntervalMs))
+          .take(limit)
+      : [];
+  const own = await ctx.db
+    .query("sessions")
+    .withIndex("by_state_flushDueAt", (q) => q.eq("state", "running").gte("flushDueAt", 0).lte("flushDueAt", args.now))
+    .take(limit);
+  return [...global, ...own].slice(0, limit).map((doc) => ({ session: sessionFromDoc(doc), unsavedSince: doc.unsavedSince ?? 0 }));
+}
+export const listUnsaved = secretQuery({
+  args: { now: v.number(), globalIntervalMs: v.number(), limit: v.optional(v.number()) },
+  handler: (ctx, args) => listUnsavedHandler(ctx, args),
+});
+
+/** Where the fleet-wide job `name` stopped (retention's listPage cursor), or null. */
+export async function jobCursorHandler(ctx: QueryCtx, args: { name: string }): Promise<string | null> {
+  const doc = await ctx.db.query("jobCursors").withIndex("by_name", (q) => q.eq("name", args.name)).unique();
+  return doc?.cursor ?? null;
+}
+export const jobCursor = secretQuery({ args: { name: v.string() }, handler: (ctx, args) => jobCursorHandler(ctx, args) });
+
+export async function setJobCursorHandler(ctx: MutationCtx, args: { name: string; cursor: string | null; now?: number }): Promise<null> {
+  const doc = await ctx.db.query("jobCursors").withIndex("by_name", (q) => q.eq("name", args.name)).unique();
+  const fields = { name: args.name, cursor: args.cursor, updatedAt: args.now ?? Date.now() };
+  if (doc) await ctx.db.replace(doc._id, fields);
+  else await ctx.db.insert("jobCursors", fields);
+  return null;
+}
+export const setJobCursor = secretMutation({
+  args: { name: v.string(), cursor: v.nullable(v.string()), now },
+  handler: (ctx, args) => setJobCursorHandler(ctx, args),
 });
 
 /** Coalesced: the mutation writes only when the rules say so; otherwise it only read the row. */

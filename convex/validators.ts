@@ -49,6 +49,12 @@ export const sessionFields = {
   // on deploy; sessionFromDoc reads an absent one as the default ("api+files", null).
   activity: v.optional(activityPolicy),
   flushIntervalMs: v.optional(v.nullable(v.number())),
+  // The oldest pending change's time (null: none), kept by changes.ts, and what the flush step's
+  // indexes read (model.ts unsavedFields): unsavedGlobalAt for sessions on the deployment's
+  // interval, flushDueAt (unsavedSince + own interval) for sessions with their own; 0 = off: neither.
+  unsavedSince: v.optional(v.nullable(v.number())),
+  unsavedGlobalAt: v.optional(v.nullable(v.number())),
+  flushDueAt: v.optional(v.nullable(v.number())),
   pausedAt: v.nullable(v.number()),
   archivedAt: v.nullable(v.number()),
   latestCheckpointId: v.nullable(v.string()),

@@ -54,6 +54,12 @@ export function createConvexStore(options: ConvexStoreOptions): StateStore {
       q<SessionPage>(api.sessions.listPage, { cursor: options.cursor ?? null, limit: options.limit }, "sessions.listPage"),
     listIdleSessions: (now, limit) => q(api.sessions.listIdle, { now, limit }, "sessions.listIdle"),
     listPausedBefore: (before, limit) => q(api.sessions.listPausedBefore, { before, limit }, "sessions.listPausedBefore"),
+    listUnsavedSessions: (now, globalIntervalMs, limit) =>
+      q(api.sessions.listUnsaved, { now, globalIntervalMs, limit }, "sessions.listUnsaved"),
+    getJobCursor: (name) => q<string | null>(api.sessions.jobCursor, { name }, "sessions.jobCursor"),
+    setJobCursor: async (name, cursor, now) => {
+      await m(api.sessions.setJobCursor, { name, cursor, now }, "sessions.setJobCursor");
+    },
     recordActivity: (sessionId, input) =>
       m<ActivityResult>(api.sessions.recordActivity, { sessionId, ...input }, "sessions.recordActivity"),
     acquireLease: (sessionId, request) =>

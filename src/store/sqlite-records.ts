@@ -153,9 +153,15 @@ export function sqliteRecords(sql: SqliteDb, loadSession: (id: string) => Sessio
         const insert = db.prepare(
           "INSERT INTO changes (id, session_id, path, operation, size, at, checkpoint_id) VALUES (?, ?, ?, ?, ?, ?, NULL)",
         );
+        let oldest = Infinity;
         for (const c of changes) {
           const at = c.at ?? now;
           insert.run(newId("chg", at), sessionId, c.path, c.operation, c.size ?? null, at);
+          oldest = Math.min(oldest, at);
+        }
+        // The session row's oldest pending change, for the flush step's index (migration 5).
+        if (changes.length > 0) {
+          db.prepare("UPDATE sessions SET unsaved_since = MIN(COALESCE(unsaved_since, ?), ?) WHERE id = ?").run(oldest, oldest, sessionId);
         }
         return changes.length;
       });
@@ -171,9 +177,14 @@ export function sqliteRecords(sql: SqliteDb, loadSession: (id: string) => Sessio
     async markChangesFlushed(sessionId, checkpointId, upTo, now = Date.now()) {
       return sql.write(() => {
         loadSession(sessionId);
-        return db
+        const marked = db
           .prepare("UPDATE changes SET checkpoint_id = ?, flushed_at = ? WHERE session_id = ? AND checkpoint_id IS NULL AND at <= ?")
           .run(checkpointId, now, sessionId, upTo).changes;
+        // The oldest change still pending (one row of the changes_pending index), or NULL.
+        db.prepare(
+          "UPDATE sessions SET unsaved_since = (SELECT MIN(at) FROM changes WHERE session_id = ? AND checkpoint_id IS NULL) WHERE id = ?",
+        ).run(sessionId, sessionId);
+        return marked;
       });
     },
 

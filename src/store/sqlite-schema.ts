@@ -129,6 +129,26 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN activity TEXT NOT NULL DEFAULT 'api+files';
   ALTER TABLE sessions ADD COLUMN flush_interval_ms INTEGER;
   `,
+  // 5: fleet scale (issue 12). unsaved_since: the oldest pending change's time (NULL when none),
+  // kept by recordChanges and markChangesFlushed, so that the flush step reads only the sessions
+  // that are due, through two partial indexes: one for sessions on the deployment's interval
+  // (flush_interval_ms NULL, due at unsaved_since + the global interval, a query parameter) and
+  // one for sessions with their own (due at unsaved_since + flush_interval_ms, an expression
+  // index); sessions with 0 (off) are in neither. The list indexes serve the dashboard's
+  // newest-first order with and without a state filter. job_cursors: where a fleet-wide job
+  // (retention) stopped, so that the next run continues there.
+  `
+  ALTER TABLE sessions ADD COLUMN unsaved_since INTEGER;
+  UPDATE sessions SET unsaved_since =
+    (SELECT MIN(at) FROM changes WHERE changes.session_id = sessions.id AND changes.checkpoint_id IS NULL);
+  CREATE INDEX sessions_unsaved_global ON sessions (state, unsaved_since)
+    WHERE flush_interval_ms IS NULL AND unsaved_since IS NOT NULL;
+  CREATE INDEX sessions_unsaved_own ON sessions (state, unsaved_since + flush_interval_ms)
+    WHERE flush_interval_ms > 0 AND unsaved_since IS NOT NULL;
+  CREATE INDEX sessions_by_created ON sessions (created_at, id);
+  CREATE INDEX sessions_by_state_created ON sessions (state, created_at, id);
+  CREATE TABLE job_cursors (name TEXT PRIMARY KEY, cursor TEXT, updated_at INTEGER NOT NULL);
+  `,
 ];
 
 /** The schema version this code writes. */

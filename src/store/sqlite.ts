@@ -31,7 +31,23 @@ const DEFAULT_LIST_LIMIT = 1000;
 export const SWEEP_QUERIES = {
   idle: "SELECT * FROM sessions WHERE state = 'running' AND idle_at <= ? ORDER BY idle_at LIMIT ?",
   pausedBefore: "SELECT * FROM sessions WHERE state = 'paused' AND paused_at <= ? ORDER BY paused_at LIMIT ?",
+  // The flush step's two queries, each one range of a partial index (sqlite-schema.ts, migration 5).
+  unsavedGlobal:
+    "SELECT * FROM sessions WHERE state = 'running' AND flush_interval_ms IS NULL AND unsaved_since IS NOT NULL AND unsaved_since <= ? ORDER BY unsaved_since LIMIT ?",
+  unsavedOwn:
+    "SELECT * FROM sessions WHERE state = 'running' AND flush_interval_ms > 0 AND unsaved_since IS NOT NULL AND unsaved_since + flush_interval_ms <= ? ORDER BY unsaved_since + flush_interval_ms LIMIT ?",
 } as const;
+
+/** listSessions' SQL for a filter; tests check each plan SEARCHes an index and needs no temp B-tree. */
+export function listSessionsSql(filter: { ownerId?: string; state?: string }): string {
+  const where: string[] = [];
+  if (filter.ownerId !== undefined) where.push("owner_id = ?");
+  if (filter.state !== undefined) where.push("state = ?");
+  const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
+  // Owner and state together: the owner's index (a user has few sessions), the state filtered.
+  const index = filter.ownerId !== undefined ? "INDEXED BY sessions_by_owner" : filter.state !== undefined ? "INDEXED BY sessions_by_state_created" : "INDEXED BY sessions_by_created";
+  return `SELECT * FROM sessions ${index} ${clause} ORDER BY created_at DESC, id DESC LIMIT ?`;
+}
 
 export function openSqliteStore(options: { file: string }): StateStore {
   const sql = openSqliteDb(options.file);
@@ -47,6 +63,12 @@ export function openSqliteStore(options: { file: string }): StateStore {
   const selectIdle = db.prepare(SWEEP_QUERIES.idle);
   const selectPage = db.prepare("SELECT * FROM sessions WHERE id > ? ORDER BY id LIMIT ?");
   const selectPausedBefore = db.prepare(SWEEP_QUERIES.pausedBefore);
+  const selectUnsavedGlobal = db.prepare(SWEEP_QUERIES.unsavedGlobal);
+  const selectUnsavedOwn = db.prepare(SWEEP_QUERIES.unsavedOwn);
+  const selectJobCursor = db.prepare("SELECT cursor FROM job_cursors WHERE name = ?");
+  const upsertJobCursor = db.prepare(
+    "INSERT INTO job_cursors (name, cursor, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+  );
 
   const find = (id: string): Session | null => {
     const row = selectSession.get(id) as SessionRow | undefined;
@@ -83,16 +105,10 @@ export function openSqliteStore(options: { file: string }): StateStore {
       return row ? sessionFromRow(row) : null;
     },
     async listSessions(filter = {}) {
-      const where: string[] = [];
       const params: unknown[] = [];
-      if (filter.ownerId !== undefined) (where.push("owner_id = ?"), params.push(filter.ownerId));
-      if (filter.state !== undefined) (where.push("state = ?"), params.push(filter.state));
-      const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
-      const rows = sql.read(() =>
-        db
-          .prepare(`SELECT * FROM sessions ${clause} ORDER BY created_at DESC, id DESC LIMIT ?`)
-          .all(...params, filter.limit ?? DEFAULT_LIST_LIMIT),
-      );
+      if (filter.ownerId !== undefined) params.push(filter.ownerId);
+      if (filter.state !== undefined) params.push(filter.state);
+      const rows = sql.read(() => db.prepare(listSessionsSql(filter)).all(...params, filter.limit ?? DEFAULT_LIST_LIMIT));
       return many(rows);
     },
     async listSessionsPage(options = {}) {
@@ -107,6 +123,20 @@ export function openSqliteStore(options: { file: string }): StateStore {
     },
     async listPausedBefore(before, limit = DEFAULT_LIST_LIMIT) {
       return many(sql.read(() => selectPausedBefore.all(before, limit)));
+    },
+    async listUnsavedSessions(now, globalIntervalMs, limit = DEFAULT_LIST_LIMIT) {
+      const rows = sql.read(() => [
+        ...(globalIntervalMs > 0 ? (selectUnsavedGlobal.all(now - globalIntervalMs, limit) as SessionRow[]) : []),
+        ...(selectUnsavedOwn.all(now, limit) as SessionRow[]),
+      ]) as (SessionRow & { unsaved_since: number })[];
+      return rows.slice(0, limit).map((row) => ({ session: sessionFromRow(row), unsavedSince: row.unsaved_since }));
+    },
+    async getJobCursor(name) {
+      const row = sql.read(() => selectJobCursor.get(name)) as { cursor: string | null } | undefined;
+      return row?.cursor ?? null;
+    },
+    async setJobCursor(name, cursor, now = Date.now()) {
+      sql.write(() => upsertJobCursor.run(name, cursor, now));
     },
 
     async recordActivity(id, input) {

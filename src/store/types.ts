@@ -134,6 +134,12 @@ export interface SessionPage {
   cursor: string | null;
 }
 
+/** A running session with pending changes, and the time of its oldest pending change. */
+export interface UnsavedSession {
+  session: Session;
+  unsavedSince: number;
+}
+
 /** listRuns' filter: any combination; newest first, at most `limit` (default 100). */
 export interface RunFilter {
   sessionId?: string;
@@ -164,6 +170,18 @@ export interface StateStore {
   listIdleSessions(now: number, limit?: number): Promise<Session[]>;
   /** Paused sessions paused at or before `before` (archive policy). */
   listPausedBefore(before: number, limit?: number): Promise<Session[]>;
+  /**
+   * Running sessions whose oldest pending change is due for a flush at `now`: at or before
+   * now - the session's own flushIntervalMs, or now - `globalIntervalMs` for sessions on the
+   * deployment's (null); 0 or less is off. Read through indexes on the session row's oldest
+   * pending change time (kept by recordChanges and markChangesFlushed): O(due sessions).
+   */
+  listUnsavedSessions(now: number, globalIntervalMs: number, limit?: number): Promise<UnsavedSession[]>;
+
+  /** Where the fleet-wide job `name` stopped (an opaque cursor of listSessionsPage), or null. */
+  getJobCursor(name: string): Promise<string | null>;
+  /** Saves (or, with null, clears) where the job `name` stopped. */
+  setJobCursor(name: string, cursor: string | null, now?: number): Promise<void>;
 
   /** Coalesced: writes only when it moves last activity by more than `coalesceMs`. */
   recordActivity(sessionId: string, input: { at: number; kind: ActivityKind; coalesceMs: number }): Promise<ActivityResult>;

@@ -16,8 +16,9 @@
  * Flush (TORPOR_FLUSH_INTERVAL_MS, 0 = off): a running session whose oldest pending change is
  * older than the interval gets a flush request (src/workflows/flush.ts), so a sandbox that dies
  * while running loses at most the interval plus one sweep period. Sessions the same sweep sends to
- * hibernate, and sessions a workflow holds, are left out. Cost: one pending-change read (the
- * oldest row, through the (session, pending, at) index) per running session per sweep.
+ * hibernate, and sessions a workflow holds, are left out. Cost: one store read of the due sessions
+ * only (StateStore.listUnsavedSessions, indexes on the row's oldest pending change time), whatever
+ * the number of running sessions.
  */
 import { selectIdle } from "../core/idle-policy";
 import { isLeaseLive } from "../core/lifecycle";
@@ -37,20 +38,19 @@ export interface SweepResult {
 
 /** Running sessions whose oldest pending change is older than the flush interval, not held by a workflow. */
 export async function findUnsaved(deps: WorkflowDeps, now: number, skip: ReadonlySet<string>): Promise<{ sessionId: string; reason: string }[]> {
-  // A session's own flushIntervalMs wins over the deployment's (so the list is read even when the
-  // global interval is 0: one read per sweep); sessions whose interval is 0 cost no change read.
+  // One index-backed read of the due sessions only (the session row keeps its oldest pending
+  // change's time): a session's own flushIntervalMs wins over the deployment's, 0 is off. Read a
+  // little more than a batch, since held or hibernating sessions are left out here.
   const fallback = deps.config.lifecycle.flushIntervalMs;
-  const running = await deps.store.listSessions({ state: "running", limit: 1000 });
-  const candidates = running.filter((s) => !skip.has(s.id) && !isLeaseLive(s.lease, now) && flushIntervalOf(s, fallback) > 0);
+  const due = await deps.store.listUnsavedSessions(now, fallback, SWEEP_BATCH + skip.size);
   const found: { sessionId: string; reason: string }[] = [];
-  for (const session of candidates) {
+  for (const { session, unsavedSince } of due) {
     if (found.length >= SWEEP_BATCH) break;
+    if (skip.has(session.id) || isLeaseLive(session.lease, now)) continue;
     const interval = flushIntervalOf(session, fallback);
-    const [oldest] = await deps.store.listPendingChanges(session.id, 1);
-    if (!oldest || now - oldest.at < interval) continue;
     found.push({
       sessionId: session.id,
-      reason: `changes unsaved since ${iso(oldest.at)} (${Math.round((now - oldest.at) / 1000)}s, flush interval ${Math.round(interval / 1000)}s)`,
+      reason: `changes unsaved since ${iso(unsavedSince)} (${Math.round((now - unsavedSince) / 1000)}s, flush interval ${Math.round(interval / 1000)}s)`,
     });
   }
   return found;

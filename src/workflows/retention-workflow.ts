@@ -12,7 +12,9 @@
  * part plans up to 100 sessions and removes up to 100 expired checkpoints in one step, where the
  * run used to add one step per expired checkpoint (past ~940 it hit the cap every hour).
  * Sessions are read a page per part (StateStore.listSessionsPage: every session, not only the
- * newest 1,000 of listSessions), so no step output grows with the fleet.
+ * newest 1,000 of listSessions), so no step output grows with the fleet. A run that stops at
+ * RETENTION_MAX_PARTS saves its position in the store (StateStore.setJobCursor); the next run
+ * goes on from there, and the run that reaches the last session saves "start again".
  *
  * A pruned checkpoint is first marked deleted in the state store (nobody restores from it any
  * more), then its manifest is removed; gc deletes objects no remaining manifest references, after
@@ -34,7 +36,7 @@ export const RETENTION_SESSIONS_PER_PART = 100;
 export const RETENTION_PRUNES_PER_PART = 100;
 /**
  * Parts one run goes through at most. With gc, history and the engine's own record steps, a
- * run takes at most RETENTION_MAX_PARTS + 2 + HISTORY_MAX_BATCHES + 3 steps (555),
+ * run takes at most RETENTION_MAX_PARTS + 4 + HISTORY_MAX_BATCHES + 3 steps (557),
  * inside Inngest's cap of 1,000 steps per run whatever the number of sessions or expired
  * checkpoints: 500 parts cover 50,000 sessions an hour, or 50,000 removals.
  */
@@ -44,6 +46,21 @@ export const RETENTION_MAX_PARTS = 500;
 interface PartPosition {
   cursor: string | null;
   skip: number;
+}
+
+/** The store's job cursor name for retention (StateStore.getJobCursor). */
+export const RETENTION_JOB = "retention";
+
+/** A saved position (JSON of PartPosition); none, or one this code cannot read: the first session. */
+function parsePosition(saved: string | null): PartPosition {
+  if (saved === null) return { cursor: null, skip: 0 };
+  try {
+    const p = JSON.parse(saved) as Partial<PartPosition>;
+    if ((typeof p.cursor === "string" || p.cursor === null) && Number.isInteger(p.skip) && p.skip! >= 0) return { cursor: p.cursor, skip: p.skip! };
+  } catch {
+    // fall through: start again at the first session
+  }
+  return { cursor: null, skip: 0 };
 }
 
 interface RetentionPart {
@@ -63,9 +80,9 @@ interface RetentionPart {
  * idempotent: removed checkpoints are no longer committed). A session created in that page
  * meanwhile can shift it by one: at worst one session is planned twice or waits an hour.
  */
-async function retentionPart(deps: WorkflowDeps, from: PartPosition): Promise<RetentionPart> {
+async function retentionPart(deps: WorkflowDeps, from: PartPosition, sessionsPerPart: number): Promise<RetentionPart> {
   const now = deps.now();
-  const page = await deps.store.listSessionsPage({ cursor: from.cursor, limit: RETENTION_SESSIONS_PER_PART });
+  const page = await deps.store.listSessionsPage({ cursor: from.cursor, limit: sessionsPerPart });
   const out: RetentionPart = { pruned: [], warnings: [], planned: 0, next: null };
   for (let index = from.skip; index < page.sessions.length; index++) {
     const session = page.sessions[index]!;
@@ -125,15 +142,28 @@ export interface HistoryPruneTotals {
 export interface RetentionRunResult {
   pruned: { sessionId: string; checkpointId: string }[];
   warnings: string[];
-  /** done: false when the run stopped at RETENTION_MAX_PARTS; the next hourly run goes on. */
-  retention: { sessions: number; parts: number; done: boolean };
+  /**
+   * done: the run reached the last session (the next run starts again at the first); false when it
+   * stopped at RETENTION_MAX_PARTS (the next run goes on from there). resumed: the run started
+   * where the previous one stopped, not at the first session.
+   */
+  retention: { sessions: number; parts: number; done: boolean; resumed: boolean };
   gc: { deletedObjects: number; deletedBytes: number; inGrace: number };
   /** Sandboxes no session points at, killed by ./reap. */
   reaped: ReapResult;
   history: HistoryPruneTotals;
 }
 
-export function createRetentionWorkflow(cron: string = RETENTION_CRON): WorkflowDefinition<CronTick, RetentionRunResult> {
+/** How much one run does; the defaults above, smaller in tests that go past a run's end. */
+export interface RetentionLimits {
+  maxParts: number;
+  sessionsPerPart: number;
+}
+
+export function createRetentionWorkflow(
+  cron: string = RETENTION_CRON,
+  limits: RetentionLimits = { maxParts: RETENTION_MAX_PARTS, sessionsPerPart: RETENTION_SESSIONS_PER_PART },
+): WorkflowDefinition<CronTick, RetentionRunResult> {
   return {
     id: "retention",
     name: "Apply checkpoint retention and collect garbage",
@@ -144,18 +174,26 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
       // (memoized) positions. Each part returns where the next one starts.
       const pruned: { sessionId: string; checkpointId: string }[] = [];
       const warnings: string[] = [];
-      let at: PartPosition | null = { cursor: null, skip: 0 };
+      // A run continues where the last one stopped (saved in the store), and the run that reaches
+      // the last session saves "start": successive runs cover the whole fleet and wrap around.
+      const start = await step.run("Read where the last run stopped", async () => parsePosition(await deps.store.getJobCursor(RETENTION_JOB)));
+      let at: PartPosition | null = start;
       let parts = 0;
       let sessions = 0;
-      while (at !== null && parts < RETENTION_MAX_PARTS) {
+      while (at !== null && parts < limits.maxParts) {
         parts++;
         const from: PartPosition = at;
-        const part = await step.run(`Apply retention, part ${parts}`, () => retentionPart(deps, from));
+        const part = await step.run(`Apply retention, part ${parts}`, () => retentionPart(deps, from, limits.sessionsPerPart));
         pruned.push(...part.pruned);
         warnings.push(...part.warnings);
         sessions += part.planned;
         at = part.next;
       }
+      const stopped: PartPosition | null = at;
+      await step.run("Save where this run stopped", async () => {
+        await deps.store.setJobCursor(RETENTION_JOB, stopped === null ? null : JSON.stringify(stopped), deps.now());
+        return null;
+      });
       const plan = { prune: pruned, warnings, done: at === null, parts, sessions };
       const gc = await step.run("Collect unreferenced objects", async () => {
         const result = await deps.checkpoints.gc({ graceMs: deps.config.checkpoint.gcGraceMs, now: deps.now() });
@@ -181,7 +219,14 @@ export function createRetentionWorkflow(cron: string = RETENTION_CRON): Workflow
           break;
         }
       }
-      return { pruned: plan.prune, warnings: plan.warnings, retention: { sessions: plan.sessions, parts: plan.parts, done: plan.done }, gc, reaped, history };
+      return {
+        pruned: plan.prune,
+        warnings: plan.warnings,
+        retention: { sessions: plan.sessions, parts: plan.parts, done: plan.done, resumed: start.cursor !== null || start.skip > 0 },
+        gc,
+        reaped,
+        history,
+      };
     },
   };
 }

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
 import type { StateStore } from "../../src/store/types";
 import { dashboardContract } from "./contract-dashboard";
+import { fleetContract } from "./contract-fleet";
 import { historyContract } from "./contract-history";
 import { recordsContract } from "./contract-records";
 import { runsContract } from "./contract-runs";
@@ -219,5 +220,6 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     historyContract(() => store);
     dashboardContract(() => store);
     runsContract(() => store);
+    fleetContract(() => store);
   });
 }

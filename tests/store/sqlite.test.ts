@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { openSqliteStore, SWEEP_QUERIES } from "../../src/store/sqlite";
+import { listSessionsSql, openSqliteStore, SWEEP_QUERIES } from "../../src/store/sqlite";
 import { HISTORY_QUERIES } from "../../src/store/sqlite-history";
 import { SCHEMA_VERSION } from "../../src/store/sqlite-schema";
 import { storeContract } from "./contract";
@@ -48,6 +48,20 @@ describe("sqlite query plans", () => {
     expect(
       plan(db, "SELECT * FROM changes WHERE session_id = 'x' AND checkpoint_id IS NULL ORDER BY at, id LIMIT 10"),
     ).toContain("USING INDEX changes_pending");
+    db.close();
+  });
+
+  it("reads due flushes and the dashboard's newest-first lists through indexes, with no sort", async () => {
+    const file = path.join(dir, "fleet-plans", "torpor.sqlite");
+    await openSqliteStore({ file }).close();
+    const db = new Database(file, { readonly: true });
+    expect(plan(db, SWEEP_QUERIES.unsavedGlobal)).toMatch(/^SEARCH sessions USING INDEX sessions_unsaved_global \(state=\?.* AND unsaved_since<\?\)$/);
+    expect(plan(db, SWEEP_QUERIES.unsavedOwn)).toMatch(/^SEARCH sessions USING INDEX sessions_unsaved_own \(state=\?.*<\?\)$/);
+    for (const [filter, index] of [[{}, "sessions_by_created"], [{ state: "running" }, "sessions_by_state_created"]] as const) {
+      const p = plan(db, listSessionsSql(filter).replace(/\?/g, "'x'").replace("LIMIT 'x'", "LIMIT 10"));
+      expect(p).toContain(`USING INDEX ${index}`);
+      expect(p).not.toContain("TEMP B-TREE");
+    }
     db.close();
   });
 });
@@ -119,10 +133,37 @@ describe("sqlite migrations", () => {
     expect(await upgraded.getSession(s.id)).toMatchObject({ activity: "api", flushIntervalMs: 60_000 });
     await upgraded.close();
   });
+
+  it("upgrades a version-4 file: each session's oldest pending change is found, so the flush step sees it", async () => {
+    const file = path.join(dir, "v4", "torpor.sqlite");
+    const store = openSqliteStore({ file });
+    const make = (sandboxId: string) => store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId, now: 1000 });
+    const [pending, flushed, clean] = [await make("a"), await make("b"), await make("c")];
+    await store.recordChanges(pending.id, [{ path: "x", operation: "write", at: 5000 }, { path: "y", operation: "write", at: 3000 }]);
+    await store.recordChanges(flushed.id, [{ path: "x", operation: "write", at: 2000 }]);
+    await store.markChangesFlushed(flushed.id, "cp", 2000, 2500);
+    await store.close();
+    const db = new Database(file);
+    db.exec(`${TO_VERSION_4} DELETE FROM torpor_schema WHERE version > 4`);
+    expect(db.prepare("SELECT name FROM pragma_table_info('sessions') WHERE name = 'unsaved_since'").all()).toEqual([]);
+    db.close();
+
+    const upgraded = openSqliteStore({ file });
+    const due = await upgraded.listUnsavedSessions(10_000, 1000);
+    expect(due).toEqual([{ session: expect.objectContaining({ id: pending.id }), unsavedSince: 3000 }]);
+    expect((await upgraded.listUnsavedSessions(3500, 1000)).map((d) => d.session.id)).toEqual([]);
+    expect(await upgraded.getJobCursor("retention")).toBeNull();
+    void clean;
+    await upgraded.close();
+  });
 });
 
-/** Undoes migration 4 (per-session settings) on a file, for the upgrade tests. */
-const TO_VERSION_3 = "ALTER TABLE sessions DROP COLUMN activity; ALTER TABLE sessions DROP COLUMN flush_interval_ms;";
+/** Undoes migration 5 (fleet scale: unsaved_since, list indexes, job cursors). */
+const TO_VERSION_4 =
+  "DROP INDEX sessions_unsaved_global; DROP INDEX sessions_unsaved_own; DROP INDEX sessions_by_created; DROP INDEX sessions_by_state_created; DROP TABLE job_cursors; ALTER TABLE sessions DROP COLUMN unsaved_since;";
+
+/** Undoes migrations 5 and 4 (per-session settings) on a file, for the upgrade tests. */
+const TO_VERSION_3 = TO_VERSION_4 + " ALTER TABLE sessions DROP COLUMN activity; ALTER TABLE sessions DROP COLUMN flush_interval_ms;";
 
 /** Undoes migrations 4 and 3 (history pruning) on a file, for the upgrade tests. */
 const TO_VERSION_2 =

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { CheckpointRecord } from "../../src/core/types";
 import { DAY_MS, pausedExpiryWarning, planRetention } from "../../src/workflows/retention";
-import type { RetentionRunResult } from "../../src/workflows/retention-workflow";
+import { createRetentionWorkflow, RETENTION_CRON, RETENTION_JOB, type RetentionRunResult } from "../../src/workflows/retention-workflow";
 import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
 
 const HOUR = 3_600_000;
@@ -136,5 +136,29 @@ describe("retention run", () => {
     expect((JSON.parse(again.result!) as RetentionRunResult).history).toMatchObject({ changes: 0, runs: 1, done: true });
     expect(await store.getRun(run.id)).toBeNull();
     expect((await store.listRuns({ limit: 100 })).map((r) => r.id).sort()).toEqual([again.id, "run_h3", "run_s2"].sort());
+  });
+
+  it("goes on where a run that reached its part limit stopped, and starts again after the last session", async () => {
+    // 2 parts of 3 sessions a run: 10 sessions take two runs; the third run starts again.
+    rt = await startWorkflowRuntime({ workflows: [createRetentionWorkflow(RETENTION_CRON, { maxParts: 2, sessionsPerPart: 3 })] });
+    const { runtime } = rt;
+    const now = Date.now();
+    for (let i = 0; i < 10; i++) {
+      await runtime.store.createSession({ ownerId: "o", provider: "local", template: "base", idleTimeoutMs: HOUR, sandboxId: `sbx-ret-${i}`, now });
+    }
+    const engine = runtime.engine!;
+    const retention = async (at: number) => {
+      const run = await engine.waitFor(await engine.tick("retention", at));
+      expect(run.status).toBe("completed");
+      return (JSON.parse(run.result!) as RetentionRunResult).retention;
+    };
+    expect(await retention(now)).toEqual({ sessions: 6, parts: 2, done: false, resumed: false });
+    expect(await runtime.store.getJobCursor(RETENTION_JOB)).not.toBeNull();
+    expect(await retention(now + HOUR)).toEqual({ sessions: 4, parts: 2, done: true, resumed: true });
+    expect(await runtime.store.getJobCursor(RETENTION_JOB)).toBeNull();
+    expect(await retention(now + 2 * HOUR)).toEqual({ sessions: 6, parts: 2, done: false, resumed: false });
+    // A saved position this code cannot read (an older format) starts again at the first session.
+    await runtime.store.setJobCursor(RETENTION_JOB, "not json");
+    expect(await retention(now + 3 * HOUR)).toEqual({ sessions: 6, parts: 2, done: false, resumed: false });
   });
 });
