@@ -111,7 +111,7 @@ async function storePart() {
       fmtN(rowsRead),
       `only idle rows (${fmtN(wanted)} idle or past archive + their pending changes)`,
       idleRows === wanted && rowsRead - idleRows <= wanted * 2,
-      `${breakdown(s.counts)}; listSessions(running) plan: ${plans.listRunning}`,
+      `${breakdown(s.counts)}; flush step plans: ${plans.unsavedGlobal}; ${plans.unsavedOwn}`,
     );
 
     const caller = (principal) => createCaller(createContextInner({ deps: runtime, principal }));
@@ -139,20 +139,28 @@ async function storePart() {
       row(label, fmtMs(r.ms), "< 100 ms", r.ms < 100, `median of 5; ${fmtN(r.rowsPerCall)} store rows returned per call${n}; sessions query plan: ${plan}`);
     }
 
+    // Hourly runs until one reaches the last session: each run is bounded (RETENTION_MAX_PARTS) and
+    // goes on where the previous one stopped (the store's job cursor).
+    const runs = [];
     counts = newCounts();
-    t0 = performance.now();
-    const run = await runtime.engine.waitFor(await runtime.engine.tick("retention"));
-    const retentionMs = performance.now() - t0;
-    if (run.status !== "completed") throw new Error(`retention ${run.status}: ${run.error}`);
-    const ret = JSON.parse(run.result).retention;
+    for (let k = 0; k < 10; k++) {
+      t0 = performance.now();
+      const run = await runtime.engine.waitFor(await runtime.engine.tick("retention"));
+      const ms = performance.now() - t0;
+      if (run.status !== "completed") throw new Error(`retention ${run.status}: ${run.error}`);
+      runs.push({ ms, ...JSON.parse(run.result).retention });
+      if (runs.at(-1).done) break;
+    }
+    const covered = runs.reduce((sum, r) => sum + r.sessions, 0);
+    const ret = { runs, covered, done: runs.at(-1).done, ms: runs.reduce((sum, r) => sum + r.ms, 0) };
     row(
-      `retention run (${fmtN(ret.sessions)} of ${fmtN(SESSIONS)} sessions planned, ${ret.parts} parts, done: ${ret.done})`,
-      fmtMs(retentionMs),
+      `retention, successive runs (${runs.map((r) => fmtN(r.sessions)).join(" + ")} = ${fmtN(covered)} of ${fmtN(SESSIONS)} sessions planned)`,
+      runs.map((r) => fmtMs(r.ms)).join(" + "),
       "covers every session",
-      ret.done && ret.sessions === SESSIONS,
-      `${fmtN(total(counts.rows))} store rows read${ret.done ? "" : "; every run starts again at the first session (cursor null), so the sessions past the cap in id order are never planned"}`,
+      ret.done && covered === SESSIONS && runs.slice(1).every((r) => r.resumed),
+      `${runs.length} run(s), ${runs.map((r) => `${r.parts} parts`).join(", ")}, each after the first going on where the last stopped (resumed: ${runs.map((r) => r.resumed).join(", ")}); ${fmtN(total(counts.rows))} store rows read in all`,
     );
-    return { seedMs, stats, plans, sweep: { ms: s.ms, result: { hibernate: s.result.hibernate.length, archive: s.result.archive.length, flush: s.result.flush.length }, counts: s.counts }, retention: { ms: retentionMs, ...ret } };
+    return { seedMs, stats, plans, sweep: { ms: s.ms, result: { hibernate: s.result.hibernate.length, archive: s.result.archive.length, flush: s.result.flush.length }, counts: s.counts }, retention: ret };
   } finally {
     await runtime.close();
   }

@@ -5,7 +5,7 @@
 import Database from "better-sqlite3";
 import { newId } from "../../src/core/ids.ts";
 import { newSessionRecord } from "../../src/store/rules.ts";
-import { SWEEP_QUERIES } from "../../src/store/sqlite.ts";
+import { listSessionsSql, SWEEP_QUERIES } from "../../src/store/sqlite.ts";
 import { SESSION_COLUMNS, sessionToRow } from "../../src/store/sqlite-rows.ts";
 
 const MINUTE = 60_000;
@@ -21,6 +21,8 @@ export function seed(file, now, SESSIONS, OWNERS) {
     `INSERT INTO checkpoints (id, session_id, parent_id, kind, status, files, bytes, uploaded_bytes, created_at, committed_at) VALUES (?, ?, NULL, 'hibernate', 'committed', 300, 1000000, 1000, ?, ?)`,
   );
   const insertChange = db.prepare("INSERT INTO changes (id, session_id, path, operation, size, at) VALUES (?, ?, ?, 'modified', 10, ?)");
+  // What recordChanges keeps on the row: its oldest pending change (migration 5).
+  const setUnsaved = db.prepare("UPDATE sessions SET unsaved_since = ? WHERE id = ?");
   const insertRun = db.prepare(
     "INSERT INTO runs (id, workflow, session_id, status, input, result, started_at, ended_at, updated_at) VALUES (?, ?, ?, 'completed', 'null', 'null', ?, ?, ?)",
   );
@@ -33,6 +35,7 @@ export function seed(file, now, SESSIONS, OWNERS) {
       ids.push(id);
       const s = newSessionRecord(id, { ownerId: `owner-${i % OWNERS}`, provider: "local", template: "base", idleTimeoutMs: 10 * MINUTE, sandboxId: `sbx-${i}` }, created);
       const cp = newId("cp", created + MINUTE);
+      let unsavedSince = null;
       s.latestCheckpointId = cp;
       if (i % 10 === 0) {
         stats.running++;
@@ -43,7 +46,8 @@ export function seed(file, now, SESSIONS, OWNERS) {
         // Some active sessions have file changes unsaved for longer than the flush interval.
         if (!idle && i % 2000 === 10) {
           stats.unsaved++;
-          insertChange.run(newId("chg", now - 10 * MINUTE), id, "src/index.ts", now - 10 * MINUTE);
+          unsavedSince = now - 10 * MINUTE;
+          insertChange.run(newId("chg", unsavedSince), id, "src/index.ts", unsavedSince);
         }
       } else if (i % 10 < 7) {
         stats.paused++;
@@ -63,6 +67,7 @@ export function seed(file, now, SESSIONS, OWNERS) {
       }
       s.updatedAt = now - MINUTE;
       insertSession.run(sessionToRow(s));
+      if (unsavedSince !== null) setUnsaved.run(unsavedSince, id);
       insertCp.run(cp, id, created + MINUTE, created + MINUTE);
     }
   });
@@ -74,13 +79,13 @@ export function seed(file, now, SESSIONS, OWNERS) {
     }
   });
   runs();
-  // The sweep's queries, and copies of the SQL listSessions builds (src/store/sqlite.ts) for the
-  // dashboard's lists: all sessions, one state (the flush step's running sessions), one owner.
+  // The sweep's queries, and the SQL listSessions builds (src/store/sqlite.ts) for the dashboard's
+  // lists: all sessions, one state, one owner.
   const queries = {
     ...SWEEP_QUERIES,
-    listAll: "SELECT * FROM sessions ORDER BY created_at DESC, id DESC LIMIT ?",
-    listRunning: "SELECT * FROM sessions WHERE state = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-    listOwner: "SELECT * FROM sessions WHERE owner_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+    listAll: listSessionsSql({}),
+    listRunning: listSessionsSql({ state: "running" }),
+    listOwner: listSessionsSql({ ownerId: "o" }),
   };
   const plans = Object.fromEntries(
     Object.entries(queries).map(([name, sql]) => {
