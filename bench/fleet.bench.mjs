@@ -46,7 +46,7 @@ const { createIdleSweepWorkflow, createRetentionWorkflow } = await import("../sr
 const { createContextInner } = await import("../src/server/context.ts");
 const { createCaller } = await import("../src/server/routers/index.ts");
 const { openObjectStore } = await import("../src/objectstore/open.ts");
-const { checkpointEngineFromConfig } = await import("../src/checkpoint/from-config.ts");
+const { checkpointEngineFromConfig } = await import("../src/checkpoint/engine/from-config.ts");
 const { localDirSource } = await import("../src/checkpoint/index.ts");
 const { seed } = await import("./fleet/seed.mjs");
 

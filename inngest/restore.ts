@@ -1,5 +1,5 @@
-/** Inngest function: Restore a session to a chosen checkpoint (src/workflows/restore.ts). */
-import { restoreWorkflow } from "../src/workflows/restore";
+/** Inngest function: Restore a session to a chosen checkpoint (src/workflows/restore-to-checkpoint.ts). */
+import { restoreWorkflow } from "../src/workflows/restore-to-checkpoint";
 import { inngest } from "./client";
 import { workflowFunction } from "./wrap";
 

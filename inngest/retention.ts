@@ -1,5 +1,5 @@
-/** Inngest function: hourly checkpoint retention and gc (src/workflows/retention-workflow.ts). */
-import { createRetentionWorkflow } from "../src/workflows/retention-workflow";
+/** Inngest function: hourly checkpoint retention and gc (src/workflows/retention.ts). */
+import { createRetentionWorkflow } from "../src/workflows/retention";
 import { inngest } from "./client";
 import { workflowFunction } from "./wrap";
 

@@ -37,11 +37,32 @@ function layerOf(rel) {
   return parts[0];
 }
 
+/**
+ * Inside a layer, its folders' own order (src/checkpoint/README.md): the repository format at the
+ * bottom, the local-disk adapters on it, the engine on both; the layer's top-level files are its
+ * vocabulary (types, channel: imported by all) and its public barrel (index.ts: imports all).
+ */
+export const INNER_RANKS = {
+  "src/checkpoint": { "types.ts": 0, "channel.ts": 0, repo: 1, local: 2, engine: 3, "index.ts": 4 },
+};
+
+function innerRank(layer, rel) {
+  const ranks = INNER_RANKS[layer];
+  if (!ranks) return undefined;
+  const first = rel.slice(layer.length + 1).split("/")[0];
+  return ranks[first] ?? ranks[first.replace(/$/, ".ts")];
+}
+
 /** Whether `file` may import `target` (both relative to the project's root). */
 export function allowed(file, target) {
   const from = layerOf(file);
   const to = layerOf(target);
-  if (from === to) return true;
+  if (from === to) {
+    const a = innerRank(from, file);
+    const b = innerRank(to, target);
+    // Unlisted inner folders, and files of the same inner folder, may import each other.
+    return a === undefined || b === undefined || a === b || b < a;
+  }
   const a = RANKS[from];
   const b = RANKS[to];
   return a !== undefined && b !== undefined && b < a;

@@ -8,7 +8,7 @@ export {
   type LocalDirSource,
   type LocalDirSourceOptions,
   type LocalDirTarget,
-} from "./engine";
-export { unsafePathReason, assertRestorable } from "./paths";
-export { isCheckpointId } from "./format";
-export { compareScan, describeComparison, type ScanComparison, type ScanDifference } from "./compare";
+} from "./engine/create";
+export { unsafePathReason, assertRestorable } from "./repo/paths";
+export { isCheckpointId } from "./repo/format";
+export { compareScan, describeComparison, type ScanComparison, type ScanDifference } from "./engine/compare";

@@ -105,7 +105,7 @@ export interface GcResult {
   seconds: number;
   /** Manifest objects gc read (the others came from gc/state: only those written since the last gc). */
   manifestReads?: number;
-  /** Manifests gc could not read: when any, it deleted nothing (see gc.ts). */
+  /** Manifests gc could not read: when any, it deleted nothing (see repo/gc.ts). */
   unreadable?: string[];
 }
 

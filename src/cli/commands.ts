@@ -2,11 +2,11 @@
  * The CLI's commands over the checkpoint engine. Each returns the JSON result (printed as the last
  * line of stdout with --json) and the human lines printed otherwise.
  */
-import { checkpointEngineFromConfig } from "../checkpoint/from-config";
+import { checkpointEngineFromConfig } from "../checkpoint/engine/from-config";
 import { localDirSource, localDirTarget } from "../checkpoint/index";
 import type { Config } from "../core/config";
 import { TorporError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
+import type { ObjectStore } from "../objectstore/types";
 import type { Command } from "./args";
 import { mirrorDelete } from "./mirror";
 import { createProgressBar } from "./progress";

@@ -140,12 +140,12 @@ export const envSchema = z.object({
   TORPOR_IGNORE_FILE: optionalString,
   TORPOR_CONCURRENCY: int(1, 16),
   TORPOR_PACK_TARGET_BYTES: int(64 * 1024, 16 * 1024 * 1024),
-  // Packed files go into frames of at most 2 MiB (MAX_FRAME_BYTES in src/checkpoint/codec.ts):
+  // Packed files go into frames of at most 2 MiB (MAX_FRAME_BYTES in src/checkpoint/repo/codec.ts):
   // a larger setting made every checkpoint unrestorable while snapshots still succeeded.
   TORPOR_SMALL_FILE_BYTES: int(0, 1024 * 1024).pipe(z.number().max(MAX_SMALL_FILE_BYTES)),
   TORPOR_GC_GRACE_MS: int(0, HOUR),
   // Deltas a manifest chain holds before a full manifest is written again (0: every checkpoint
-  // full); readers follow at most 128 (MAX_CHAIN_DEPTH in src/checkpoint/manifest-chain.ts).
+  // full); readers follow at most 128 (MAX_CHAIN_DEPTH in src/checkpoint/repo/manifest-chain.ts).
   TORPOR_DELTA_CHAIN_MAX: int(0, 20).pipe(z.number().max(100)),
 
   // Per-tenant limits (src/server/limits).

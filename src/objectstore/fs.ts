@@ -21,7 +21,7 @@ import { Readable } from "node:stream";
 import { StorageError } from "../core/errors";
 import { classifyFsError } from "./fs-errors";
 import { compareKeys, INCOMING_DIR, OBJECT_SUFFIX, objectPath, SIDECAR_SUFFIXES } from "./fs-layout";
-import type { ObjectInfo, ObjectStore, PutOptions } from "./index";
+import type { ObjectInfo, ObjectStore, PutOptions } from "./types";
 
 export interface FsObjectStoreOptions {
   /** Folder of the buckets (the data dir's s3 folder). */

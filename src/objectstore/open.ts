@@ -11,7 +11,7 @@
 import type { Config } from "../core/config";
 import { startEmbeddedS3, type EmbeddedS3 } from "./embedded-server";
 import { createFsObjectStore, prepareFsObjectStore } from "./fs";
-import type { ObjectStore } from "./index";
+import type { ObjectStore } from "./types";
 import { createS3ObjectStore } from "./s3";
 
 export interface OpenedObjectStore {

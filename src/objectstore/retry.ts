@@ -7,7 +7,7 @@
  */
 import type { Readable } from "node:stream";
 import { TorporError } from "../core/errors";
-import type { ObjectInfo, ObjectStore, PutOptions } from "./index";
+import type { ObjectInfo, ObjectStore, PutOptions } from "./types";
 
 export interface RetryPolicy {
   attempts: number;

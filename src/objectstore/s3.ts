@@ -29,7 +29,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { StorageError } from "../core/errors";
-import type { ObjectInfo, ObjectStore, PutOptions } from "./index";
+import type { ObjectInfo, ObjectStore, PutOptions } from "./types";
 import { DEFAULT_RETRY, retryTransient, type RetryPolicy } from "./retry";
 import { classifyS3Error } from "./s3-errors";
 import { multipartPut } from "./s3-multipart";

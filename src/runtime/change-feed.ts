@@ -18,7 +18,7 @@
  * Change rows are hints: the checkpoint's full stat scan stays the safety net. A session whose
  * activity policy is "api" gets the rows but no recordActivity (src/core/session-policy).
  */
-import { compareScan } from "../checkpoint/compare";
+import { compareScan } from "../checkpoint/engine/compare";
 import type { CheckpointEngine, ManifestEntry, ScanEntry } from "../checkpoint/types";
 import type { Config } from "../core/config";
 import { describeError, isTorporError } from "../core/errors";

@@ -7,14 +7,14 @@
  * starts the idle sweep and retention schedules. With Inngest, the dispatcher sends events to
  * Inngest and the runtime's deps are what the functions served at /api/inngest run against.
  */
-import { checkpointEngineFromConfig } from "../checkpoint/from-config";
+import { checkpointEngineFromConfig } from "../checkpoint/engine/from-config";
 import type { CheckpointEngine } from "../checkpoint/types";
 import type { Config } from "../core/config";
 import { describeError } from "../core/errors";
 import { createLog, type Log } from "../core/log";
 import { createEmbeddedEngine, type EmbeddedEngine } from "../engine";
 import { createInngestClient, createInngestDispatcher } from "../engine/inngest";
-import type { ObjectStore } from "../objectstore";
+import type { ObjectStore } from "../objectstore/types";
 import { openObjectStore } from "../objectstore/open";
 import { openSandboxProvider } from "../sandbox";
 import type { SandboxProvider } from "../sandbox/types";

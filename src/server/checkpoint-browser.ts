@@ -8,11 +8,11 @@
  * reads, large-blob streams): one manifest read and one ranged GET, every byte checked against
  * the file's SHA-256 as a restore would.
  */
-import { resolveManifest } from "../checkpoint/manifest-chain";
-import { openLargeBlob, planReads, readRange } from "../checkpoint/blob-reader";
-import { EMPTY_HASH } from "../checkpoint/format";
+import { resolveManifest } from "../checkpoint/repo/manifest-chain";
+import { openLargeBlob, planReads, readRange } from "../checkpoint/repo/blob-reader";
+import { EMPTY_HASH } from "../checkpoint/repo/format";
 import type { ManifestEntry, ScanEntry } from "../core/workspace";
-import type { ObjectStore } from "../objectstore";
+import type { ObjectStore } from "../objectstore/types";
 
 /** What checkpoints.readFile returns at most: the browser shows and downloads small files. */
 export const MAX_BROWSE_BYTES = 8 * 1024 * 1024;

@@ -8,7 +8,7 @@
  */
 import type { CheckpointEngine } from "../checkpoint/types";
 import type { Config } from "../core/config";
-import type { ObjectStore } from "../objectstore";
+import type { ObjectStore } from "../objectstore/types";
 import type { SandboxProvider } from "../sandbox/types";
 import type { StateStore } from "../store/types";
 import type { WorkflowDispatcher } from "../workflows/types";

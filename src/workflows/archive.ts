@@ -16,7 +16,7 @@
  * (→ paused): the sandbox and its files stay where they are.
  * Hibernate reuses archiveSteps for providers that cannot pause.
  */
-import { describeComparison } from "../checkpoint/compare";
+import { describeComparison } from "../checkpoint/engine/compare";
 import { describeError } from "../core/errors";
 import { nextState } from "../core/lifecycle";
 import { HEALING_STEP, takeHealingCheckpoint, verifyOutcome, verifyRefused } from "./archive-healing";

@@ -16,7 +16,7 @@
  *   steps that must know the sandbox holds nothing newer (change rows miss what the sandbox's own
  *   processes write). On a frozen local sandbox of 22k files it costs about 0.1-0.3 s.
  */
-import { compareScan, type ScanComparison } from "../checkpoint/compare";
+import { compareScan, type ScanComparison } from "../checkpoint/engine/compare";
 import type { CheckpointKind } from "../core/types";
 import type { ScanEntry, WorkspaceSource } from "../core/workspace";
 import { sandboxWorkspace } from "../sandbox";
@@ -38,7 +38,7 @@ export interface TakenSnapshot {
   reused?: boolean;
 }
 
-/** The snapshot's racy-stat window (src/checkpoint/snapshot.ts): coarse timestamps hide a write this close to a read. */
+/** The snapshot's racy-stat window (src/checkpoint/engine/snapshot.ts): coarse timestamps hide a write this close to a read. */
 const RACY_WINDOW_MS = 2000;
 /** When the run that took a checkpoint is unknown (pruned, the CLI), its read is assumed to have started this long before its manifest. */
 const UNKNOWN_READ_MS = 10 * 60_000;

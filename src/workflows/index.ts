@@ -8,9 +8,9 @@ import { deleteWorkflow } from "./delete";
 import { flushWorkflow } from "./flush";
 import { hibernateWorkflow } from "./hibernate";
 import { createIdleSweepWorkflow } from "./idle-sweep";
-import { restoreWorkflow } from "./restore";
+import { restoreWorkflow } from "./restore-to-checkpoint";
 import { resumeWorkflow } from "./resume";
-import { createRetentionWorkflow } from "./retention-workflow";
+import { createRetentionWorkflow } from "./retention";
 import { snapshotWorkflow } from "./snapshot";
 import type { WorkflowDefinition } from "./types";
 
@@ -18,7 +18,7 @@ export { archiveWorkflow, deleteWorkflow, flushWorkflow, hibernateWorkflow, rest
 export { createIdleSweepWorkflow, createRetentionWorkflow };
 export * from "./types";
 export { parseEvent, eventDataSchemas, EVENT_NAMES } from "../core/events";
-export { planRetention } from "./retention";
+export { planRetention } from "../core/retention";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyWorkflow = WorkflowDefinition<any, any>;

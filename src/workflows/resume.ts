@@ -17,7 +17,7 @@ import { describeError, isTorporError } from "../core/errors";
 import { runHooks, type HookReport } from "./hooks";
 import { isLeaseLive } from "../core/lifecycle";
 import { markSandboxLost, releaseLease, settle, takeLease } from "./lease";
-import { createSandboxStep, restoreIntoNewSandbox, startCommandStep } from "./restoring";
+import { createSandboxStep, restoreIntoNewSandbox, startCommandStep } from "./restore-into-sandbox";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type ResumeEvent = Extract<TorporEvent, { name: "torpor/session.resume.requested" }>;

@@ -10,7 +10,7 @@ import path from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { localDirSource, localDirTarget, type ManifestEntry } from "../../src/checkpoint/index";
-import { type BlobLocation, encodeManifest, keys } from "../../src/checkpoint/format";
+import { type BlobLocation, encodeManifest, keys } from "../../src/checkpoint/repo/format";
 import { checkpointFixture } from "./fixture";
 import { noise, readTree } from "./tree";
 

@@ -1,5 +1,5 @@
 /**
- * The bucket's dedup index (src/checkpoint/dedup-index.ts): a new session's first snapshot reuses
+ * The bucket's dedup index (src/checkpoint/repo/dedup-index.ts): a new session's first snapshot reuses
  * another session's packs through dedup/ (never reading index/<pack>), after gc, after a crash
  * between the commit and the log, with a stale entry; gc reads only new manifests and never
  * deletes a referenced pack; one garbage object under manifests/ is skipped by list and stops gc.
@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
-import type { ObjectStore } from "../../src/objectstore/index";
+import type { ObjectStore } from "../../src/objectstore/types";
 import { startTestS3, type TestS3 } from "../helpers/s3";
 import { readTree, tempDirs, writeTree } from "./tree";
 

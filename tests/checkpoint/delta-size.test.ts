@@ -11,7 +11,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
-import { decodeHeader, keys } from "../../src/checkpoint/format";
+import { decodeHeader, keys } from "../../src/checkpoint/repo/format";
 import { checkpointFixture } from "./fixture";
 import { noise, readTree } from "./tree";
 

@@ -10,11 +10,11 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget, type CheckpointEngine, type ManifestEntry } from "../../src/checkpoint/index";
-import { type BlobLocation, encodeDelta, keys, type ManifestHeader, sha256 } from "../../src/checkpoint/format";
-import { childPrefix, encodeCheckpoint, MAX_CHAIN_DEPTH, type ResolvedManifest } from "../../src/checkpoint/manifest-chain";
+import { type BlobLocation, encodeDelta, keys, type ManifestHeader, sha256 } from "../../src/checkpoint/repo/format";
+import { childPrefix, encodeCheckpoint, MAX_CHAIN_DEPTH, type ResolvedManifest } from "../../src/checkpoint/repo/manifest-chain";
 import { isTorporError } from "../../src/core/errors";
 import type { CheckpointRecord } from "../../src/core/types";
-import { planRetention } from "../../src/workflows/retention";
+import { planRetention } from "../../src/core/retention";
 import { checkpointFixture } from "./fixture";
 import { noise, readTree, writeTree } from "./tree";
 

@@ -6,9 +6,9 @@ import { mkdir, readdir, readFile, readlink, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { compressFrame } from "../../src/checkpoint/codec";
-import { compressChunk } from "../../src/checkpoint/compress-pool";
-import { FileWriteError, FileWriterPool, PackedContentError, type LargeBatch, type PackedBatch } from "../../src/checkpoint/file-writers";
+import { compressFrame } from "../../src/checkpoint/repo/codec";
+import { compressChunk } from "../../src/checkpoint/repo/compress-pool";
+import { FileWriteError, FileWriterPool, PackedContentError, type LargeBatch, type PackedBatch } from "../../src/checkpoint/local/writer-pool";
 import { noise, tempDir } from "./tree";
 
 const cleanup: string[] = [];

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkpointEngineFromConfig } from "../../src/checkpoint/from-config";
+import { checkpointEngineFromConfig } from "../../src/checkpoint/engine/from-config";
 import { localDirSource } from "../../src/checkpoint/index";
 import { loadConfig } from "../../src/core/config";
 import { startTestS3, type TestS3 } from "../helpers/s3";

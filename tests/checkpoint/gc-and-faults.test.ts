@@ -7,7 +7,7 @@ import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget, type ManifestEntry } from "../../src/checkpoint/index";
 import { StorageError } from "../../src/core/errors";
-import type { ObjectStore } from "../../src/objectstore/index";
+import type { ObjectStore } from "../../src/objectstore/types";
 import { startTestS3, type TestS3 } from "../helpers/s3";
 import { noise, readTree, writeTree, tempDirs } from "./tree";
 

@@ -5,8 +5,8 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
-import { RESTORE_MARKER } from "../../src/checkpoint/local-target";
-import type { ObjectStore } from "../../src/objectstore/index";
+import { RESTORE_MARKER } from "../../src/checkpoint/local/target";
+import type { ObjectStore } from "../../src/objectstore/types";
 import { checkpointFixture } from "./fixture";
 import { readTree, writeTree } from "./tree";
 

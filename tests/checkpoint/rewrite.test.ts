@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCheckpointEngine, localDirSource, localDirTarget } from "../../src/checkpoint/index";
-import { keys, sha256 } from "../../src/checkpoint/format";
+import { keys, sha256 } from "../../src/checkpoint/repo/format";
 import { startTestS3, type TestS3 } from "../helpers/s3";
 import { noise, readTree, writeTree, tempDirs } from "./tree";
 

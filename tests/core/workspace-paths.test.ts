@@ -1,7 +1,7 @@
 // The one workspace-path rule (issue 14 low items, issue 16 "path rules exist three times"): the
 // API, the sandbox providers and the checkpoint format accept and refuse the same paths.
 import { describe, expect, it } from "vitest";
-import { unsafePathReason as checkpointRule } from "../../src/checkpoint/paths";
+import { unsafePathReason as checkpointRule } from "../../src/checkpoint/repo/paths";
 import { unsafePathReason } from "../../src/core/workspace-paths";
 import { workspacePath as sandboxPath } from "../../src/sandbox/paths";
 import { workspacePath as apiPath } from "../../src/server/inputs";

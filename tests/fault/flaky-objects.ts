@@ -7,7 +7,7 @@
  */
 import { Readable, Transform } from "node:stream";
 import { StorageError } from "../../src/core/errors";
-import type { ObjectStore } from "../../src/objectstore";
+import type { ObjectStore } from "../../src/objectstore/types";
 
 export interface FaultStats {
   requests: number;

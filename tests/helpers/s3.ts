@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { ObjectStore } from "../../src/objectstore/index";
+import type { ObjectStore } from "../../src/objectstore/types";
 import { startEmbeddedS3 } from "../../src/objectstore/embedded-server";
 import { createS3ObjectStore } from "../../src/objectstore/s3";
 

@@ -24,7 +24,7 @@ import {
 } from "../../inngest";
 import { SESSION_CONCURRENCY } from "../../inngest/wrap";
 import type { SandboxProvider } from "../../src/sandbox/types";
-import type { RetentionRunResult } from "../../src/workflows/retention-workflow";
+import type { RetentionRunResult } from "../../src/workflows/retention";
 import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
 import { INNGEST_STEP_CAP, runModelled } from "./executor";
 

@@ -11,7 +11,11 @@ describe("layers", () => {
     expect(allowed("src/sandbox/types.ts", "src/checkpoint/types.ts")).toBe(false);
     expect(allowed("src/store/rules.ts", "src/workflows/lease.ts")).toBe(false);
     expect(allowed("src/engine/engine.ts", "src/workflows/types.ts")).toBe(false);
-    expect(allowed("src/objectstore/s3.ts", "src/checkpoint/format.ts")).toBe(false);
+    expect(allowed("src/objectstore/s3.ts", "src/checkpoint/repo/format.ts")).toBe(false);
+    // Inside src/checkpoint: the format does not know the engine or the local adapters.
+    expect(allowed("src/checkpoint/repo/gc.ts", "src/checkpoint/engine/snapshot")).toBe(false);
+    expect(allowed("src/checkpoint/local/target.ts", "src/checkpoint/engine/create")).toBe(false);
+    expect(allowed("src/checkpoint/repo/format.ts", "src/checkpoint/index")).toBe(false);
   });
 
   it("allows imports that point down", () => {
@@ -19,6 +23,9 @@ describe("layers", () => {
     expect(allowed("src/sandbox/types.ts", "src/core/workspace.ts")).toBe(true);
     expect(allowed("app/api/trpc/[trpc]/route.ts", "src/server/routers/index.ts")).toBe(true);
     expect(allowed("src/store/convex.ts", "convex/_generated/api.js")).toBe(true);
+    expect(allowed("src/checkpoint/engine/create.ts", "src/checkpoint/local/source")).toBe(true);
+    expect(allowed("src/checkpoint/local/target.ts", "src/checkpoint/repo/blob-reader")).toBe(true);
+    expect(allowed("src/checkpoint/repo/format.ts", "src/checkpoint/types")).toBe(true);
   });
 
   it("every import of the tree points down", () => {

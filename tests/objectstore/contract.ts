@@ -5,7 +5,7 @@
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
-import type { ObjectStore } from "../../src/objectstore/index";
+import type { ObjectStore } from "../../src/objectstore/types";
 
 export interface ContractSetup {
   objects: ObjectStore;

@@ -14,7 +14,7 @@ import { isTorporError } from "../../src/core/errors";
 import { startEmbeddedS3 } from "../../src/objectstore/embedded-server";
 import { classifyFsError } from "../../src/objectstore/fs-errors";
 import { createFsObjectStore, prepareFsObjectStore } from "../../src/objectstore/fs";
-import type { ObjectStore } from "../../src/objectstore/index";
+import type { ObjectStore } from "../../src/objectstore/types";
 import { createS3ObjectStore } from "../../src/objectstore/s3";
 import { objectStoreContract } from "./contract";
 

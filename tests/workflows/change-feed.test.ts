@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { compareScan } from "../../src/checkpoint/compare";
+import { compareScan } from "../../src/checkpoint/engine/compare";
 import type { ActivityPolicy, Session } from "../../src/core/types";
 import type { SandboxProvider } from "../../src/sandbox/types";
 import { requestId, runWorkflow, startWorkflowRuntime, waitUntil, type WorkflowRuntime } from "../helpers/runtime";

@@ -13,7 +13,7 @@ import type { Principal } from "../../src/server/auth";
 import { createContextInner } from "../../src/server/context";
 import { createCaller } from "../../src/server/routers";
 import { REAP_GRACE_MS, REAP_STEP } from "../../src/workflows/reap";
-import type { RetentionRunResult } from "../../src/workflows/retention-workflow";
+import type { RetentionRunResult } from "../../src/workflows/retention";
 import { cleanUpFakes, fakeState, FakeSandbox, setFakeClock } from "../sandbox/fake-e2b";
 import { startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
 

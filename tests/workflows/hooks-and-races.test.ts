@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { SandboxProvider } from "../../src/sandbox/types";
 import type { HibernateResult } from "../../src/workflows/hibernate";
-import type { RestoreToCheckpointResult } from "../../src/workflows/restore";
+import type { RestoreToCheckpointResult } from "../../src/workflows/restore-to-checkpoint";
 import type { ResumeResult } from "../../src/workflows/resume";
 import type { TorporEvent } from "../../src/workflows/types";
 import {

@@ -23,11 +23,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resumeFunction, setWorkflowDeps } from "../../inngest";
 import { runModelled } from "../inngest/executor";
 import { localDirTarget, type ManifestEntry } from "../../src/checkpoint/index";
-import { EMPTY_HASH, encodeManifest, keys } from "../../src/checkpoint/format";
+import { EMPTY_HASH, encodeManifest, keys } from "../../src/checkpoint/repo/format";
 import type { RunRecord, Session } from "../../src/core/types";
 import { sandboxWorkspace } from "../../src/sandbox";
 import type { ResumeResult } from "../../src/workflows/resume";
-import type { RestoreToCheckpointResult } from "../../src/workflows/restore";
+import type { RestoreToCheckpointResult } from "../../src/workflows/restore-to-checkpoint";
 import type { TorporEvent } from "../../src/workflows/types";
 import {
   createSessionWithFiles,

@@ -3,7 +3,7 @@
  * alive (heartbeat), and a run whose lease was taken over stops without touching the session.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { ObjectStore } from "../../src/objectstore";
+import type { ObjectStore } from "../../src/objectstore/types";
 import type { TorporEvent } from "../../src/workflows/types";
 import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, runWorkflow, type WorkflowRuntime } from "../helpers/runtime";
 

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { CheckpointRecord } from "../../src/core/types";
-import { DAY_MS, pausedExpiryWarning, planRetention } from "../../src/workflows/retention";
-import { createRetentionWorkflow, RETENTION_CRON, RETENTION_JOB, type RetentionRunResult } from "../../src/workflows/retention-workflow";
+import { DAY_MS, pausedExpiryWarning, planRetention } from "../../src/core/retention";
+import { createRetentionWorkflow, RETENTION_CRON, RETENTION_JOB, type RetentionRunResult } from "../../src/workflows/retention";
 import { createSessionWithFiles, requestId, sampleFiles, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
 
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 /**
- * Writing restored files on worker threads (their code: file-writer-thread.ts). Creating a file is mostly kernel time (on ext4,
+ * Writing restored files on worker threads (their code: writer-thread.ts). Creating a file is mostly kernel time (on ext4,
  * inode allocation; profiled on the bench workspace it was two thirds of a restore's CPU time) and
  * synchronous syscalls on the main thread use one core only. Here files are batched (their bytes
  * copied into one transferred buffer, so a batch costs one message each way) and each worker
@@ -12,8 +12,8 @@
  */
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { FILE_WRITER_SOURCE } from "./file-writer-thread";
-import { zstdResolveFrom } from "./zstd";
+import { FILE_WRITER_SOURCE } from "./writer-thread";
+import { zstdResolveFrom } from "../repo/zstd";
 
 type WorkerError =
   | { path: string; code?: string; message: string; integrity?: undefined }

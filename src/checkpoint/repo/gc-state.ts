@@ -6,8 +6,8 @@
  * Missing or unreadable, it is an empty state: gc then reads every manifest, as it always could.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { StorageError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
+import { StorageError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
 
 export const GC_STATE_KEY = "gc/state";
 

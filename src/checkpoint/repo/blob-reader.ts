@@ -6,8 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { PassThrough, Transform, type Readable } from "node:stream";
-import { IntegrityError, StorageError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
+import { IntegrityError, StorageError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
 import { decompressFrame, largeDecompressor } from "./codec";
 import { type BlobLocation, keys } from "./format";
 

@@ -16,7 +16,7 @@ import { describeError, NotFoundError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
 import { guardLease, releaseLease, settle, takeLease } from "./lease";
-import { restoreIntoNewSandbox, startCommandStep } from "./restoring";
+import { restoreIntoNewSandbox, startCommandStep } from "./restore-into-sandbox";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type RestoreEvent = Extract<TorporEvent, { name: "torpor/session.restore.requested" }>;

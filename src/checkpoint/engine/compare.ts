@@ -9,7 +9,7 @@
  * same ignore patterns as the snapshot's apply, so ignored paths never count as a difference.
  */
 import ignore from "ignore";
-import type { ManifestEntry, ScanEntry } from "./types";
+import type { ManifestEntry, ScanEntry } from "../types";
 
 /** Same tolerance as the snapshot's reuse rule: mtimes that went through a float round trip. */
 const MTIME_TOLERANCE_MS = 0.01;

@@ -3,11 +3,11 @@
  * CLI alike, so that both honour the same settings (TORPOR_IGNORE_FILE was read by the CLI only).
  */
 import { readFile } from "node:fs/promises";
-import type { Config } from "../core/config";
-import { ConfigError } from "../core/errors";
-import type { ObjectStore } from "../objectstore";
-import { createCheckpointEngine } from "./engine";
-import type { CheckpointEngine } from "./types";
+import type { Config } from "../../core/config";
+import { ConfigError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
+import { createCheckpointEngine } from "./create";
+import type { CheckpointEngine } from "../types";
 
 /** TORPOR_IGNORE's patterns, then TORPOR_IGNORE_FILE's (gitignore syntax; `#` lines are comments). */
 export async function ignoreRules(settings: Config["checkpoint"]): Promise<string[]> {

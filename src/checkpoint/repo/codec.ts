@@ -29,7 +29,7 @@ export function compressFrame(data: Uint8Array): Promise<Buffer> {
 /**
  * The most a frame holds once decompressed: a frame closes once it holds 1 MB, and its last blob
  * is a small file (at most 1 MB). Anything claiming more is refused before it is decompressed, so
- * a hostile pack cannot make a restore allocate gigabytes (file-writers.ts holds the same bound).
+ * a hostile pack cannot make a restore allocate gigabytes (local/writer-pool.ts holds the same bound).
  */
 export const MAX_FRAME_BYTES = 2 * 1024 * 1024;
 

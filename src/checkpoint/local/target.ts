@@ -1,6 +1,6 @@
 /**
  * A WorkspaceTarget over a local folder. Entries arrive dirs first (parents before children),
- * then files, then symlinks (see restore.ts). Small files are written with synchronous syscalls
+ * then files, then symlinks (see engine/restore-checkpoint.ts). Small files are written with synchronous syscalls
  * (like tar); large ones stream, up to WRITE_CONCURRENCY at a time.
  * Dirs are created writable and get their own mode and mtime at the end, deepest first.
  *
@@ -13,12 +13,12 @@ import { chmod, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from "node
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { TorporError, ValidationError } from "../core/errors";
-import { Gate } from "./channel";
-import { mismatch } from "./blob-reader";
-import { FileWriteError, FileWriterPool, PackedContentError } from "./file-writers";
+import { TorporError, ValidationError } from "../../core/errors";
+import { Gate } from "../channel";
+import { mismatch } from "../repo/blob-reader";
+import { FileWriteError, FileWriterPool, PackedContentError } from "./writer-pool";
 import { hashLocalFiles } from "./hash-file";
-import type { ManifestEntry, RestoreItem, WorkspaceTarget } from "./types";
+import type { ManifestEntry, RestoreItem, WorkspaceTarget } from "../types";
 
 const WRITE_CONCURRENCY = 32;
 /** In the target's top folder while a restore runs (see prepare). */

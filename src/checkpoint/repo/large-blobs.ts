@@ -13,15 +13,15 @@ import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
-import type { ObjectStore } from "../objectstore/index";
-import { retryTransient } from "../objectstore/retry";
-import type { Gate } from "./channel";
+import type { ObjectStore } from "../../objectstore/types";
+import { retryTransient } from "../../objectstore/retry";
+import type { Gate } from "../channel";
 import { keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import type { PackerStats } from "./packer";
 import { LARGE_CHUNK } from "./codec";
 import { compressChunk } from "./compress-pool";
-import type { ChunkedFile } from "./types";
+import type { ChunkedFile } from "../types";
 
 /** A file opened for reading in chunks, of `size` bytes when opened. */
 export interface LargeBlobContext {

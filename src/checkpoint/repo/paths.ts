@@ -6,9 +6,9 @@
  * target. Symlink targets themselves may point anywhere (absolute links are legitimate); they are
  * only never followed while restoring.
  */
-import { IntegrityError } from "../core/errors";
-import { unsafePathReason } from "../core/workspace-paths";
-import type { ManifestEntry, ScanEntry } from "./types";
+import { IntegrityError } from "../../core/errors";
+import { unsafePathReason } from "../../core/workspace-paths";
+import type { ManifestEntry, ScanEntry } from "../types";
 
 /** The one path rule (src/core/workspace-paths); re-exported for the checkpoint code. */
 export { unsafePathReason };

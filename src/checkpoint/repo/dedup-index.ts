@@ -18,9 +18,9 @@
  * older generation and is still being written.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { StorageError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
-import { Gate } from "./channel";
+import { StorageError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
+import { Gate } from "../channel";
 import { type BlobLocation, isHash } from "./format";
 
 export const DEDUP_PREFIX = "dedup/";

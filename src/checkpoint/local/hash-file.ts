@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import path from "node:path";
-import { Gate } from "./channel";
+import { Gate } from "../channel";
 
 export async function hashLocalFile(abs: string): Promise<string> {
   const hash = createHash("sha256");

@@ -3,7 +3,7 @@
  * and file contents read one after another (small ones whole, large ones as streams). Modes are
  * recorded with setuid/setgid/sticky stripped (mode & 0o777). Sockets, fifos and devices are skipped with a reason
  * (see `skipped()`), as are paths that the ignore rules (gitignore syntax) exclude.
- * It also reads small files in place (`readInto`, see snapshot-files.ts): straight into the
+ * It also reads small files in place (`readInto`, see engine/snapshot-files.ts): straight into the
  * engine's frame buffer, with no Buffer per file.
  */
 import { closeSync, createReadStream, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
@@ -11,8 +11,8 @@ import { type FileHandle, lstat, open } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import ignore from "ignore";
-import { TorporError } from "../core/errors";
-import type { ChunkedFile, InPlaceReads, ScanEntry, WorkspaceSource } from "./types";
+import { TorporError } from "../../core/errors";
+import type { ChunkedFile, InPlaceReads, ScanEntry, WorkspaceSource } from "../types";
 
 const SMALL_READ_MAX = 1024 * 1024;
 /**

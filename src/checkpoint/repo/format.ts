@@ -30,8 +30,8 @@
  */
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { IntegrityError, NotFoundError } from "../core/errors";
-import type { CheckpointSummary, ManifestEntry } from "./types";
+import { IntegrityError, NotFoundError } from "../../core/errors";
+import type { CheckpointSummary, ManifestEntry } from "../types";
 
 export const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const MAGIC = "TORPOR-MANIFEST 1\n";

@@ -7,19 +7,19 @@
  *   straight into the packer's open frame, hashed there and, if new, kept there (no Buffer per
  *   file), and they are read at the same time as the large files, instead of after them (the
  *   large files alone took the first 40 % of a full snapshot of the bench workspace, with one
- *   core idle). Large files are read in chunks into reused buffers (large-blobs.ts).
+ *   core idle). Large files are read in chunks into reused buffers (repo/large-blobs.ts).
  * Every file read gets its hash and its size as read; duplicates (already packed in this
  * snapshot, or already in the bucket) are not stored again.
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { TorporError } from "../core/errors";
-import { Gate } from "./channel";
-import type { KnownBlobs } from "./known-blobs";
-import { type LargeBlobContext, storeLargeBlob, storeLargeFile } from "./large-blobs";
-import type { Packer } from "./packer";
-import type { InPlaceReads, ManifestEntry, WorkspaceSource } from "./types";
+import { TorporError } from "../../core/errors";
+import { Gate } from "../channel";
+import type { KnownBlobs } from "../repo/known-blobs";
+import { type LargeBlobContext, storeLargeBlob, storeLargeFile } from "../repo/large-blobs";
+import type { Packer } from "../repo/packer";
+import type { InPlaceReads, ManifestEntry, WorkspaceSource } from "../types";
 
 /** What storeFiles works with: the source, the snapshot's entries, packer and blob stores. */
 export interface StoreFilesContext {

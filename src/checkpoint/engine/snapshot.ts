@@ -3,25 +3,25 @@
  * and mode; or, with `changedPaths` and no `fullScan`, every path not listed), read and hash the
  * rest, pack new small blobs, stream new large ones, then commit: every pack, index and blob is
  * durable before the manifest is written, and the manifest is the commit. With a parent, the
- * manifest is a delta of what changed when the chain has room (manifest-chain.ts); its marker
+ * manifest is a delta of what changed when the chain has room (repo/manifest-chain.ts); its marker
  * under the parent is written before it, so that removing the parent keeps what the delta needs.
- * After the commit, the packs it uploaded are logged in the bucket's dedup index (dedup-index.ts).
+ * After the commit, the packs it uploaded are logged in the bucket's dedup index (repo/dedup-index.ts).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import ignore from "ignore";
-import { TorporError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
-import { Gate } from "./channel";
-import { type BlobLocation, EMPTY_HASH, keys } from "./format";
-import { childKey, encodeCheckpoint, type ResolvedManifest } from "./manifest-chain";
-import { writeDedupLog } from "./dedup-index";
-import { KnownBlobs } from "./known-blobs";
-import { Packer, type PackerStats } from "./packer";
-import { assertScanSafe, byPath } from "./paths";
+import { TorporError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
+import { Gate } from "../channel";
+import { type BlobLocation, EMPTY_HASH, keys } from "../repo/format";
+import { childKey, encodeCheckpoint, type ResolvedManifest } from "../repo/manifest-chain";
+import { writeDedupLog } from "../repo/dedup-index";
+import { KnownBlobs } from "../repo/known-blobs";
+import { Packer, type PackerStats } from "../repo/packer";
+import { assertScanSafe, byPath } from "../repo/paths";
 import { storeFiles } from "./snapshot-files";
-import type { ManifestEntry, ScanEntry, SnapshotOptions, SnapshotResult, WorkspaceSource } from "./types";
+import type { ManifestEntry, ScanEntry, SnapshotOptions, SnapshotResult, WorkspaceSource } from "../types";
 
 export interface SnapshotSettings {
   objects: ObjectStore;
@@ -188,7 +188,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   await s.objects.put(keys.manifest(id), body);
   stats.uploadedBytes += body.length;
   stats.uploadedObjects++;
-  // After the commit, so it names committed packs only; best effort (dedup-index.ts).
+  // After the commit, so it names committed packs only; best effort (repo/dedup-index.ts).
   await writeDedupLog(s.objects, id, known.uploaded);
 
   return {

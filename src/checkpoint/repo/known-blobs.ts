@@ -7,7 +7,7 @@
  * one HEAD (once per pack) before any of its blobs is reused, and a missing pack means upload.
  * Large blobs are looked up one HEAD at a time.
  */
-import type { ObjectStore } from "../objectstore/index";
+import type { ObjectStore } from "../../objectstore/types";
 import { loadDedupHints } from "./dedup-index";
 import { type BlobLocation, EMPTY_HASH, keys } from "./format";
 

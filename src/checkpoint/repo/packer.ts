@@ -11,10 +11,10 @@
  */
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { TorporError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
-import { retryTransient } from "../objectstore/retry";
-import { Gate } from "./channel";
+import { TorporError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
+import { retryTransient } from "../../objectstore/retry";
+import { Gate } from "../channel";
 import { encodeIndex, type IndexEntry, keys } from "./format";
 import type { KnownBlobs } from "./known-blobs";
 import { compressFrame } from "./codec";

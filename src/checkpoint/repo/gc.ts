@@ -20,14 +20,14 @@
  * unreferenced ("condemned") for the grace period: a snapshot that read an older generation and
  * reuses it is committed by then, and its manifest keeps the pack.
  */
-import { IntegrityError, isTorporError } from "../core/errors";
-import type { ObjectInfo, ObjectStore } from "../objectstore/index";
-import { Gate } from "./channel";
+import { IntegrityError, isTorporError } from "../../core/errors";
+import type { ObjectInfo, ObjectStore } from "../../objectstore/types";
+import { Gate } from "../channel";
 import { dedupKeys, encodeDedup, generationName, listDedup, readDedup } from "./dedup-index";
 import type { BlobLocation } from "./format";
 import { type GcManifestRefs, readGcState, writeGcState } from "./gc-state";
 import { readStored } from "./manifest-chain";
-import type { GcResult } from "./types";
+import type { GcResult } from "../types";
 
 export async function collectGarbage(objects: ObjectStore, options: { graceMs: number; now: number; concurrency: number }): Promise<GcResult> {
   const started = performance.now();

@@ -13,8 +13,8 @@
  * a marker moves its manifest to `bases/<id>` (same bytes, same id check) instead of deleting it.
  * gc keeps a base as long as a kept delta names it.
  */
-import { NotFoundError, StorageError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
+import { NotFoundError, StorageError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
 import {
   type BlobLocation,
   corrupt,
@@ -30,7 +30,7 @@ import {
   type StoredManifest,
 } from "./format";
 import { byPath } from "./paths";
-import type { ManifestEntry } from "./types";
+import type { ManifestEntry } from "../types";
 
 /** The longest chain a reader follows; the setting (TORPOR_DELTA_CHAIN_MAX) stays below it. */
 export const MAX_CHAIN_DEPTH = 128;

@@ -1,23 +1,23 @@
 /**
  * The checkpoint engine: snapshot, restore, verify, list, remove and gc over an ObjectStore, with
- * the format of format.ts. It works through WorkspaceSource/WorkspaceTarget, so the same engine
+ * the format of repo/format.ts. It works through WorkspaceSource/WorkspaceTarget, so the same engine
  * serves local folders (localDirSource/localDirTarget) and sandboxes. The store is wrapped with
  * retries, so transient storage failures are retried with backoff.
  */
-import { IntegrityError, StorageError } from "../core/errors";
-import type { ObjectStore } from "../objectstore/index";
-import { withRetries } from "../objectstore/retry";
-import { Gate } from "./channel";
-import { decodeHeader, isCheckpointId, keys, summaryOf } from "./format";
-import { collectGarbage } from "./gc";
-import { MAX_CHAIN_DEPTH, removeCheckpoint, resolveManifest } from "./manifest-chain";
-import { restoreCheckpoint } from "./restore";
+import { IntegrityError, StorageError } from "../../core/errors";
+import type { ObjectStore } from "../../objectstore/types";
+import { withRetries } from "../../objectstore/retry";
+import { Gate } from "../channel";
+import { decodeHeader, isCheckpointId, keys, summaryOf } from "../repo/format";
+import { collectGarbage } from "../repo/gc";
+import { MAX_CHAIN_DEPTH, removeCheckpoint, resolveManifest } from "../repo/manifest-chain";
+import { restoreCheckpoint } from "./restore-checkpoint";
 import { takeSnapshot } from "./snapshot";
-import type { CheckpointEngine, CheckpointSummary } from "./types";
+import type { CheckpointEngine, CheckpointSummary } from "../types";
 import { verifyCheckpoint } from "./verify";
 
-export { localDirSource, type LocalDirSource, type LocalDirSourceOptions } from "./local-source";
-export { localDirTarget, type LocalDirTarget } from "./local-target";
+export { localDirSource, type LocalDirSource, type LocalDirSourceOptions } from "../local/source";
+export { localDirTarget, type LocalDirTarget } from "../local/target";
 
 export interface CheckpointEngineOptions {
   objects: ObjectStore;
@@ -41,7 +41,7 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
   const objects = withRetries(options.objects);
   const concurrency = options.concurrency ?? 16;
 
-  /** Every reader gets the checkpoint with its delta chain resolved (manifest-chain.ts). */
+  /** Every reader gets the checkpoint with its delta chain resolved (repo/manifest-chain.ts). */
   const readManifest = (id: string) => resolveManifest(objects, id);
 
   const settings = {

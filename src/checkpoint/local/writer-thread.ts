@@ -1,5 +1,5 @@
 /**
- * The code of a file writer thread (FileWriterPool, file-writers.ts), as source evaluated in the
+ * The code of a file writer thread (FileWriterPool, writer-pool.ts), as source evaluated in the
  * thread: it works the same from the esbuild bundle, from Next's bundle and from the TypeScript
  * sources. Three kinds of message, each answered with the batch's buffer for reuse:
  * - files and dirs whose bytes sit back to back in the buffer, written as they are;
@@ -8,7 +8,7 @@
  * - a large blob's stored bytes (zstd), a chunk per message, decompressed, hashed and written to
  *   every file of the blob, checked at the last chunk before mode and mtime are set.
  */
-import { ZSTD_WORKER_SOURCE } from "./zstd";
+import { ZSTD_WORKER_SOURCE } from "../repo/zstd";
 
 export const FILE_WRITER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -22,7 +22,7 @@ ${ZSTD_WORKER_SOURCE}
 const FRAME_OUT = Buffer.allocUnsafeSlow(2 * 1024 * 1024);
 const dctx = new zstd.DCtx();
 
-// A frame is zstd when it starts with zstd's magic number, else Brotli (older checkpoints: codec.ts).
+// A frame is zstd when it starts with zstd's magic number, else Brotli (older checkpoints: repo/codec.ts).
 function decompress(frame) {
   if (isZstd(frame)) {
     const size = zstd.getFrameContentSize(frame);

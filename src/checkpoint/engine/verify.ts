@@ -5,12 +5,12 @@
  */
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ObjectStore } from "../objectstore/index";
-import { describeError } from "../core/errors";
-import { Gate } from "./channel";
-import { EMPTY_HASH, type Manifest } from "./format";
-import { openLargeBlob, planReads, readRange } from "./blob-reader";
-import type { RestoreProgress, VerifyResult } from "./types";
+import type { ObjectStore } from "../../objectstore/types";
+import { describeError } from "../../core/errors";
+import { Gate } from "../channel";
+import { EMPTY_HASH, type Manifest } from "../repo/format";
+import { openLargeBlob, planReads, readRange } from "../repo/blob-reader";
+import type { RestoreProgress, VerifyResult } from "../types";
 
 export async function verifyCheckpoint(
   checkpointId: string,

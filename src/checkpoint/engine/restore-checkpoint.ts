@@ -6,13 +6,13 @@
  * or fails with a clear error.
  */
 import { Readable } from "node:stream";
-import type { ObjectStore } from "../objectstore/index";
-import { Channel, ConsumerStoppedError, Gate } from "./channel";
-import { EMPTY_HASH, type Manifest } from "./format";
-import { decompressLargeBlob, fetchRange, openStoredBlob, planReads, readRange, type PackRange } from "./blob-reader";
-import { isZstd } from "./zstd";
-import { assertRestorable, byPath } from "./paths";
-import type { ManifestEntry, PackedFiles, RestoreOptions, RestoreProgress, RestoreResult, StoredLargeBlob, WorkspaceTarget } from "./types";
+import type { ObjectStore } from "../../objectstore/types";
+import { Channel, ConsumerStoppedError, Gate } from "../channel";
+import { EMPTY_HASH, type Manifest } from "../repo/format";
+import { decompressLargeBlob, fetchRange, openStoredBlob, planReads, readRange, type PackRange } from "../repo/blob-reader";
+import { isZstd } from "../repo/zstd";
+import { assertRestorable, byPath } from "../repo/paths";
+import type { ManifestEntry, PackedFiles, RestoreOptions, RestoreProgress, RestoreResult, StoredLargeBlob, WorkspaceTarget } from "../types";
 
 export interface RestoreSettings {
   objects: ObjectStore;
