@@ -9,9 +9,13 @@
 // Knobs: IDLE_SEED (1), IDLE_SESSIONS (100), IDLE_DAYS (14); IDLE_EXPERIMENT='[["name", sweepMin,
 // <IdlePolicy JSON>], ...]' adds policies, IDLE_ONLY=name,name runs only those (and the baseline).
 //
-// Every wake counts as one a user waited for. A wake from pause is not discounted below some
-// perception threshold: the 0.1 s paused-resume figure is the issue's assumption, not a measurement
-// (nothing here has measured ping -> resume run -> running on either provider).
+// A wake a user waited for: one whose latency (focus ping -> the first call that needs the sandbox
+// answered) is above PERCEPTIBLE_MS, the limit under which a response feels instant (0.1 s: Card,
+// Robertson and Mackinlay 1991; Nielsen's response-time limits). Latencies per provider: the local
+// provider's wake from pause is measured by bench/wake.bench.mjs (median of 10 rounds through the
+// whole embedded system); E2B's is its documented figure ("about 1 second to resume"), not measured
+// here (no credentials). A wake from archive (a restore) is always waited for. The simulation runs
+// with the local latencies; E2B's longer resume changes billed time by under a second per wake.
 //
 // Terms. Billed: the sandbox runs (running, hibernating, resuming). Idle: more than IN_USE_MS after
 // the session's last activity of any kind (pings, API calls, file writes: ground truth, whatever a
@@ -19,6 +23,7 @@
 // short breaks); an away gap is longer (lunch, night, an agent run's aftermath). A wake is
 // activity that finds the sandbox asleep: someone waits for a resume.
 import { readFileSync } from "node:fs";
+import { defaultIdleTimeoutMs } from "../src/core/config";
 import { emptyGapStats, recordGap, selectIdle, timeoutFor, type GapStats, type IdlePolicy } from "../src/core/idle-policy";
 import type { ActivityKind, Session } from "../src/core/types";
 import { applyAcquire, applyActivity, applyRelease, applyTransition, newSessionRecord } from "../src/store/rules";
@@ -34,11 +39,23 @@ const COALESCE_MS = 15_000; // TORPOR_ACTIVITY_COALESCE_MS default
 const ARCHIVE_AFTER_MS = 7 * DAY; // TORPOR_ARCHIVE_AFTER_MS default
 const LEASE_TTL_MS = 10 * MIN;
 // Measured latencies. Hibernate: README's lifecycle bench, checkpoint in hibernate 2.65 s.
-// Resume of a paused sandbox: ~0.1 s (connect to a paused sandbox, as the issue brief takes it).
 // Resume of an archived one: README's lifecycle bench, whole resume run with restore 3.66 s.
 const HIBERNATE_MS = 2650;
-const RESUME_PAUSED_MS = 100;
 const RESUME_ARCHIVED_MS = 3660;
+const PERCEPTIBLE_MS = 100;
+interface Provider {
+  name: "local" | "e2b";
+  /** Focus ping -> first sandbox call answered, for a paused session. */
+  pausedWakeMs: number;
+  source: string;
+  /** The policy Torpor's default follows on this provider (src/core/config.ts defaultIdleTimeoutMs). */
+  defaultPolicy: string;
+}
+const PROVIDERS: Provider[] = [
+  { name: "local", pausedWakeMs: 77, source: "bench/wake.bench.mjs, median of 10, 2026-12-04", defaultPolicy: "default/local" },
+  { name: "e2b", pausedWakeMs: 1000, source: "E2B's docs: about 1 s to resume; not measured here", defaultPolicy: "default/e2b" },
+];
+const RESUME_PAUSED_MS = PROVIDERS[0]!.pausedWakeMs;
 // Store writes of one run beyond its transitions: a hibernate commits a checkpoint row and marks
 // its change rows flushed.
 const CHECKPOINT_WRITES = 2;
@@ -62,7 +79,14 @@ const POLICIES: PolicySpec[] = [
     policy: { kind: "fixed", timeoutMs: 10 * MIN },
     kinds: new Set(["ping", "api"]),
   },
-  { name: "torpor-current", description: "1-min sweep, 10-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 10 * MIN }, kinds: ALL },
+  // What src/core/config.ts ships when TORPOR_IDLE_TIMEOUT_MS is unset, per provider.
+  ...(["local", "e2b"] as const).map((provider) => ({
+    name: `default/${provider}`,
+    description: `1-min sweep, ${defaultIdleTimeoutMs(provider) / MIN}-min timeout (Torpor's default on ${provider})`,
+    sweepMs: MIN,
+    policy: { kind: "fixed", timeoutMs: defaultIdleTimeoutMs(provider) } as IdlePolicy,
+    kinds: ALL,
+  })),
   { name: "fixed-3m", description: "1-min sweep, 3-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 3 * MIN }, kinds: ALL },
   { name: "fixed-5m", description: "1-min sweep, 5-min timeout", sweepMs: MIN, policy: { kind: "fixed", timeoutMs: 5 * MIN }, kinds: ALL },
   { name: "adaptive", description: "1-min sweep, q98 of own breaks +30 s, 2-10 min", sweepMs: MIN, policy: ADAPTIVE, kinds: ALL },
@@ -76,7 +100,6 @@ const POLICIES: PolicySpec[] = [
   ...(process.env.IDLE_EXPERIMENT ? (JSON.parse(process.env.IDLE_EXPERIMENT) as [string, number, IdlePolicy][]).map(([name, sweepMin, policy]) => ({ name, description: JSON.stringify(policy), sweepMs: sweepMin * MIN, policy, kinds: ALL })) : []),
 ];
 const BASELINE = "seed-001";
-const CANDIDATE = "adaptive/unattended";
 
 interface SimSession {
   row: Session;
@@ -264,19 +287,22 @@ const results = POLICIES.filter((p) => !process.env.IDLE_ONLY || [BASELINE, ...p
 const h = (ms: number) => ms / HOUR;
 const perSD = (n: number) => n / sessionDays;
 const base = results.find((r) => r.spec.name === BASELINE)!.t;
-// The Done-when, per policy: at most half the baseline's idle hours, and no more wakes.
-const meets = (t: Totals) => t.idleMs <= 0.5 * base.idleMs && t.wakes <= base.wakes;
+/** Wakes a user waited for on a provider: every wake from archive, and wakes from pause when they are perceptible there. */
+const waited = (t: Totals, p: Provider) => t.wakesArchived + (p.pausedWakeMs > PERCEPTIBLE_MS ? t.wakes - t.wakesArchived : 0);
+const waitMs = (t: Totals, p: Provider) => t.wakesArchived * RESUME_ARCHIVED_MS + (t.wakes - t.wakesArchived) * p.pausedWakeMs;
+// The Done-when, per policy and provider: at most half the baseline's idle hours, and no more wakes a user waited for.
+const meets = (t: Totals, p: Provider) => t.idleMs <= 0.5 * base.idleMs && waited(t, p) <= waited(base, p);
 const rows = results.map(({ spec, t }) => [
   spec.name,
   spec.description,
   (t.idleMs / base.idleMs).toFixed(3),
-  spec.name === BASELINE ? "–" : meets(t) ? "PASS" : "FAIL",
+  ...PROVIDERS.map((p) => (spec.name === BASELINE ? "–" : meets(t, p) ? "PASS" : "FAIL")),
   perSD(h(t.billedMs)).toFixed(2),
   perSD(h(t.idleMs)).toFixed(2),
   perSD(h(t.awayIdleMs)).toFixed(3),
   perSD(t.wakes).toFixed(3),
   perSD(t.breakWakes).toFixed(2),
-  (perSD(t.waitMs) / 1000).toFixed(2),
+  ...PROVIDERS.map((p) => `${perSD(waited(t, p)).toFixed(3)} (${(perSD(waitMs(t, p)) / 1000).toFixed(2)} s)`),
   perSD(t.hibernations).toFixed(2),
   perSD(t.aborted).toFixed(3),
   Math.round(t.storeWrites / spanDays).toLocaleString("en"),
@@ -287,13 +313,13 @@ const header = [
   "policy",
   "rule",
   `idle vs ${BASELINE}`,
-  "target (<= 0.5x idle, <= wakes)",
+  ...PROVIDERS.map((p) => `target on ${p.name} (<= 0.5x idle, <= waited wakes)`),
   "billed h/sd",
   "idle h/sd",
   "idle h/sd in away gaps",
   "wakes/sd",
   "of them after a break/sd",
-  "wait s/sd",
+  ...PROVIDERS.map((p) => `waited wakes/sd on ${p.name} (wait s/sd)`),
   "hibernations/sd",
   "aborted/sd",
   "store writes/day",
@@ -303,15 +329,10 @@ const header = [
 console.log(`\n| ${header.join(" | ")} |\n|${header.map(() => " --- ").join("|")}|`);
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 console.log(
-  `\nsd = session-day (${sessionDays} here). Wait = wakes x resume latency (paused ${RESUME_PAUSED_MS / 1000} s, archived ${RESUME_ARCHIVED_MS / 1000} s: README lifecycle bench);` +
+  `\nsd = session-day (${sessionDays} here). A waited wake takes longer than ${PERCEPTIBLE_MS} ms; wake latency from pause: ${PROVIDERS.map((p) => `${p.name} ${p.pausedWakeMs} ms (${p.source})`).join(", ")}; from archive ${RESUME_ARCHIVED_MS / 1000} s (README lifecycle bench);` +
     ` engine runs = sweeps + hibernate + resume runs for the whole fleet; ${results[0]!.t.wakesArchived} wakes of the baseline needed a restore. ${((performance.now() - wall) / 1000).toFixed(1)} s wall.`,
 );
 
-const cand = results.find((r) => r.spec.name === CANDIDATE)!.t;
-const idleRatio = cand.idleMs / base.idleMs;
-const awayRatio = cand.awayIdleMs / base.awayIdleMs;
-const wakesOk = cand.wakes <= base.wakes;
-const pass = meets(cand);
 // The least idle time any policy can bill without waking anyone more often than the baseline: a
 // clairvoyant one that sleeps at once through the K longest gaps (K = the baseline's wakes) and
 // bills every other gap whole. Computed from the trace alone.
@@ -334,7 +355,12 @@ console.log(
     `${(oracleIdle / base.idleMs).toFixed(3)}x ${BASELINE}'s idle hours; to bill 0.5x it must wake >= ${perSD(Math.max(0, halfK - fleet)).toFixed(2)} times/sd ` +
     `(${(Math.max(0, halfK - fleet) / base.wakes).toFixed(2)}x ${BASELINE}'s wakes)`,
 );
-console.log(
-  `\n${CANDIDATE} vs ${BASELINE}: idle sandbox-hours ${idleRatio.toFixed(3)}x (target <= 0.5), in away gaps ${awayRatio.toFixed(3)}x; ` +
-    `wakes ${cand.wakes} vs ${base.wakes} (${wakesOk ? "not more" : "MORE"}) -> ${pass ? "PASS" : "FAIL"}`,
-);
+for (const p of PROVIDERS) {
+  const chosen = results.find((r) => r.spec.name === p.defaultPolicy);
+  if (!chosen) continue;
+  const c = chosen.t;
+  console.log(
+    `\ndefault on ${p.name} (${p.defaultPolicy}) vs ${BASELINE}: idle sandbox-hours ${(c.idleMs / base.idleMs).toFixed(3)}x (target <= 0.5), in away gaps ` +
+      `${(c.awayIdleMs / base.awayIdleMs).toFixed(3)}x; wakes waited for ${waited(c, p)} vs ${waited(base, p)} (wake from pause ${p.pausedWakeMs} ms) -> ${meets(c, p) ? "PASS" : "FAIL"}`,
+  );
+}

@@ -114,7 +114,8 @@ export const envSchema = z.object({
   TORPOR_AUTH_SECRET: optionalString.pipe(z.string().min(32).optional()),
 
   // Lifecycle policy.
-  TORPOR_IDLE_TIMEOUT_MS: int(1000, 10 * MINUTE),
+  // Unset: the provider's default (defaultIdleTimeoutMs), chosen by the idle-policy simulator.
+  TORPOR_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).optional(),
   TORPOR_ACTIVITY_COALESCE_MS: int(0, 15 * SECOND),
   // The change feed's window: file events of one path within it make one change row.
   TORPOR_CHANGE_COALESCE_MS: int(10, SECOND),
@@ -281,6 +282,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   const engineKind = e.TORPOR_WORKFLOW_ENGINE ?? (e.INNGEST_EVENT_KEY || inngestDev ? "inngest" : "embedded");
   const objectKind = e.TORPOR_OBJECT_STORE ?? (e.S3_BUCKET ? "s3" : "embedded");
   const sandboxKind = e.TORPOR_SANDBOX_PROVIDER ?? (e.E2B_API_KEY ? "e2b" : "local");
+  const idleTimeoutMs = e.TORPOR_IDLE_TIMEOUT_MS ?? defaultIdleTimeoutMs(sandboxKind);
 
   let stateStore: Config["stateStore"];
   if (stateKind === "convex") {
@@ -327,7 +329,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       apiKey: e.E2B_API_KEY,
       domain: e.E2B_DOMAIN,
       template: e.E2B_TEMPLATE,
-      lifetimeMs: e.TORPOR_IDLE_TIMEOUT_MS + sweepPeriodMs(e.TORPOR_SWEEP_CRON) + e.TORPOR_HIBERNATE_BUDGET_MS,
+      lifetimeMs: idleTimeoutMs + sweepPeriodMs(e.TORPOR_SWEEP_CRON) + e.TORPOR_HIBERNATE_BUDGET_MS,
       maxRuntimeMs: e.TORPOR_E2B_MAX_RUNTIME_MS,
     };
   } else {
@@ -359,7 +361,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     sandbox,
     auth: { secret: e.TORPOR_AUTH_SECRET },
     lifecycle: {
-      idleTimeoutMs: e.TORPOR_IDLE_TIMEOUT_MS,
+      idleTimeoutMs,
       activityCoalesceMs: e.TORPOR_ACTIVITY_COALESCE_MS,
       changeCoalesceMs: e.TORPOR_CHANGE_COALESCE_MS,
       flushIntervalMs: e.TORPOR_FLUSH_INTERVAL_MS,
@@ -406,6 +408,18 @@ export function sweepPeriodMs(cron: string): number {
  * deadline, plus a sweep period for the sweep to notice, plus the hibernate's budget to checkpoint
  * and pause it. Moved forward on recorded activity; a provider may clamp it to its own cap.
  */
+/**
+ * The idle timeout when TORPOR_IDLE_TIMEOUT_MS is unset, per sandbox provider, from the
+ * idle-policy simulator (`npm run bench -- idle-policy`, README "Idle policy"). The local
+ * provider wakes a paused session in about 77 ms (bench/wake.bench.mjs), below what a user
+ * notices, so a short timeout costs no wait: 2 minutes bills about a third of the idle
+ * sandbox-hours of a 10-minute one. E2B's resume takes about a second, so every extra sleep is a
+ * wait the user sees: 10 minutes, which no policy can beat by half without more of them.
+ */
+export function defaultIdleTimeoutMs(provider: "local" | "e2b"): number {
+  return provider === "local" ? 2 * MINUTE : 10 * MINUTE;
+}
+
 export function sandboxLifetimeMs(lifecycle: Config["lifecycle"], idleTimeoutMs = lifecycle.idleTimeoutMs): number {
   return idleTimeoutMs + lifecycle.sweepPeriodMs + lifecycle.hibernateBudgetMs;
 }

@@ -43,7 +43,7 @@ const SAMPLES: Record<string, { value: string; with?: Record<string, string> }> 
   E2B_TEMPLATE: { value: "node", with: { E2B_API_KEY: "e2b_key" } },
   TORPOR_BWRAP: { value: "off" },
   TORPOR_AUTH_SECRET: { value: "a".repeat(40) },
-  TORPOR_IDLE_TIMEOUT_MS: { value: "120000" },
+  TORPOR_IDLE_TIMEOUT_MS: { value: "300000" },
   TORPOR_ACTIVITY_COALESCE_MS: { value: "1000" },
   TORPOR_SWEEP_CRON: { value: "*/5 * * * *" },
   TORPOR_ARCHIVE_AFTER_MS: { value: "1000" },

@@ -28,8 +28,19 @@ describe("loadConfig defaults", () => {
     expect(c.workflowEngine).toEqual({ kind: "embedded" });
     expect(c.objectStore).toMatchObject({ kind: "embedded", bucket: "torpor", prefix: "", embeddedDir: "/tmp/torpor-x/s3" });
     expect(c.sandbox).toEqual({ kind: "local", root: "/tmp/torpor-x/sandboxes", bubblewrap: "required" });
-    expect(c.lifecycle).toMatchObject({ idleTimeoutMs: 600_000, activityCoalesceMs: 15_000, leaseTtlMs: 600_000 });
+    // The local provider's wake is imperceptible, so its default timeout is short (README "Idle policy").
+    expect(c.lifecycle).toMatchObject({ idleTimeoutMs: 120_000, activityCoalesceMs: 15_000, leaseTtlMs: 600_000 });
     expect(c.http).toEqual({ host: "127.0.0.1", port: 3000, publicUrl: undefined });
+  });
+
+  it("takes the idle timeout default from the provider: 2 min on local, 10 min on E2B; a set value wins on both", () => {
+    expect(loadConfig({ TORPOR_DATA_DIR: "/tmp/t" }).lifecycle.idleTimeoutMs).toBe(120_000);
+    const e2b = loadConfig({ TORPOR_DATA_DIR: "/tmp/t", E2B_API_KEY: "e2b_key" });
+    expect(e2b.lifecycle.idleTimeoutMs).toBe(600_000);
+    // E2B's own timer follows the timeout the provider uses.
+    expect(e2b.sandbox).toMatchObject({ kind: "e2b", lifetimeMs: 600_000 + e2b.lifecycle.sweepPeriodMs + e2b.lifecycle.hibernateBudgetMs });
+    expect(loadConfig({ TORPOR_DATA_DIR: "/tmp/t", TORPOR_IDLE_TIMEOUT_MS: "300000" }).lifecycle.idleTimeoutMs).toBe(300_000);
+    expect(loadConfig({ TORPOR_DATA_DIR: "/tmp/t", E2B_API_KEY: "k", TORPOR_IDLE_TIMEOUT_MS: "300000" }).lifecycle.idleTimeoutMs).toBe(300_000);
   });
 
   it("requires bubblewrap unless TORPOR_BWRAP=off names it; auto is a deprecated alias of required", () => {

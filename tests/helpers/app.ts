@@ -33,7 +33,7 @@ export interface TestRuntime {
 
 export async function startTestRuntime(env: Record<string, string> = {}): Promise<TestRuntime> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "torpor-server-"));
-  const config = loadConfig({ TORPOR_DATA_DIR: dir, TORPOR_ACTIVITY_COALESCE_MS: "0", TORPOR_LOG_LEVEL: "warn", ...env });
+  const config = loadConfig({ TORPOR_DATA_DIR: dir, TORPOR_ACTIVITY_COALESCE_MS: "0", TORPOR_LOG_LEVEL: "warn", TORPOR_IDLE_TIMEOUT_MS: "600000", ...env });
   const runtime = await createRuntime(config, { startCron: false });
   return {
     dir,
@@ -90,7 +90,8 @@ export function ensureBuilt(): void {
 export async function startApp(env: Record<string, string>, { timeoutMs = 120_000 } = {}): Promise<RunningApp> {
   const child: ChildProcess = spawn(process.execPath, ["--openssl-legacy-provider", "dist/start.mjs"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
+    // The idle timeout these tests were written against (the local provider's default is 2 min now).
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", TORPOR_IDLE_TIMEOUT_MS: "600000", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -20,6 +20,8 @@ export type { Runtime };
 export function testEnv(dir: string, env: Record<string, string> = {}): Record<string, string> {
   return {
     TORPOR_DATA_DIR: dir,
+    // The timeout these tests were written against (the local provider's default is 2 min now).
+    TORPOR_IDLE_TIMEOUT_MS: "600000",
     TORPOR_ACTIVITY_COALESCE_MS: "0",
     TORPOR_LOG_LEVEL: "warn",
     TORPOR_BWRAP: "off",
