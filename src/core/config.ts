@@ -8,6 +8,10 @@
  * Each cloud adapter switches on by configuration: set its settings and it is chosen, or pick
  * one explicitly with TORPOR_STATE_STORE / TORPOR_WORKFLOW_ENGINE / TORPOR_OBJECT_STORE /
  * TORPOR_SANDBOX_PROVIDER. Choosing a cloud adapter without its settings is an error.
+ *
+ * Why this file is over 400 lines: the schema is the one list of every setting (the README's
+ * settings table and tests/core/config-settings.test.ts are checked against it), and the loader
+ * beside it turns the parsed variables into the Config shape; splitting them would make two lists.
  */
 import path from "node:path";
 import { Cron } from "croner";

@@ -17,6 +17,11 @@
  *   loopback ports. State lives on disk, so a restarted Torpor finds its sandboxes again.
  * - A start command that exits within `startGraceMs` fails create() with its output (and the
  *   half-made sandbox is removed); a later exit shows up as a warning in connect()'s info.
+ *
+ * Why this file is one closure of ~400 lines: every method shares the per-sandbox serial locks,
+ * the exec and watcher registries, the loans and the write counter the trash waits on. What needs
+ * none of them lives beside it: files and safe-fs (host-side reads and writes), tar, bwrap, spawn,
+ * processes, state, trash, cpu, watch, loan.
  */
 import { openSync, closeSync } from "node:fs";
 import fs from "node:fs/promises";
@@ -32,6 +37,7 @@ import { allGone, freezeSandbox, isAlive, sandboxMembers, signalSandbox, type Pr
 import { handOver, recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "./tar";
+import { lendQuietWorkspace } from "./loan";
 import { createTrash, type TrashOptions } from "./trash";
 import { watchFolder } from "./watch";
 
@@ -356,45 +362,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       await handOver({ bwrap, state: await readLiveState(root, id), dirs: sandboxDirs(root, id) }, "all", log);
     },
     lendQuietWorkspace: (id) =>
-      serial(id, async () => {
-        const state = await readLiveState(root, id);
-        // One loan at a time; "out" on disk without one here is a loan a crashed process left.
-        if (state.processStarted !== false || loans.has(id)) return null;
-        const workspace = sandboxDirs(root, id).workspace;
-        const names = await fs.readdir(workspace);
-        if (names.length > 0 && state.loan !== "out") return null;
-        // An earlier loan's files (a crash): only ever written by us, no process has seen them.
-        try {
-          await emptyFolder(workspace, names);
-        } catch (error) {
-          log(`[torpor] emptying the unfinished restore in ${id} failed, restoring with checked writes: ${(error as Error).message}`);
-          return null;
-        }
-        state.loan = "out";
-        await writeState(root, state);
-        loans.add(id);
-        writing++;
-        let released = false;
-        return {
-          folder: workspace,
-          release: (restored: boolean) =>
-            serial(id, async () => {
-              if (released) return;
-              released = true;
-              try {
-                const now = await readState(root, id);
-                if (now.status === "gone") return; // killed meanwhile: its folder went to the trash
-                if (!restored) await emptyFolder(workspace, await fs.readdir(workspace));
-                await handOver({ bwrap, state: now, dirs: sandboxDirs(root, id) }, "all", log);
-                delete now.loan;
-                await writeState(root, now);
-              } finally {
-                loans.delete(id);
-                writing--;
-              }
-            }),
-        };
-      }),
+      serial(id, () => lendQuietWorkspace({ root, log, bwrap, serial, loans, writes: { begin: () => writing++, end: () => writing-- } }, id)),
 
     async readFile(id, p) {
       await readLiveState(root, id);
@@ -426,9 +394,4 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     },
   };
   return provider;
-}
-
-/** Removes everything in a folder (rm never follows a symlink: a link is removed, not its target). */
-async function emptyFolder(folder: string, names: string[]): Promise<void> {
-  for (const name of names) await fs.rm(path.join(folder, name), { recursive: true, force: true });
 }
