@@ -36,6 +36,12 @@ export interface SnapshotOptions {
   /** Still stat-scan everything when changedPaths is given (the safety net before hibernation). */
   fullScan?: boolean;
   /**
+   * The parent's manifest as this engine's readManifest(parent) returned it, already read by the
+   * caller: the snapshot uses it instead of reading and decoding it again. One from elsewhere (a
+   * copy, another engine) is ignored and the parent is read. The caller must not have changed it.
+   */
+  parentManifest?: { entries: ManifestEntry[]; summary: CheckpointSummary };
+  /**
    * Trust nothing already stored: no reuse of the parent's hashes or locations, no dedup against
    * existing packs, indexes or blobs. Every file is read from the source and uploaded again (large
    * blobs re-PUT at blobs/<hash>, which replaces a damaged object: content addressing makes that

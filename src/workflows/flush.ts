@@ -11,7 +11,10 @@
  * due, since a hibernate or a snapshot may have flushed the rows since the request. Nothing pauses:
  * the session stays running, and a flush is not activity. A local sandbox is frozen only while the
  * checkpoint reads it, as a manual snapshot is (its processes cannot swap what is being read); E2B's
- * is read running. A flush that finds nothing changed since the latest checkpoint commits none
+ * is read running. The checkpoint is of the changed paths (the pending rows'; only their folders
+ * are stat-scanned again, on the latest manifest: ./changed-paths-scan) when the sandbox is
+ * frozen, with a full scan otherwise; hibernate and archive always scan it all.
+ * A flush that finds nothing changed since the latest checkpoint commits none
  * (flushAndSnapshot reuses it) and only marks the rows flushed. Checkpoint kind: "scheduled".
  */
 import { describeError } from "../core/errors";
@@ -78,7 +81,12 @@ export const flushWorkflow = sessionWorkflow<FlushEvent, FlushResult>({
         const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
         if (freezes) await deps.sandboxes.pause(sandboxId);
         try {
-          return await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "scheduled", step: "Flush pending changes and take a checkpoint" });
+          // Only a frozen sandbox is read path by path: its provider's folder scan never follows
+          // a symlink among the parents (E2B's find would), and nothing moves between two roots.
+          return await flushAndSnapshot(deps, {
+            sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "scheduled",
+            step: "Flush pending changes and take a checkpoint", changedPathsOnly: freezes,
+          });
         } finally {
           if (freezes) await deps.sandboxes.connect(sandboxId);
         }

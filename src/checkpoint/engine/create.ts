@@ -10,7 +10,7 @@ import { withRetries } from "../../objectstore/retry";
 import { Gate } from "../channel";
 import { decodeHeader, isCheckpointId, keys, summaryOf } from "../repo/format";
 import { collectGarbage } from "../repo/gc";
-import { MAX_CHAIN_DEPTH, removeCheckpoint, resolveManifest } from "../repo/manifest-chain";
+import { MAX_CHAIN_DEPTH, removeCheckpoint, resolveManifest, type ResolvedManifest } from "../repo/manifest-chain";
 import { restoreCheckpoint } from "./restore-checkpoint";
 import { takeSnapshot } from "./snapshot";
 import type { CheckpointEngine, CheckpointSummary } from "../types";
@@ -43,6 +43,12 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
 
   /** Every reader gets the checkpoint with its delta chain resolved (repo/manifest-chain.ts). */
   const readManifest = (id: string) => resolveManifest(objects, id);
+  /**
+   * What the public readManifest handed out, to the manifest it came from: a snapshot given it as
+   * `parentManifest` skips reading the parent again (a flush's check just read it). Weak: it lives
+   * as long as the caller holds the object.
+   */
+  const handedOut = new WeakMap<object, ResolvedManifest>();
 
   const settings = {
     objects,
@@ -52,6 +58,7 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
     ignore: options.ignore ?? [],
     deltaChainMax: Math.min(options.deltaChainMax ?? 20, MAX_CHAIN_DEPTH),
     readManifest,
+    handedOut: (given: object) => handedOut.get(given),
   };
 
   return {
@@ -88,7 +95,9 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
 
     async readManifest(id) {
       const manifest = await readManifest(id);
-      return { entries: manifest.entries, summary: summaryOf(id, manifest.header) };
+      const read = { entries: manifest.entries, summary: summaryOf(id, manifest.header) };
+      handedOut.set(read, manifest);
+      return read;
     },
 
     remove: (id) => removeCheckpoint(objects, id),

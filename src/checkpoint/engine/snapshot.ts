@@ -32,6 +32,8 @@ export interface SnapshotSettings {
   /** Deltas a chain holds at most before a full manifest is written again (0: always full). */
   deltaChainMax: number;
   readManifest(id: string): Promise<ResolvedManifest>;
+  /** The manifest behind an object the engine's readManifest returned (SnapshotOptions.parentManifest). */
+  handedOut?(given: object): ResolvedManifest | undefined;
 }
 
 const MTIME_TOLERANCE_MS = 0.01;
@@ -48,6 +50,13 @@ function unchanged(now: ScanEntry, before: ManifestEntry | undefined, racyAfter:
     before.mode === now.mode &&
     Math.abs(before.mtimeMs - now.mtimeMs) < MTIME_TOLERANCE_MS
   );
+}
+
+/** The parent's manifest: the one the caller already read when it is this engine's and the parent's, else read. */
+function parentManifest(options: SnapshotOptions, s: SnapshotSettings): Promise<ResolvedManifest> {
+  const given = options.parentManifest;
+  const known = given && given.summary.id === options.parent ? s.handedOut?.(given) : undefined;
+  return known ? Promise.resolve(known) : s.readManifest(options.parent!);
 }
 
 export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOptions, s: SnapshotSettings): Promise<SnapshotResult> {
@@ -73,7 +82,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   checkAbort();
 
   // A rewrite must not depend on the parent at all: its manifest may be the damaged object.
-  const parent = options.parent && !options.rewrite ? await s.readManifest(options.parent) : undefined;
+  const parent = options.parent && !options.rewrite ? await parentManifest(options, s) : undefined;
   const before = new Map(parent?.entries.map((e) => [e.path, e]));
   const changed = options.changedPaths ? new Set(options.changedPaths) : undefined;
   const racyAfter = (parent?.header.scannedAt ?? parent?.header.createdAt ?? 0) - RACY_WINDOW_MS;
