@@ -5,42 +5,38 @@
  *
  *   // app/api/inngest/route.ts
  *   export const { GET, POST, PUT } = serve({ client: inngest, functions });
+ *
+ * One registry: every workflow of createWorkflows (src/workflows/index.ts, the list the embedded
+ * engine runs too) becomes an Inngest function through workflowFunction (./wrap), so a workflow
+ * added there is served here with nothing else to change. The named exports are those functions,
+ * for tests and host apps that need one.
  */
-import { archiveFunction } from "./archive";
+import { getConfig } from "../src/core/config";
+import { createWorkflows } from "../src/workflows";
 import { cancelledFunction } from "./cancelled";
-import { deleteFunction } from "./delete";
-import { flushFunction } from "./flush";
-import { hibernateFunction } from "./hibernate";
-import { idleSweepFunction } from "./idle-sweep";
-import { restoreFunction } from "./restore";
-import { resumeFunction } from "./resume";
-import { retentionFunction } from "./retention";
-import { snapshotFunction } from "./snapshot";
+import { inngest } from "./client";
+import { workflowFunction } from "./wrap";
 
 export { inngest, inngestConfigured, createInngestClient, torporEvents } from "./client";
 export { setWorkflowDeps } from "./deps";
-export {
-  archiveFunction,
-  cancelledFunction,
-  deleteFunction,
-  flushFunction,
-  hibernateFunction,
-  idleSweepFunction,
-  restoreFunction,
-  resumeFunction,
-  retentionFunction,
-  snapshotFunction,
-};
+export { cancelledFunction };
 
-export const functions = [
-  idleSweepFunction,
-  hibernateFunction,
-  archiveFunction,
-  resumeFunction,
-  snapshotFunction,
-  restoreFunction,
-  deleteFunction,
-  retentionFunction,
-  flushFunction,
-  cancelledFunction,
-];
+const byId = new Map(createWorkflows(getConfig()).map((workflow) => [workflow.id, workflowFunction(inngest, workflow)]));
+
+function registered(id: string) {
+  const fn = byId.get(id);
+  if (!fn) throw new Error(`No workflow '${id}' in createWorkflows (src/workflows/index.ts)`);
+  return fn;
+}
+
+export const idleSweepFunction = registered("idle-sweep");
+export const hibernateFunction = registered("hibernate-session");
+export const archiveFunction = registered("archive-session");
+export const resumeFunction = registered("resume-session");
+export const snapshotFunction = registered("snapshot-session");
+export const restoreFunction = registered("restore-session");
+export const deleteFunction = registered("delete-session");
+export const retentionFunction = registered("retention");
+export const flushFunction = registered("flush-session");
+
+export const functions = [...byId.values(), cancelledFunction];
