@@ -1,5 +1,6 @@
 /**
- * Writing restored files on worker threads (their code: writer-thread.ts). Creating a file is mostly kernel time (on ext4,
+ * Writing restored files on worker threads (their code: writer-thread.ts; their messages:
+ * writer-protocol.ts). Creating a file is mostly kernel time (on ext4,
  * inode allocation; profiled on the bench workspace it was two thirds of a restore's CPU time) and
  * synchronous syscalls on the main thread use one core only. Here files are batched (their bytes
  * copied into one transferred buffer, so a batch costs one message each way) and each worker
@@ -12,12 +13,14 @@
  */
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { FILE_WRITER_SOURCE } from "./writer-thread";
+import { MAX_FRAME_BYTES } from "../repo/frame-checks";
+import { workerSource } from "../repo/worker-source";
 import { zstdResolveFrom } from "../repo/zstd";
+import type { FileJob, FrameJob, LargeMessage, WriterData, WriterError, WriterReply, WriterRequest } from "./writer-protocol";
+import { fileWriterThread } from "./writer-thread";
 
-type WorkerError =
-  | { path: string; code?: string; message: string; integrity?: undefined }
-  | { integrity: { frame?: number; blob?: string; problem: string } };
+/** Built once per process: the threads' code is fileWriterThread's own source (repo/worker-source.ts). */
+let source: string | undefined;
 
 /** A pack range for the workers: frame offsets are in the pack, `data` starts at `start`. */
 export interface PackedBatch {
@@ -34,9 +37,6 @@ export interface LargeBatch {
   files: { abs: string; mode: number; mtimeSeconds: number }[];
   stored: AsyncIterable<Buffer>;
 }
-
-/** [absolute path, offset in the batch buffer, size (-1: a dir to create), mode, mtime in seconds] */
-type FileJob = [string, number, number, number, number];
 
 interface Batch {
   id: number;
@@ -114,12 +114,14 @@ export class FileWriterPool {
     private readonly umask: number,
     private readonly perWorker = 2,
   ) {
-    this.workers = Array.from({ length: size }, () => new Worker(FILE_WRITER_SOURCE, { eval: true, workerData: { zstdFrom: zstdResolveFrom() }, resourceLimits: WORKER_LIMITS }));
+    source ??= workerSource(fileWriterThread);
+    const workerData: WriterData & { zstdFrom: string[] } = { zstdFrom: zstdResolveFrom(), maxFrameBytes: MAX_FRAME_BYTES };
+    this.workers = Array.from({ length: size }, () => new Worker(source!, { eval: true, workerData, resourceLimits: WORKER_LIMITS }));
     this.busy = this.workers.map(() => 0);
     this.exited = this.workers.map(() => false);
     this.workers.forEach((worker, index) => {
-      worker.on("message", (m: { id: number; error: WorkerError | null; buffer: ArrayBuffer; aborted?: number }) => {
-        if (m.aborted !== undefined) return this.settleAbort(m.aborted);
+      worker.on("message", (m: WriterReply) => {
+        if (m.kind === "aborted") return this.settleAbort(m.large);
         // A few of the pool's own buffers are kept for reuse (a range's buffer is its own size).
         if (m.buffer.byteLength >= 2 * BATCH_BYTES && this.spare.length < SPARE_BUFFERS) this.spare.push(m.buffer);
         this.done(m.id, m.error);
@@ -167,7 +169,7 @@ export class FileWriterPool {
       this.workers.map(async (worker, index) => {
         if (this.exited[index]) return;
         const exit = once(worker, "exit");
-        worker.postMessage({ shutdown: true });
+        this.post(worker, { kind: "shutdown" });
         await exit;
       }),
     );
@@ -213,14 +215,14 @@ export class FileWriterPool {
       buffer = this.takeSpare(data.length);
       new Uint8Array(buffer).set(data);
     }
-    const frames = range.frames.map((f) => [
+    const frames = range.frames.map((f): FrameJob => [
       f.offset - range.start,
       f.length,
       f.blobs.map((b) => [b.hash, b.rawOffset, b.size, b.files.map((file) => [file.abs, file.mode, file.mtimeSeconds])]),
     ]);
     const id = this.nextId++;
     this.packedBatches.set(id, { pack: range.pack, start: range.start });
-    await this.dispatch(id, { id, buffer, length: data.length, frames, umask: this.umask }, buffer);
+    await this.dispatch({ kind: "packed", id, buffer, length: data.length, frames, umask: this.umask });
   }
 
   /**
@@ -233,7 +235,7 @@ export class FileWriterPool {
     if (this.failure) throw this.failure;
     const large = this.nextId++;
     const worker = this.idlest();
-    const files = blob.files.map((f) => [f.abs, f.mode, f.mtimeSeconds]);
+    const files = blob.files.map((f): [string, number, number] => [f.abs, f.mode, f.mtimeSeconds]);
     let parts: Buffer[] = [];
     let bytes = 0;
     let sent = 0;
@@ -245,12 +247,12 @@ export class FileWriterPool {
         view.set(part, at);
         at += part.length;
       }
-      const message = { id: this.nextId++, large, buffer, length: bytes, files: sent === 0 ? files : undefined, hash: blob.hash, size: blob.size, last, umask: this.umask };
+      const message: LargeMessage = { kind: "large", id: this.nextId++, large, buffer, length: bytes, files: sent === 0 ? files : undefined, hash: blob.hash, size: blob.size, last, umask: this.umask };
       parts = [];
       bytes = 0;
       sent++;
       this.packedBatches.set(message.id, { pack: "", start: 0 });
-      await this.dispatch(message.id, message, buffer, worker);
+      await this.dispatch(message, worker);
     };
     let done = false;
     try {
@@ -267,7 +269,7 @@ export class FileWriterPool {
       if (!done && sent > 0 && !this.exited[worker]) {
         await new Promise<void>((resolve) => {
           this.aborts.set(large, { worker, resolve });
-          this.workers[worker]!.postMessage({ abortLarge: large });
+          this.post(this.workers[worker]!, { kind: "abortLarge", large });
         });
       }
     }
@@ -290,7 +292,7 @@ export class FileWriterPool {
       view.set(part, at);
       at += part.length;
     }
-    await this.dispatch(batch.id, { id: batch.id, buffer, length: batch.bytes, files: batch.files, umask: this.umask }, buffer);
+    await this.dispatch({ kind: "files", id: batch.id, buffer, length: batch.bytes, files: batch.files, umask: this.umask });
   }
 
   /** A recycled buffer of at least `bytes`, or a new one. */
@@ -299,8 +301,9 @@ export class FileWriterPool {
     return index >= 0 ? this.spare.splice(index, 1)[0]! : new ArrayBuffer(Math.max(bytes, 2 * BATCH_BYTES));
   }
 
-  /** Sends one message to the idlest worker (or to `to`) once it has room (backpressure). */
-  private async dispatch(id: number, message: object, buffer: ArrayBuffer, to?: number): Promise<void> {
+  /** Sends one batch to the idlest worker (or to `to`) once it has room (backpressure). */
+  private async dispatch(message: Exclude<WriterRequest, { kind: "abortLarge" | "shutdown" }>, to?: number): Promise<void> {
+    const { id, buffer } = message;
     let worker = to ?? this.idlest();
     while (this.busy[worker]! >= this.perWorker && !this.failure) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -309,7 +312,11 @@ export class FileWriterPool {
     if (this.failure) throw this.failure;
     this.busy[worker]!++;
     this.pending.set(id, worker);
-    this.workers[worker]!.postMessage(message, buffer.byteLength > 0 ? [buffer] : []);
+    this.post(this.workers[worker]!, message, buffer.byteLength > 0 ? [buffer] : []);
+  }
+
+  private post(worker: Worker, message: WriterRequest, transfer: ArrayBuffer[] = []): void {
+    worker.postMessage(message, transfer);
   }
 
   private idlest(): number {
@@ -318,7 +325,7 @@ export class FileWriterPool {
     return best;
   }
 
-  private done(id: number, error: WorkerError | null): void {
+  private done(id: number, error: WriterError | null): void {
     const worker = this.pending.get(id);
     if (worker !== undefined) {
       this.pending.delete(id);

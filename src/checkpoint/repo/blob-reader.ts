@@ -2,13 +2,15 @@
  * Reading blobs back, checked: small blobs come from ranged GETs of their frames in packs
  * (neighbouring frames of one pack merged into one range), large blobs as decompressed streams. Every blob's SHA-256 and size
  * are checked: a small blob before it is handed out, a large one as its stream ends (the stream
- * errors instead of ending when the content does not match).
+ * errors instead of ending when the content does not match). The checks are frame-checks.ts's,
+ * which the writer threads run too.
  */
 import { createHash } from "node:crypto";
 import { PassThrough, Transform, type Readable } from "node:stream";
 import { IntegrityError, StorageError } from "../../core/errors";
 import type { ObjectStore } from "../../objectstore/types";
 import { decompressFrame, largeDecompressor } from "./codec";
+import { blobMatches, largeContentCheck } from "./frame-checks";
 import { type BlobLocation, keys } from "./format";
 
 const MERGE_GAP = 64 * 1024;
@@ -74,6 +76,8 @@ export function planReads(hashes: Iterable<string>, locations: Map<string, BlobL
   return { ranges, large };
 }
 
+const sha256 = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
 export function mismatch(what: string, detail: string): IntegrityError {
   return new IntegrityError("INTEGRITY", `${what}: ${detail} (corrupt, truncated or tampered)`);
 }
@@ -98,11 +102,8 @@ export async function* readRange(objects: ObjectStore, range: PackRange): AsyncG
       throw mismatch(`Pack ${range.pack}, frame at ${frame.offset}`, `cannot decompress: ${(error as Error).message}`);
     }
     for (const blob of frame.blobs) {
-      const data = raw.subarray(blob.rawOffset, blob.rawOffset + blob.size);
-      if (data.length !== blob.size || createHash("sha256").update(data).digest("hex") !== blob.hash) {
-        throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, "hash mismatch");
-      }
-      yield { hash: blob.hash, data };
+      if (!blobMatches(raw, blob.rawOffset, blob.size, blob.hash, sha256)) throw mismatch(`Pack ${range.pack}, blob ${blob.hash}`, "hash mismatch");
+      yield { hash: blob.hash, data: raw.subarray(blob.rawOffset, blob.rawOffset + blob.size) };
     }
   }
 }
@@ -160,20 +161,16 @@ export async function openLargeBlob(objects: ObjectStore, blob: { hash: string; 
 
 /** openLargeBlob for a blob already opened with openStoredBlob. */
 export function decompressLargeBlob(stored: { head: Buffer; stream: Readable }, blob: { hash: string; size: number }): Readable {
-  const hasher = createHash("sha256");
-  let size = 0;
+  const content = largeContentCheck(blob, createHash("sha256"));
   const check = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      size += chunk.length;
-      // Refused as soon as it is longer than the manifest says, not after filling the target.
-      if (size > blob.size) return callback(mismatch(`Blob ${blob.hash}`, `hash mismatch (more than ${blob.size} bytes)`));
-      hasher.update(chunk);
-      callback(null, chunk);
+      const problem = content.add(chunk);
+      if (problem) callback(mismatch(`Blob ${blob.hash}`, problem));
+      else callback(null, chunk);
     },
     flush(callback) {
-      const hash = hasher.digest("hex");
-      if (hash !== blob.hash || size !== blob.size) callback(mismatch(`Blob ${blob.hash}`, `hash mismatch (${size} bytes)`));
-      else callback();
+      const problem = content.end();
+      callback(problem ? mismatch(`Blob ${blob.hash}`, problem) : undefined);
     },
   });
   const decompressor = largeDecompressor(stored.head);

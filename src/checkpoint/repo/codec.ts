@@ -14,7 +14,8 @@ import { promisify } from "node:util";
 import { brotliDecompress, createBrotliDecompress } from "node:zlib";
 import type { Transform } from "node:stream";
 import { compressChunk } from "./compress-pool";
-import { isZstd, zstdDecompressInto, zstdFrameContentSize, ZstdDecompressStream } from "./zstd";
+import { brotliFrameOptions, decompressZstdFrame, isZstd, MAX_FRAME_BYTES } from "./frame-checks";
+import { zstdFrames, ZstdDecompressStream } from "./zstd";
 
 const brotliDecompressAsync = promisify(brotliDecompress);
 
@@ -27,23 +28,15 @@ export function compressFrame(data: Uint8Array): Promise<Buffer> {
 }
 
 /**
- * The most a frame holds once decompressed: a frame closes once it holds 1 MB, and its last blob
- * is a small file (at most 1 MB). Anything claiming more is refused before it is decompressed, so
- * a hostile pack cannot make a restore allocate gigabytes (local/writer-pool.ts holds the same bound).
+ * A pack frame, decompressed. Its bounds are checked before anything is allocated (frame-checks.ts,
+ * MAX_FRAME_BYTES), by the same functions the writer threads use (local/writer-thread.ts), so a
+ * hostile pack cannot make a restore allocate gigabytes on either side.
  */
-export const MAX_FRAME_BYTES = 2 * 1024 * 1024;
+export { MAX_FRAME_BYTES };
 
 export async function decompressFrame(data: Buffer): Promise<Buffer> {
-  if (isZstd(data)) {
-    const size = zstdFrameContentSize(data);
-    if (size === null || size > MAX_FRAME_BYTES) throw new Error(`frame content size ${size} (at most ${MAX_FRAME_BYTES})`);
-    const out = Buffer.allocUnsafe(size);
-    const written = zstdDecompressInto(out, data);
-    if (written !== size) throw new Error(`frame gave ${written} bytes, its header says ${size}`);
-    return out;
-  }
-  // The default 16 KB output chunks make a 1 MB frame 64 thread-pool round trips (and events).
-  return brotliDecompressAsync(data, { chunkSize: 1024 * 1024, maxOutputLength: MAX_FRAME_BYTES });
+  if (isZstd(data)) return decompressZstdFrame(data, MAX_FRAME_BYTES, zstdFrames, (size) => Buffer.allocUnsafe(size));
+  return brotliDecompressAsync(data, brotliFrameOptions(MAX_FRAME_BYTES));
 }
 
 /** A stream transform decompressing a large blob whose stored bytes start with `head`. */

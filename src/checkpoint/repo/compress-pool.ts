@@ -5,35 +5,17 @@
  * uses both.
  *
  * The pool is created on first use and shared by every snapshot in the process. Its workers are
- * unref'd while idle, so a process that has nothing else to do still exits.
+ * unref'd while idle, so a process that has nothing else to do still exits. The threads' code is
+ * compress-thread.ts.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { ZSTD_WORKER_SOURCE, zstdResolveFrom } from "./zstd";
+import { compressThread, type CompressData, type CompressReply, type CompressRequest } from "./compress-thread";
+import { workerSource } from "./worker-source";
+import { zstdResolveFrom } from "./zstd";
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-${ZSTD_WORKER_SOURCE}
-const cctx = new zstd.CCtx();
-// Compressed into this reused buffer, then copied into an ArrayBuffer of its own that is moved
-// back (not cloned): no Buffer per chunk, no garbage for this isolate.
-let out = Buffer.allocUnsafeSlow(zstd.compressBound(2 * 1024 * 1024));
-parentPort.on("message", ({ id, buffer, length }) => {
-  try {
-    const input = new Uint8Array(buffer, 0, length);
-    const bound = zstd.compressBound(input.length);
-    if (bound > out.length) out = Buffer.allocUnsafeSlow(bound);
-    const compressed = cctx.compress(out, input, workerData.level);
-    const copy = new ArrayBuffer(compressed);
-    new Uint8Array(copy).set(out.subarray(0, compressed));
-    // The input goes back too, for the next chunk: a buffer left here would be this isolate's
-    // garbage, and V8 only collects that after tens of MB (RSS).
-    parentPort.postMessage({ id, buffer: copy, input: buffer }, [copy, buffer]);
-  } catch (e) {
-    parentPort.postMessage({ id, error: String(e && e.message), input: buffer }, [buffer]);
-  }
-});
-`;
+/** Built once per process: the thread's code is compressThread's own source (worker-source.ts). */
+let source: string | undefined;
 
 /**
  * zstd level 3 (its default). Measured on the bench workspace's 1 MB frames of small files: 21 %
@@ -81,16 +63,18 @@ class CompressPool {
     return new Promise<Buffer>((resolve, reject) => {
       this.jobs.set(id, { resolve, reject, worker: index });
       if (this.load[index]!++ === 0) worker.ref();
-      worker.postMessage({ id, buffer, length: data.length }, [buffer]);
+      worker.postMessage({ id, buffer, length: data.length } satisfies CompressRequest, [buffer]);
     });
   }
 
   private worker(index: number): Worker {
     const existing = this.workers[index];
     if (existing) return existing;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstdFrom: zstdResolveFrom(), level: ZSTD_LEVEL }, resourceLimits: WORKER_LIMITS });
+    source ??= workerSource(compressThread);
+    const workerData: CompressData & { zstdFrom: string[] } = { zstdFrom: zstdResolveFrom(), level: ZSTD_LEVEL };
+    const worker = new Worker(source, { eval: true, workerData, resourceLimits: WORKER_LIMITS });
     worker.unref();
-    worker.on("message", (m: { id: number; buffer?: ArrayBuffer; error?: string; input: ArrayBuffer }) => {
+    worker.on("message", (m: CompressReply) => {
       if (this.spare.length < SPARE_INPUTS) this.spare.push(m.input);
       const job = this.finish(m.id);
       if (!job) return;
