@@ -31,7 +31,9 @@ export const stepStatus = literals(["running", "completed", "failed"] as const);
 export const lease = v.object({ holder: v.string(), operation, expiresAt: v.number() });
 export const hooks = v.object({ beforeCheckpoint: v.array(v.string()), afterResume: v.array(v.string()), startCommand: v.optional(v.string()) });
 export const retention = v.object({ keepLast: v.number(), keepDailyDays: v.number() });
-export const reason = v.object({ at: v.number(), kind: v.string(), detail: v.string() });
+// LifecycleReasonKind (src/core/types.ts): the only kinds any version of Torpor wrote.
+export const reasonKind = v.union(v.literal("idle"), v.literal("request"), v.literal("create"), v.literal("restore"), v.literal("archive-policy"));
+export const reason = v.object({ at: v.number(), kind: reasonKind, detail: v.string() });
 
 export const sessionFields = {
   sessionId: v.string(),

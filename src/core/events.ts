@@ -8,9 +8,14 @@
  */
 import * as z from "zod";
 import { ValidationError } from "./errors";
+import type { SleepKind } from "./types";
 
 export type TorporEvent =
-  | { name: "torpor/session.hibernate.requested"; data: { sessionId: string; reason: string; requestId: string } }
+  | {
+      name: "torpor/session.hibernate.requested";
+      /** kind: the sweep's "idle" or a caller's "request"; absent in events sent before it was carried. */
+      data: { sessionId: string; reason: string; requestId: string; kind?: SleepKind };
+    }
   | { name: "torpor/session.archive.requested"; data: { sessionId: string; reason: string; requestId: string } }
   | { name: "torpor/session.resume.requested"; data: { sessionId: string; reason: string; requestId: string } }
   | {
@@ -37,7 +42,7 @@ const requestId = z.string().min(1).max(300);
 const reason = z.string().max(2000);
 
 export const eventDataSchemas = {
-  "torpor/session.hibernate.requested": z.object({ sessionId, reason, requestId }),
+  "torpor/session.hibernate.requested": z.object({ sessionId, reason, requestId, kind: z.enum(["idle", "request"]).optional() }),
   "torpor/session.archive.requested": z.object({ sessionId, reason, requestId }),
   "torpor/session.resume.requested": z.object({ sessionId, reason, requestId }),
   "torpor/session.snapshot.requested": z.object({ sessionId, label: z.string().max(200).nullable(), requestId }),

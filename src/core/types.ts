@@ -56,10 +56,19 @@ export interface RetentionPolicy {
   keepDailyDays: number;
 }
 
+/**
+ * What put a session to sleep or woke it: idle (the sweep), request (the API, the CLI, an
+ * activity wake-up), create (a new session), restore (restore to a checkpoint), archive-policy
+ * (archived after the paused period).
+ */
+export type LifecycleReasonKind = "idle" | "request" | "create" | "restore" | "archive-policy";
+/** The kind a hibernate request carries (HibernateEvent data.kind). */
+export type SleepKind = Extract<LifecycleReasonKind, "idle" | "request">;
+
 /** Why a session went to sleep or woke up: the answer to "why is it awake?". */
 export interface LifecycleReason {
   at: number;
-  kind: string; // "idle", "manual", "activity", "request", "archive-policy"…
+  kind: LifecycleReasonKind;
   detail: string;
 }
 

@@ -41,6 +41,8 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
   retries: 4,
   async handler({ event, step, runId, deps }) {
     const { sessionId, reason } = event.data;
+    // Events sent before the kind was carried: the sweep's reasons start with "idle for".
+    const kind = event.data.kind ?? (reason.startsWith("idle") ? "idle" : "request");
     const lease = await step.run("Take the lease", () =>
       takeLease(deps, {
         sessionId,
@@ -48,8 +50,7 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
         operation: "hibernate",
         start: "hibernate.start",
         onBusy: "skip",
-        // The sweep's reasons start with "idle for"; anything else was asked for (API, CLI).
-        patch: { sleepReason: { at: deps.now(), kind: reason.startsWith("idle") ? "idle" : "request", detail: reason } },
+        patch: { sleepReason: { at: deps.now(), kind, detail: reason } },
       }),
     );
     const result = (status: HibernateResult["status"], why: string, extra: Partial<HibernateResult> = {}) => ({

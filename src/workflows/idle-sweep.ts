@@ -88,6 +88,7 @@ export function createIdleSweepWorkflow(cron: string): WorkflowDefinition<CronTi
             sessionId: s.id,
             reason: await idleReason(deps, s, now),
             requestId: `idle-${s.id}-${tick}`,
+            kind: "idle" as const,
           })),
         );
       });

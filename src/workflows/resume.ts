@@ -40,7 +40,7 @@ export const resumeWorkflow = sessionWorkflow<ResumeEvent, ResumeResult>({
   retries: 6,
   async handler({ event, step, runId, deps }) {
     const { sessionId, reason } = event.data;
-    const wakeReason = { at: deps.now(), kind: "request", detail: reason };
+    const wakeReason = { at: deps.now(), kind: "request" as const, detail: reason };
     // A "running" session whose sandbox the provider lost is not running: record the loss, so
     // the ladder below restores its latest checkpoint instead of answering "already running".
     await step.run("Check the sandbox of a running session", async () => {

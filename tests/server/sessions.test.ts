@@ -48,6 +48,7 @@ describe("sessions", () => {
     const paused = await waitFor("paused", () => stateOf(id), (s) => s.state === "paused");
     expect(paused.latestCheckpointId).not.toBeNull();
     expect(paused.sleepReason?.detail).toContain("manual");
+    expect(paused.sleepReason?.kind).toBe("request");
     expect((await api.sessions.get({ sessionId: id })).latestCheckpoint?.files).toBeGreaterThanOrEqual(1);
     // Asking again while it sleeps is a no-op, not an error.
     expect((await api.sessions.hibernateNow({ sessionId: id })).requestId).toBeNull();

@@ -166,6 +166,8 @@ describe("idle sweep", () => {
     const s = await runtime.store.getSession(idle.id);
     expect(s.state).toBe("paused");
     expect(s.sleepReason?.detail).toBe(result.hibernate[0]!.reason);
+    // The sweep's request carries its kind (no guessing from the reason's text).
+    expect(s.sleepReason?.kind).toBe("idle");
     // The next sweep finds the paused session past the (zero) archive period and archives it.
     await engine.waitFor(await engine.tick("idle-sweep", Date.now() + 60_000));
     await engine.idle();

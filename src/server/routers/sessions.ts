@@ -103,6 +103,7 @@ export const sessionsRouter = router({
     const receipt = await requestWork(ctx.deps, "torpor/session.hibernate.requested", {
       sessionId: session.id,
       reason: `manual: hibernate requested by ${ctx.principal.userId}`,
+      kind: "request",
     });
     return { ...receipt, state: session.state };
   }),
