@@ -291,9 +291,10 @@ async function main() {
 
 /**
  * Where a 1-file flush's time goes: its parts timed one by one on the same sandbox after one more
- * 1-file change (each median of 3). The flush step freezes the sandbox, stat-scans it against the
- * latest manifest (is anything new at all?), then snapshots with the change rows' paths AND a full
- * stat scan (the safety net for writes nobody reported), and thaws it.
+ * 1-file change (each median of 3). The flush step freezes the sandbox, reads the latest manifest
+ * and stat-scans only the folders of the change rows' paths (is anything new at all?), snapshots
+ * on that merged scan and that manifest (src/workflows/changed-paths-scan.ts), and thaws it. The
+ * full scan and the snapshots timed here are what a hibernate pays, for comparison.
  */
 async function profile(runtime, session, sandboxId, file) {
   await runtime.sandboxes.exec(sandboxId, `printf '%s\\n' '// profile' >> '${file}'`);
@@ -342,7 +343,7 @@ function report(r) {
   const stepNames = Object.keys(r.flush[0].steps);
   const steps = stepNames.map((n) => `${n} ${median(r.flush.map((f) => f.steps[n] ?? NaN)).toFixed(2)} s`).join("; ");
   const p = r.profile;
-  const where = `Where a 1-file flush's time goes (parts timed alone, medians of 3): freeze + thaw ${p.freezeThaw.toFixed(2)} s, one stat scan of the sandbox ${p.scan.toFixed(2)} s, reading the latest manifest ${p.readManifest.toFixed(2)} s; the engine's snapshot of the changed path alone ${p.snapshotChangedOnly.toFixed(2)} s, with the full stat scan ${p.snapshotFullScan.toFixed(2)} s (the flush step also scans once more and reads the manifest again to see whether anything changed at all); that snapshot alone is ${(p.snapshotFullScan / resticS).toFixed(2)}x restic's 1-file backup.`;
+  const where = `Where a 1-file flush's time goes (parts timed alone, medians of 3): freeze + thaw ${p.freezeThaw.toFixed(2)} s, one stat scan of the sandbox ${p.scan.toFixed(2)} s, reading the latest manifest ${p.readManifest.toFixed(2)} s; the engine's snapshot of the changed path alone ${p.snapshotChangedOnly.toFixed(2)} s, with the full stat scan ${p.snapshotFullScan.toFixed(2)} s (a hibernate's; the flush step reads the manifest once and scans only the changed paths' folders); that snapshot alone is ${(p.snapshotFullScan / resticS).toFixed(2)}x restic's 1-file backup.`;
   console.log(`\n${lines.join("\n")}\n\nWorkspace: ${r.shape.files} files, ${(r.shape.bytes / KB / KB).toFixed(0)} MB, plus the churn's ${c.files} files. Flush steps (medians): ${steps}.\n${where}`);
   mkdirSync(path.dirname(JSON_OUT), { recursive: true });
   writeFileSync(JSON_OUT, JSON.stringify(r, null, 2));
