@@ -29,7 +29,7 @@
  * session's second checkpoint (FLEET_BUCKET_SESSIONS new ones). The fs store lists a prefix in
  * one call; the S3 LIST pages it would be are estimated as ⌈keys / 1,000⌉ per listed prefix.
  *
- * The Convex adapter under convex-test is not measured here (see the README).
+ * The Convex adapter under convex-test is measured by `npm run bench -- fleet-convex`.
  * Run: npm run bench -- fleet   (settings above as environment variables; FLEET_JSON=<file>)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -245,7 +245,7 @@ async function bucketPart() {
 try {
   const store = await storePart();
   const bucket = await bucketPart();
-  row("Convex adapter under convex-test", "not measured", "rows read per call", "SKIP", "not built in this run's time box: see README");
+  row("Convex adapter under convex-test", "see `npm run bench -- fleet-convex`", "rows read per call", null, "measured by bench/fleet-convex.bench.mjs (convex-test runs only inside vitest)");
   console.log(`\nFleet: ${fmtN(SESSIONS)} sessions (SQLite, embedded engine); bucket of ${fmtN(BUCKET_SESSIONS)} sessions (fs object store)\n`);
   console.log("| measure | figure | target | result | detail |");
   console.log("|---|---:|---|---|---|");
