@@ -11,7 +11,7 @@
 import { describeError, IntegrityError, isTorporError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, isSandboxLost } from "./lease";
-import { withRunProgress } from "./progress";
+import type { EngineProgress } from "./progress";
 import type { WorkflowDeps } from "./types";
 
 export const HEALING_STEP = "Take a healing checkpoint after a failed verify";
@@ -20,12 +20,16 @@ export const HEALING_STEP = "Take a healing checkpoint after a failed verify";
 export type VerifyOutcome = { ok: true; files: number; bytes: number } | { ok: false; problem: string };
 
 /**
- * Verifies a checkpoint. Damaged or missing objects (the manifest included) are an outcome, not an
+ * Verifies a checkpoint (run it in a progressStep, which names the step in the progress). Damaged or missing objects (the manifest included) are an outcome, not an
  * error, so that the archive can decide to heal; anything else (storage down) still throws.
  */
-export async function verifyOutcome(deps: WorkflowDeps, runId: string, stepName: string, checkpointId: string): Promise<VerifyOutcome> {
+export async function verifyOutcome(
+  deps: WorkflowDeps,
+  checkpointId: string,
+  onProgress: (progress: EngineProgress) => void,
+): Promise<VerifyOutcome> {
   try {
-    const verified = await withRunProgress(deps, runId, stepName, (onProgress) => deps.checkpoints.verify(checkpointId, { onProgress }));
+    const verified = await deps.checkpoints.verify(checkpointId, { onProgress });
     if (verified.ok) return { ok: true, files: verified.files, bytes: verified.bytes };
     const first = verified.problems[0];
     const more = verified.problems.length > 1 ? ` (and ${verified.problems.length - 1} more)` : "";
@@ -56,7 +60,7 @@ export async function takeHealingCheckpoint(
   await guardLease(deps, sessionId, runId);
   try {
     if (deps.sandboxes.supportsPause && !deps.sandboxes.readsWhilePaused) await deps.sandboxes.connect(sandboxId);
-    const taken = await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: damagedId, runId, kind: "hibernate", step: HEALING_STEP, rewrite: true });
+    const taken = await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: damagedId, runId, kind: "hibernate", stepName: HEALING_STEP, rewrite: true });
     await commitSnapshot(deps, sessionId, taken, "hibernate", "healing checkpoint after a failed verify");
     return { checkpointId: taken.checkpointId };
   } catch (error) {

@@ -22,6 +22,7 @@ import { nextState } from "../core/lifecycle";
 import { HEALING_STEP, takeHealingCheckpoint, verifyOutcome, verifyRefused } from "./archive-healing";
 import { commitSnapshot, compareWithCheckpoint, flushAndSnapshot } from "./checkpointing";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { namedStep, progressStep } from "./progress";
 import { sessionWorkflow, type Step, type TorporEvent, type WorkflowDeps } from "./types";
 
 type ArchiveEvent = Extract<TorporEvent, { name: "torpor/session.archive.requested" }>;
@@ -50,7 +51,7 @@ export async function archiveSteps(
 ): Promise<{ checkpointId: string; finalCheckpoint: boolean; healed: HealedCheckpoint | null; changedSince: string | null }> {
   const { sessionId, runId, sandboxId } = input;
   const { store } = deps;
-  const final = await step.run("Take a final checkpoint if anything changed", async () => {
+  const final = await namedStep(step, "Take a final checkpoint if anything changed", async (stepName) => {
     await guardLease(deps, sessionId, runId);
     const session = await store.getSession(sessionId);
     if (nextState(session.state, "archive.start").ok) {
@@ -81,7 +82,7 @@ export async function archiveSteps(
         parentId: session.latestCheckpointId,
         runId,
         kind: "hibernate",
-        step: "Take a final checkpoint if anything changed",
+        stepName,
       });
       await commitSnapshot(deps, sessionId, taken, "hibernate", "final checkpoint before archive");
       return { checkpointId: taken.checkpointId, taken: true };
@@ -92,15 +93,15 @@ export async function archiveSteps(
       return { checkpointId: session.latestCheckpointId, taken: false };
     }
   });
-  const verified = await step.run("Verify the latest checkpoint", () => verifyOutcome(deps, runId, "Verify the latest checkpoint", final.checkpointId));
+  const verified = await progressStep(step, deps, runId, "Verify the latest checkpoint", (onProgress) => verifyOutcome(deps, final.checkpointId, onProgress));
   let healed: HealedCheckpoint | null = null;
   if (!verified.ok) {
     const { problem } = verified;
     const healing = await step.run(HEALING_STEP, () =>
       takeHealingCheckpoint(deps, { sessionId, runId, sandboxId, damagedId: final.checkpointId, problem }),
     );
-    await step.run("Verify the healing checkpoint", async () => {
-      const again = await verifyOutcome(deps, runId, "Verify the healing checkpoint", healing.checkpointId);
+    await progressStep(step, deps, runId, "Verify the healing checkpoint", async (onProgress) => {
+      const again = await verifyOutcome(deps, healing.checkpointId, onProgress);
       if (!again.ok) {
         // The healing step resumed the sandbox to read it: leave it paused, as the session will be.
         if (deps.sandboxes.supportsPause) await deps.sandboxes.pause(sandboxId).catch((error: unknown) => deps.log?.(`archive: could not pause '${sandboxId}' again: ${describeError(error)}`));

@@ -107,8 +107,8 @@ export async function flushAndSnapshot(
     parentId: string | null;
     runId: string;
     kind: CheckpointKind;
-    /** The step this runs in, named in the run's progress. */
-    step?: string;
+    /** The id of the step this runs in (namedStep hands it over), named in the run's progress. */
+    stepName: string;
     /** Store every file again, trusting no stored object (a healing checkpoint: see archive-healing). */
     rewrite?: boolean;
     /**
@@ -140,7 +140,7 @@ export async function flushAndSnapshot(
     parentManifest = check.manifest;
   }
   const changedPaths = listed ?? (await pendingPaths());
-  const result = await withRunProgress(deps, input.runId, input.step ?? "Take a checkpoint", (onProgress) =>
+  const result = await withRunProgress(deps, input.runId, input.stepName, (onProgress) =>
     keepLease(deps, input.sessionId, input.runId, () =>
       deps.checkpoints.snapshot(source, {
         parent: input.parentId ?? undefined,

@@ -9,6 +9,7 @@
 import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, releaseLease, settle, takeLease } from "./lease";
+import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type DeleteEvent = Extract<TorporEvent, { name: "torpor/session.delete.requested" }>;
@@ -31,11 +32,11 @@ export const deleteWorkflow = sessionWorkflow<DeleteEvent, DeleteResult>({
     );
     if (!lease.ok) return { status: "skipped", reason: lease.reason, finalCheckpointId: null };
     try {
-      const final = await step.run("Take a final checkpoint if the sandbox is running", async () => {
+      const final = await namedStep(step, "Take a final checkpoint if the sandbox is running", async (stepName) => {
         await guardLease(deps, sessionId, runId);
         if (!lease.sandboxId || lease.state !== "running") return null;
         if ((await deps.sandboxes.status(lease.sandboxId)) !== "running") return null;
-        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: lease.sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Take a final checkpoint if the sandbox is running" });
+        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: lease.sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", stepName });
         await commitSnapshot(deps, sessionId, taken, "manual", "final checkpoint before delete");
         return taken.checkpointId;
       });

@@ -22,6 +22,7 @@ import { flushIntervalOf } from "../core/session-policy";
 import type { Session } from "../core/types";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent, type WorkflowDeps } from "./types";
 
 type FlushEvent = Extract<TorporEvent, { name: "torpor/session.flush.requested" }>;
@@ -74,7 +75,7 @@ export const flushWorkflow = sessionWorkflow<FlushEvent, FlushResult>({
         return skipped(due.why);
       }
       const sandboxId = requireSandbox(lease, sessionId);
-      const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
+      const taken = await namedStep(step, "Flush pending changes and take a checkpoint", async (stepName) => {
         await guardLease(deps, sessionId, runId);
         // As in a manual snapshot: a local sandbox is frozen while its files are read (one moment,
         // no swap under the reader), and runs again whatever happens.
@@ -85,7 +86,7 @@ export const flushWorkflow = sessionWorkflow<FlushEvent, FlushResult>({
           // a symlink among the parents (E2B's find would), and nothing moves between two roots.
           return await flushAndSnapshot(deps, {
             sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "scheduled",
-            step: "Flush pending changes and take a checkpoint", changedPathsOnly: freezes,
+            stepName, changedPathsOnly: freezes,
           });
         } finally {
           if (freezes) await deps.sandboxes.connect(sandboxId);

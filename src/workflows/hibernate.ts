@@ -22,6 +22,7 @@ import { archiveSteps } from "./archive";
 import { activitySince, commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type HibernateEvent = Extract<TorporEvent, { name: "torpor/session.hibernate.requested" }>;
@@ -79,9 +80,9 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
           return null;
         });
       }
-      const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
+      const taken = await namedStep(step, "Flush pending changes and take a checkpoint", async (stepName) => {
         await guardLease(deps, sessionId, runId);
-        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "hibernate", step: "Flush pending changes and take a checkpoint" });
+        return flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "hibernate", stepName });
       });
       await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "hibernate"));
       const activity = await step.run("Check for activity since the start", () => activitySince(deps, sessionId, startedAt, taken));

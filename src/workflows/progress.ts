@@ -16,7 +16,7 @@
  */
 import { describeError } from "../core/errors";
 import type { RunProgress } from "../core/types";
-import type { WorkflowDeps } from "./types";
+import type { Step, WorkflowDeps } from "./types";
 
 /** What the checkpoint engine reports (SnapshotProgress, RestoreProgress). */
 export type EngineProgress = Omit<RunProgress, "step" | "updatedAt">;
@@ -106,4 +106,24 @@ export async function withRunProgress<T>(
   } finally {
     await writer.close();
   }
+}
+
+/**
+ * A step whose body is handed its own id, to name it in the run's progress: the id is the label the
+ * dashboard shows, so it is written once (a label that drifted from the id would name a step the
+ * run does not have).
+ */
+export function namedStep<T>(step: Step, name: string, body: (stepName: string) => Promise<T>): Promise<T> {
+  return step.run(name, () => body(name));
+}
+
+/** A named step whose whole work reports progress under the step's id. */
+export function progressStep<T>(
+  step: Step,
+  deps: Pick<WorkflowDeps, "config" | "store" | "now" | "log">,
+  runId: string,
+  name: string,
+  work: (onProgress: (progress: EngineProgress) => void) => Promise<T>,
+): Promise<T> {
+  return namedStep(step, name, (stepName) => withRunProgress(deps, runId, stepName, work));
 }

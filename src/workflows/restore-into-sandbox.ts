@@ -15,7 +15,7 @@ import { localDirTarget } from "../checkpoint";
 import type { WorkspaceTarget } from "../core/workspace";
 import { sandboxWorkspace } from "../sandbox";
 import { keepLease } from "./lease";
-import { withRunProgress } from "./progress";
+import { progressStep } from "./progress";
 import type { Step, WorkflowDeps } from "./types";
 
 export interface RestoredSandbox {
@@ -113,12 +113,10 @@ export async function restoreIntoNewSandbox(
 ): Promise<RestoredSandbox> {
   const sandboxId = await createSandboxStep(step, deps, { ...input, label: "Create a new sandbox from the template" });
   input.onCreated(sandboxId);
-  const restored = await step.run("Restore the checkpoint into the new sandbox", async () => {
-    // A retry finds the files of the failed attempt: restoring over them is what we want.
-    const result = await withRunProgress(deps, input.runId, "Restore the checkpoint into the new sandbox", (onProgress) =>
-      keepLease(deps, input.sessionId, input.runId, () =>
-        intoSandbox(deps, sandboxId, (target) => deps.checkpoints.restore(input.checkpointId, target, { allowNonEmpty: true, onProgress })),
-      ),
+  // A retry finds the files of the failed attempt: restoring over them is what we want.
+  const restored = await progressStep(step, deps, input.runId, "Restore the checkpoint into the new sandbox", async (onProgress) => {
+    const result = await keepLease(deps, input.sessionId, input.runId, () =>
+      intoSandbox(deps, sandboxId, (target) => deps.checkpoints.restore(input.checkpointId, target, { allowNonEmpty: true, onProgress })),
     );
     return { files: result.files, bytes: result.bytes, verifiedFiles: result.verifiedFiles };
   });

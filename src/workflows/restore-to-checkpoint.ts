@@ -16,6 +16,7 @@ import { describeError, NotFoundError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { runHooks, type HookReport } from "./hooks";
 import { guardLease, releaseLease, settle, takeLease } from "./lease";
+import { namedStep } from "./progress";
 import { restoreIntoNewSandbox, startCommandStep } from "./restore-into-sandbox";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
@@ -62,11 +63,11 @@ export const restoreWorkflow = sessionWorkflow<RestoreEvent, RestoreToCheckpoint
         }
         return null;
       });
-      const safety = await step.run("Take a safety checkpoint of the current files", async () => {
+      const safety = await namedStep(step, "Take a safety checkpoint of the current files", async (stepName) => {
         await guardLease(deps, sessionId, runId);
         if (!oldSandbox || (await deps.sandboxes.status(oldSandbox)) === "gone") return null;
         await deps.sandboxes.connect(oldSandbox);
-        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: oldSandbox, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Take a safety checkpoint of the current files" });
+        const taken = await flushAndSnapshot(deps, { sessionId, sandboxId: oldSandbox, parentId: lease.latestCheckpointId, runId, kind: "manual", stepName });
         await commitSnapshot(deps, sessionId, taken, "manual", `before restore to ${checkpointId}`);
         return taken.checkpointId;
       });

@@ -11,6 +11,7 @@
 import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
 import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
 type SnapshotEvent = Extract<TorporEvent, { name: "torpor/session.snapshot.requested" }>;
@@ -39,7 +40,7 @@ export const snapshotWorkflow = sessionWorkflow<SnapshotEvent, SnapshotWorkflowR
     }
     try {
       const sandboxId = requireSandbox(lease, sessionId);
-      const taken = await step.run("Flush pending changes and take a checkpoint", async () => {
+      const taken = await namedStep(step, "Flush pending changes and take a checkpoint", async (stepName) => {
         await guardLease(deps, sessionId, runId);
         // A sandbox whose files stay readable while paused (local) is frozen while the checkpoint
         // reads it: its processes cannot change or swap what is being read, and the checkpoint is
@@ -48,7 +49,7 @@ export const snapshotWorkflow = sessionWorkflow<SnapshotEvent, SnapshotWorkflowR
         const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
         if (freezes) await deps.sandboxes.pause(sandboxId);
         try {
-          return await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", step: "Flush pending changes and take a checkpoint" });
+          return await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", stepName });
         } finally {
           if (freezes) await deps.sandboxes.connect(sandboxId);
         }
