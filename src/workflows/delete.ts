@@ -6,9 +6,8 @@
  *   Take the lease → Take a final checkpoint if the sandbox is running → Kill the sandbox and
  *   mark the session deleted.
  */
-import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
-import { guardLease, releaseLease, settle, takeLease } from "./lease";
+import { guardLease, releaseAfterFailure, releaseLease, takeLease } from "./lease";
 import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
@@ -52,10 +51,7 @@ export const deleteWorkflow = sessionWorkflow<DeleteEvent, DeleteResult>({
       });
       return { status: "deleted", reason: "deleted on request", finalCheckpointId: final };
     } catch (error) {
-      await step.run("Release the lease after a failure", () =>
-        settle(deps, { sessionId, holder: runId, events: [], patch: { lastError: `delete failed: ${describeError(error)}` } }),
-      );
-      throw error;
+      return await releaseAfterFailure(step, deps, { sessionId, runId, what: "delete", error });
     }
   },
 });

@@ -17,11 +17,10 @@
  * A flush that finds nothing changed since the latest checkpoint commits none
  * (flushAndSnapshot reuses it) and only marks the rows flushed. Checkpoint kind: "scheduled".
  */
-import { describeError } from "../core/errors";
 import { flushIntervalOf } from "../core/session-policy";
 import type { Session } from "../core/types";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
-import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { guardLease, releaseAfterFailure, releaseLease, requireSandbox, takeLease } from "./lease";
 import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent, type WorkflowDeps } from "./types";
 
@@ -102,10 +101,7 @@ export const flushWorkflow = sessionWorkflow<FlushEvent, FlushResult>({
         uploadedBytes: taken.uploadedBytes,
       };
     } catch (error) {
-      await step.run("Release the lease after a failure", () =>
-        settle(deps, { sessionId, holder: runId, events: [], patch: { lastError: `flush failed: ${describeError(error)}` } }),
-      );
-      throw error;
+      return await releaseAfterFailure(step, deps, { sessionId, runId, what: "flush", error });
     }
   },
 });

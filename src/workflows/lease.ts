@@ -9,11 +9,11 @@
  * - settle: after a failure, move the session to a clear resting state and release the lease,
  *   unless another workflow has taken the session over meanwhile.
  */
-import { ConflictError, isTorporError, ValidationError } from "../core/errors";
+import { ConflictError, describeError, isTorporError, ValidationError } from "../core/errors";
 import { isLeaseLive, nextState, type LifecycleEvent } from "../core/lifecycle";
 import type { Operation, SessionHooks, SessionState } from "../core/types";
 import type { SessionPatch } from "../store/types";
-import type { WorkflowDeps } from "./types";
+import type { Step, WorkflowDeps } from "./types";
 
 /** What a workflow needs to know about its session once it holds the lease (JSON, journaled). */
 export interface LeaseInfo {
@@ -142,6 +142,19 @@ export async function settle(
   }
   await store.releaseLease(input.sessionId, input.holder);
   return { state: session.state, note: event ? `applied ${event}` : "state unchanged" };
+}
+
+/**
+ * The failure path of a workflow that leaves the state as it is (snapshot, flush, delete): a step
+ * that records `<what> failed: <error>` and releases the lease (settle with no event), then the
+ * error again, so that the engine retries or fails the run.
+ */
+export async function releaseAfterFailure(step: Step, deps: WorkflowDeps, input: { sessionId: string; runId: string; what: string; error: unknown }): Promise<never> {
+  const { sessionId, runId, what, error } = input;
+  await step.run("Release the lease after a failure", () =>
+    settle(deps, { sessionId, holder: runId, events: [], patch: { lastError: `${what} failed: ${describeError(error)}` } }),
+  );
+  throw error;
 }
 
 /** The session's sandbox id; a session without one cannot be saved from (a broken invariant). */

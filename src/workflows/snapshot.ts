@@ -8,9 +8,8 @@
  * running and the user keeps working, except that a local sandbox is frozen for the seconds the
  * checkpoint reads it (see the step). A busy session makes the step retry until the lease frees.
  */
-import { describeError } from "../core/errors";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
-import { guardLease, releaseLease, requireSandbox, settle, takeLease } from "./lease";
+import { guardLease, releaseAfterFailure, releaseLease, requireSandbox, takeLease } from "./lease";
 import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent } from "./types";
 
@@ -65,10 +64,7 @@ export const snapshotWorkflow = sessionWorkflow<SnapshotEvent, SnapshotWorkflowR
         uploadedBytes: taken.uploadedBytes,
       };
     } catch (error) {
-      await step.run("Release the lease after a failure", () =>
-        settle(deps, { sessionId, holder: runId, events: [], patch: { lastError: `snapshot failed: ${describeError(error)}` } }),
-      );
-      throw error;
+      return await releaseAfterFailure(step, deps, { sessionId, runId, what: "snapshot", error });
     }
   },
 });

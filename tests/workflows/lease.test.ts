@@ -77,4 +77,25 @@ describe("leases", () => {
     expect(s).toMatchObject({ state: "running", lease: { holder: "operator" } });
     expect(await rt.runtime.sandboxes.status(session.sandboxId!)).toBe("running");
   });
+  it("a snapshot that fails records why and releases its lease, leaving the session running", async () => {
+    rt = await startWorkflowRuntime({
+      env: { TORPOR_SMALL_FILE_BYTES: "0" },
+      wrapObjects: (objects) =>
+        new Proxy(objects, {
+          get(target, key, receiver) {
+            if (key !== "put") return Reflect.get(target, key, receiver);
+            return async () => {
+              throw new Error("bucket is read-only today");
+            };
+          },
+        }),
+    });
+    const session = await createSessionWithFiles(rt.runtime, sampleFiles("fails"));
+    const snap = await run({ name: "torpor/session.snapshot.requested", data: { sessionId: session.id, label: null, requestId: requestId() } });
+    expect(snap.status).toBe("failed");
+    expect(snap.steps.map((s) => s.name)).toContain("Release the lease after a failure");
+    const after = await rt.runtime.store.getSession(session.id);
+    expect(after).toMatchObject({ state: "running", lease: null });
+    expect(after.lastError).toMatch(/^snapshot failed: .*bucket is read-only today/);
+  });
 });
