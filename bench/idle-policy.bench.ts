@@ -17,32 +17,13 @@
 // here (no credentials). A wake from archive (a restore) is always waited for. The simulation runs
 // with the local latencies; E2B's longer resume changes billed time by under a second per wake.
 //
-// Terms. Billed: the sandbox runs (running, hibernating, resuming). Idle: more than IN_USE_MS after
-// the session's last activity of any kind (pings, API calls, file writes: ground truth, whatever a
-// policy counts). A break is a gap between two activities of at most BREAK_MAX_MS (the model's
-// short breaks); an away gap is longer (lunch, night, an agent run's aftermath). A wake is
-// activity that finds the sandbox asleep: someone waits for a resume.
+// The simulation itself (terms: billed, idle, break, wake) is bench/fixtures/idle-simulator.ts.
 import { readFileSync } from "node:fs";
 import { defaultIdleTimeoutMs } from "../src/core/config";
-import { emptyGapStats, recordGap, selectIdle, timeoutFor, type GapStats, type IdlePolicy } from "../src/core/idle-policy";
-import type { ActivityKind, Session } from "../src/core/types";
-import { applyAcquire, applyActivity, applyRelease, applyTransition, newSessionRecord } from "../src/store/rules";
-import { SWEEP_BATCH } from "../src/workflows/idle-sweep";
-import { generateTraces, parseTraceLines, TRACE_EPOCH, type TraceEvent, type TraceKind } from "./fixtures/traces";
+import type { IdlePolicy } from "../src/core/idle-policy";
+import { BREAK_MAX_MS, DAY, HOUR, IN_USE_MS, MIN, PERCEPTIBLE_MS, RESUME_ARCHIVED_MS, simulate, type PolicySpec, type Totals } from "./fixtures/idle-simulator";
+import { generateTraces, parseTraceLines, TRACE_EPOCH, type TraceKind } from "./fixtures/traces";
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const IN_USE_MS = MIN; // two presence pings missed: nobody is at the editor
-const BREAK_MAX_MS = 10 * MIN;
-const COALESCE_MS = 15_000; // TORPOR_ACTIVITY_COALESCE_MS default
-const ARCHIVE_AFTER_MS = 7 * DAY; // TORPOR_ARCHIVE_AFTER_MS default
-const LEASE_TTL_MS = 10 * MIN;
-// Measured latencies. Hibernate: README's lifecycle bench, checkpoint in hibernate 2.65 s.
-// Resume of an archived one: README's lifecycle bench, whole resume run with restore 3.66 s.
-const HIBERNATE_MS = 2650;
-const RESUME_ARCHIVED_MS = 3660;
-const PERCEPTIBLE_MS = 100;
 interface Provider {
   name: "local" | "e2b";
   /** Focus ping -> first sandbox call answered, for a paused session. */
@@ -55,19 +36,6 @@ const PROVIDERS: Provider[] = [
   { name: "local", pausedWakeMs: 77, source: "bench/wake.bench.mjs, median of 10, 2026-12-04", defaultPolicy: "default/local" },
   { name: "e2b", pausedWakeMs: 1000, source: "E2B's docs: about 1 s to resume; not measured here", defaultPolicy: "default/e2b" },
 ];
-const RESUME_PAUSED_MS = PROVIDERS[0]!.pausedWakeMs;
-// Store writes of one run beyond its transitions: a hibernate commits a checkpoint row and marks
-// its change rows flushed.
-const CHECKPOINT_WRITES = 2;
-
-interface PolicySpec {
-  name: string;
-  description: string;
-  sweepMs: number;
-  policy: IdlePolicy;
-  kinds: ReadonlySet<TraceKind>;
-}
-
 const ALL: ReadonlySet<TraceKind> = new Set(["ping", "api", "file"]);
 const ADAPTIVE: IdlePolicy = { kind: "adaptive", minMs: 2 * MIN, maxMs: 10 * MIN, quantile: 0.98, marginMs: 30_000, minSamples: 10 };
 const POLICIES: PolicySpec[] = [
@@ -101,168 +69,6 @@ const POLICIES: PolicySpec[] = [
 ];
 const BASELINE = "seed-001";
 
-interface SimSession {
-  row: Session;
-  stats: GapStats;
-  /** When the running hibernate or resume finishes (null: none running). */
-  doneAt: number | null;
-  hibernateFrom: number;
-  billedFrom: number | null;
-  billedSinceEvent: [number, number][];
-  lastEventAt: number | null;
-}
-
-interface Totals {
-  billedMs: number;
-  idleMs: number;
-  awayIdleMs: number;
-  wakes: number;
-  /** Wakes ending a gap of at most BREAK_MAX_MS (a short break the policy slept through). */
-  breakWakes: number;
-  wakesArchived: number;
-  waitMs: number;
-  hibernations: number;
-  aborted: number;
-  storeWrites: number;
-  sweeps: number;
-  sweepRowsRead: number;
-  resumes: number;
-}
-
-const BILLED = new Set(["creating", "running", "hibernating", "resuming", "restoring"]);
-
-function simulate(spec: PolicySpec, events: readonly TraceEvent[], start: number, end: number): Totals {
-  const t: Totals = { billedMs: 0, idleMs: 0, awayIdleMs: 0, wakes: 0, breakWakes: 0, wakesArchived: 0, waitMs: 0, hibernations: 0, aborted: 0, storeWrites: 0, sweeps: 0, sweepRowsRead: 0, resumes: 0 };
-  const sessions = new Map<string, SimSession>();
-  const holder = (id: string) => `sim-${id}`;
-
-  // Every row change goes through the real rules; `write` counts it as one store write.
-  const write = (s: SimSession, next: Session, at: number) => {
-    const wasBilled = BILLED.has(s.row.state);
-    const isBilled = BILLED.has(next.state);
-    if (wasBilled && !isBilled && s.billedFrom !== null) {
-      s.billedSinceEvent.push([s.billedFrom, at]);
-      t.billedMs += at - s.billedFrom;
-      s.billedFrom = null;
-    } else if (!wasBilled && isBilled) s.billedFrom = at;
-    s.row = next;
-    t.storeWrites++;
-  };
-  const settle = (s: SimSession, now: number) => {
-    if (s.doneAt === null || s.doneAt > now) return;
-    const at = s.doneAt;
-    s.doneAt = null;
-    const h = holder(s.row.id);
-    if (s.row.state === "hibernating") {
-      // Activity wins: anything recorded since the hibernate began keeps the sandbox running.
-      const event = s.row.lastActivityAt > s.hibernateFrom ? "hibernate.aborted" : "hibernate.paused";
-      if (event === "hibernate.aborted") t.aborted++;
-      else t.storeWrites += CHECKPOINT_WRITES;
-      write(s, applyTransition(s.row, event, { holder: h, now: at }), at);
-    } else if (s.row.state === "resuming" || s.row.state === "restoring") {
-      write(s, applyTransition(s.row, "resume.done", { holder: h, now: at }), at);
-    }
-    const released = applyRelease(s.row, h, at);
-    if (released) write(s, released, at);
-  };
-  const idleInGap = (s: SimSession, from: number, to: number) => {
-    const lo = from + IN_USE_MS;
-    if (to <= lo) return 0;
-    const spans = s.billedFrom === null ? s.billedSinceEvent : [...s.billedSinceEvent, [s.billedFrom, to] as [number, number]];
-    let idle = 0;
-    for (const [a, b] of spans) idle += Math.max(0, Math.min(b, to) - Math.max(a, lo));
-    return idle;
-  };
-  const account = (s: SimSession, at: number) => {
-    if (s.lastEventAt !== null) {
-      const idle = idleInGap(s, s.lastEventAt, at);
-      t.idleMs += idle;
-      if (at - s.lastEventAt > BREAK_MAX_MS) t.awayIdleMs += idle;
-    }
-    s.billedSinceEvent = [];
-    s.lastEventAt = at;
-  };
-
-  const sweep = (now: number) => {
-    t.sweeps++;
-    for (const s of sessions.values()) settle(s, now);
-    const rows = [...sessions.values()].map((s) => s.row);
-    const idle = selectIdle(rows, now, SWEEP_BATCH);
-    const longPaused = rows.filter((r) => r.state === "paused" && (r.pausedAt ?? now) <= now - ARCHIVE_AFTER_MS).slice(0, SWEEP_BATCH);
-    t.sweepRowsRead += idle.length + longPaused.length;
-    for (const row of idle) {
-      const s = sessions.get(row.id)!;
-      const lease = applyAcquire(s.row, { holder: holder(row.id), operation: "hibernate", ttlMs: LEASE_TTL_MS, now });
-      if (!lease.ok) continue;
-      write(s, lease.session, now);
-      write(s, applyTransition(s.row, "hibernate.start", { holder: holder(row.id), now }), now);
-      s.hibernateFrom = now;
-      s.doneAt = now + HIBERNATE_MS;
-      t.hibernations++;
-    }
-    for (const row of longPaused) {
-      const s = sessions.get(row.id)!;
-      write(s, applyTransition(s.row, "archive.start", { now }), now);
-      write(s, applyTransition(s.row, "archive.done", { now }), now);
-    }
-  };
-
-  let nextSweep = Math.ceil(start / spec.sweepMs) * spec.sweepMs;
-  for (const e of events) {
-    while (nextSweep <= e.at) {
-      sweep(nextSweep);
-      nextSweep += spec.sweepMs;
-    }
-    let s = sessions.get(e.session);
-    if (!s) {
-      const row = newSessionRecord(e.session, { ownerId: "sim", provider: "local", sandboxId: "sb", template: "base", idleTimeoutMs: timeoutFor(spec.policy, null) }, e.at);
-      s = { row, stats: emptyGapStats(), doneAt: null, hibernateFrom: 0, billedFrom: e.at, billedSinceEvent: [], lastEventAt: null };
-      sessions.set(e.session, s);
-      t.storeWrites++;
-    }
-    settle(s, e.at);
-    const gapMs = s.lastEventAt === null ? 0 : e.at - s.lastEventAt;
-    account(s, e.at);
-    const asleep = s.row.state === "paused" || s.row.state === "archived";
-    // A kind the policy does not count still needs the sandbox when it is asleep (an agent's write).
-    if (!spec.kinds.has(e.kind) && !asleep) continue;
-    const before = s.row.lastActivityAt;
-    const outcome = applyActivity(s.row, { at: e.at, kind: e.kind as ActivityKind, coalesceMs: COALESCE_MS });
-    if (outcome.write) {
-      s.stats = recordGap(s.stats, e.at - before);
-      write(s, { ...outcome.write, idleTimeoutMs: timeoutFor(spec.policy, s.stats, outcome.write.lastActivityKind) }, e.at);
-    }
-    if (outcome.wake && s.doneAt === null) {
-      const lease = applyAcquire(s.row, { holder: holder(s.row.id), operation: "resume", ttlMs: LEASE_TTL_MS, now: e.at });
-      if (!lease.ok) continue;
-      const archived = s.row.state === "archived";
-      write(s, lease.session, e.at);
-      write(s, applyTransition(s.row, "resume.start", { holder: holder(s.row.id), now: e.at }), e.at);
-      const latency = archived ? RESUME_ARCHIVED_MS : RESUME_PAUSED_MS;
-      s.doneAt = e.at + latency;
-      t.wakes++;
-      if (gapMs <= BREAK_MAX_MS) t.breakWakes++;
-      t.resumes++;
-      if (archived) t.wakesArchived++;
-      t.waitMs += latency;
-    }
-  }
-  while (nextSweep <= end) {
-    sweep(nextSweep);
-    nextSweep += spec.sweepMs;
-  }
-  for (const s of sessions.values()) {
-    settle(s, end);
-    if (s.lastEventAt !== null) {
-      const idle = idleInGap(s, s.lastEventAt, end);
-      t.idleMs += idle;
-      t.awayIdleMs += idle;
-    }
-    if (s.billedFrom !== null) t.billedMs += end - s.billedFrom;
-  }
-  return t;
-}
-
 // ---- run ----
 const seed = Number(process.env.IDLE_SEED ?? 1);
 const nSessions = Number(process.env.IDLE_SESSIONS ?? 100);
@@ -283,7 +89,7 @@ console.log(
 );
 
 const wall = performance.now();
-const results = POLICIES.filter((p) => !process.env.IDLE_ONLY || [BASELINE, ...process.env.IDLE_ONLY.split(",")].includes(p.name)).map((spec) => ({ spec, t: simulate(spec, events, start, end) }));
+const results = POLICIES.filter((p) => !process.env.IDLE_ONLY || [BASELINE, ...process.env.IDLE_ONLY.split(",")].includes(p.name)).map((spec) => ({ spec, t: simulate(spec, events, start, end, PROVIDERS[0]!.pausedWakeMs) }));
 const h = (ms: number) => ms / HOUR;
 const perSD = (n: number) => n / sessionDays;
 const base = results.find((r) => r.spec.name === BASELINE)!.t;
