@@ -25,6 +25,8 @@ export const RANKS = {
   "src/sandbox": 3,
   "src/store": 3,
   "src/objectstore": 2,
+  // One way to read and write a folder on this disk that may change under us: sandbox and CLI alike.
+  "src/localfs": 2,
   // Generated function references (api.sessions.get…): the Convex store adapter calls through them.
   "convex/_generated": 1,
   "src/core": 1,

@@ -6,40 +6,15 @@
  * workspace itself. Anything else is refused with SandboxError("UNSAFE_PATH"), before any I/O,
  * so that no caller (a checkpoint manifest, a tar entry, an API request) can name a file outside.
  */
-import { SandboxError } from "../core/errors";
-import { unsafePathReason } from "../core/workspace-paths";
+import { checkedPath } from "../localfs/paths";
 import { WORKSPACE_DIR } from "./types";
 
 /**
- * Checks and normalises a workspace path: strips one leading "./" and trailing "/", then refuses
- * absolute paths, "..", ".", empty segments, backslashes-as-separators are kept as names.
- * Returns "" for the workspace itself.
+ * Checks and normalises a workspace path (the rule and its refusals: src/localfs/paths), naming
+ * /workspace in the refusal. Returns "" for the workspace itself.
  */
 export function workspacePath(input: string, what = "path"): string {
-  if (typeof input !== "string") {
-    throw new SandboxError("UNSAFE_PATH", `The ${what} is not a string`, { details: { path: String(input) } });
-  }
-  if (input.includes("\0")) refuse(input, what, "contains a NUL byte");
-  let p = input;
-  if (p === "." || p === "./" || p === "") return "";
-  if (p.startsWith("/")) refuse(input, what, "is absolute");
-  if (p.startsWith("./")) p = p.slice(2);
-  while (p.endsWith("/")) p = p.slice(0, -1);
-  if (p === "") return "";
-  for (const segment of p.split("/")) {
-    if (segment === "..") refuse(input, what, "contains '..'");
-    if (segment === "" || segment === ".") refuse(input, what, "has an empty or '.' segment");
-  }
-  // The rest of the one rule (drive letters, name and path lengths): src/core/workspace-paths.
-  const reason = unsafePathReason(p);
-  if (reason) refuse(input.length > 80 ? `${input.slice(0, 80)}…` : input, what, `is not a workspace path (${reason})`);
-  return p;
-}
-
-function refuse(input: string, what: string, why: string): never {
-  throw new SandboxError("UNSAFE_PATH", `Refused ${what} '${input}': it ${why}; paths must stay inside ${WORKSPACE_DIR}`, {
-    details: { path: input },
-  });
+  return checkedPath(input, what, WORKSPACE_DIR);
 }
 
 /** The parent folders of a workspace path, outermost first: "a/b/c" → ["a", "a/b"]. */

@@ -2,7 +2,7 @@
  * The host side of a local workspace against a hostile sandbox: a process that swaps a workspace
  * folder for a symlink to a host folder as fast as it can while the host scans, reads, hashes,
  * exports and writes; FIFOs, sockets and devices where files are expected; setuid bits asked for.
- * Real files, a real attacker process, no mocks. (The code under test: src/sandbox/local/safe-fs.ts.)
+ * Real files, a real attacker process, no mocks. (The code under test: src/localfs/safe-fs.ts.)
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -13,7 +13,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
-import { hashFolderFiles, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "../../src/sandbox/local/files";
+import { hashFolderFiles, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "../../src/localfs";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "../../src/sandbox/local/tar";
 import { expectCode, makeTar, readTar } from "./helpers";
 

@@ -20,18 +20,18 @@
  *
  * Why this file is one closure of ~400 lines: every method shares the per-sandbox serial locks,
  * the exec and watcher registries, the loans and the write counter the trash waits on. What needs
- * none of them lives beside it: files and safe-fs (host-side reads and writes), tar, bwrap, spawn,
- * processes, state, trash, cpu, watch, loan.
+ * none of them lives beside it: tar, bwrap, spawn, processes, state, trash, cpu, watch, loan; the
+ * host-side reads and writes of the workspace are src/localfs.
  */
 import { openSync, closeSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { isTorporError, SandboxError } from "../../core/errors";
+import { hashFolderFiles, hostPathSync, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "../../localfs";
 import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
 import { BWRAP_HINT, dropsToSandboxUid, probeBubblewrap, SANDBOX_GID, SANDBOX_UID } from "./bwrap";
-import { hashFolderFiles, hostPathSync, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "./files";
 import { createCpuMeter } from "./cpu";
 import { allGone, freezeSandbox, isAlive, sandboxMembers, signalSandbox, type ProcessRecord } from "./processes";
 import { handOver, recordOf, runForeground, spawnInSandbox } from "./spawn";

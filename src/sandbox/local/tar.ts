@@ -14,8 +14,7 @@ import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { SandboxError } from "../../core/errors";
 import { headerMtimeMs, paxMtime, workspacePath } from "../paths";
-import { openRegularSync, readWhole, writeWorkspaceFile, writeWorkspaceFileSync } from "./files";
-import { at, DirChain, MODE_BITS, openDirAt, openFileAt, removeNonDirAt, splitPath, sysError } from "./safe-fs";
+import { at, DirChain, MODE_BITS, openDirAt, openFileAt, openRegularSync, readWhole, removeNonDirAt, splitPath, sysError, writeWorkspaceFile, writeWorkspaceFileSync } from "../../localfs";
 
 export function exportFolderTar(root: string, paths: string[]): Readable {
   const names = [...new Set(paths.map((p) => workspacePath(p)))].filter((p) => p !== "");
@@ -23,7 +22,7 @@ export function exportFolderTar(root: string, paths: string[]): Readable {
   const dirs = new DirChain(root);
   const fill = async (): Promise<void> => {
     for (const name of names) {
-      // Looked up by descriptors (./safe-fs); the parent's descriptor is used before any await.
+      // Looked up by descriptors (src/localfs/safe-fs); the parent's descriptor is used before any await.
       const { parents, leaf } = splitPath(name);
       const parent = dirs.folder(parents, name);
       if (parent === null) continue;

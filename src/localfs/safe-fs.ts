@@ -16,7 +16,7 @@
  * Errors name workspace paths only, never a host path.
  */
 import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from "node:fs";
-import { SandboxError } from "../../core/errors";
+import { SandboxError } from "../core/errors";
 
 /** Linux's O_PATH (include/uapi/asm-generic/fcntl.h); Node's fs.constants does not list it. */
 export const O_PATH = 0o10000000;
