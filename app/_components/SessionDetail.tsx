@@ -11,7 +11,8 @@ import { useState } from "react";
 import { useApi, useApiAction, useApiQuery, useNow } from "./api";
 import { CheckpointBrowser, RestoreConfirm } from "./CheckpointBrowser";
 import { CheckpointTimeline } from "./CheckpointTimeline";
-import { ago, BUSY_STATES, bytes, duration, time } from "./format";
+import { isTransient } from "../../src/core/state-classes";
+import { ago, bytes, duration, time } from "./format";
 import { ActionProgress, RunsList } from "./RunsList";
 import { SessionSettings } from "./SessionSettings";
 import { SessionTimeline } from "./SessionTimeline";
@@ -60,8 +61,9 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
 
   if (!data) return error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>;
   const { session, checkpoints, runs, changes, timeline } = data;
-  const busy = BUSY_STATES.has(session.state) || session.lease !== null;
-  // Resuming and restoring are on the way up: their reason is the wake's, and says so.
+  const busy = isTransient(session.state) || session.lease !== null;
+  // Not a state class: resuming and restoring are transient on the way up, so their reason is
+  // the wake's; hibernating and archiving, on the way down, show the sleep's.
   const waking = session.state === "running" || session.state === "resuming" || session.state === "restoring";
   const reason = waking ? session.wakeReason : session.sleepReason;
   const { archive, lastError } = timeline;

@@ -47,9 +47,6 @@ export const STATE_COLOURS: Record<SessionState, string> = {
   deleted: "#9ca3af",
 };
 
-/** States a workflow is moving the session through: shown with a spinner. */
-export const BUSY_STATES: ReadonlySet<SessionState> = new Set(["creating", "hibernating", "archiving", "resuming", "restoring"]);
-
 export function shortId(id: string | null | undefined): string {
   if (!id) return "–";
   return id.length > 16 ? `${id.slice(0, 12)}…` : id;

@@ -15,7 +15,8 @@
  *   hibernating): the workflow acting on it may still read or write these rows.
  */
 import { isLeaseLive } from "./lifecycle";
-import type { RunStatus, Session, SessionState } from "./types";
+import { isTransient } from "./state-classes";
+import type { RunStatus, Session } from "./types";
 
 /** Rows one store call examines at most (a short transaction; well under Convex's read limits). */
 export const HISTORY_BATCH = 500;
@@ -24,11 +25,8 @@ export const HISTORY_WRITE_BUDGET = 4000;
 
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 
-/** States a workflow leaves a session in only while it acts on it. */
-const TRANSIENT_STATES: readonly SessionState[] = ["creating", "hibernating", "archiving", "resuming", "restoring"];
-
 export function isMidOperation(session: Pick<Session, "state" | "lease">, now: number): boolean {
-  return isLeaseLive(session.lease, now) || TRANSIENT_STATES.includes(session.state);
+  return isLeaseLive(session.lease, now) || isTransient(session.state);
 }
 
 export type HistoryDecision = { prune: true } | { prune: false; why: string };

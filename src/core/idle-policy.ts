@@ -10,7 +10,7 @@
  * Everything here is pure: the idle sweep (src/workflows/idle-sweep.ts) and the fleet simulator
  * (bench/idle-policy.bench.ts) call the same functions.
  */
-import { isIdle } from "./lifecycle";
+import { idleDeadline, isIdle } from "./deadlines";
 import type { ActivityKind, Session } from "./types";
 
 export type IdlePolicy =
@@ -104,10 +104,8 @@ export function timeoutFor(policy: IdlePolicy, stats: GapStats | null, lastKind:
   }
 }
 
-/** The moment a session becomes idle (the row's idleAt). */
-export function idleDeadline(session: Pick<Session, "lastActivityAt" | "idleTimeoutMs">): number {
-  return session.lastActivityAt + session.idleTimeoutMs;
-}
+// Kept here for the callers that know it as part of the idle policy (the simulator, tests).
+export { idleDeadline } from "./deadlines";
 
 /**
  * What one sweep takes: the running sessions past their idle deadline, the longest overdue

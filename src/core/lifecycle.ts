@@ -9,7 +9,10 @@
  * cannot go on turn them into ConflictError.
  */
 import { ConflictError } from "./errors";
-import type { Lease, Operation, Session, SessionState } from "./types";
+import { isTerminal, isTransient } from "./state-classes";
+import { SESSION_STATES, type Lease, type Operation, type Session, type SessionState } from "./types";
+
+export { isIdle } from "./deadlines";
 
 export const LIFECYCLE_EVENTS = [
   "create.succeeded",
@@ -100,7 +103,7 @@ export const OPERATION_STATES: Record<Operation, readonly SessionState[]> = {
   resume: ["paused", "archived", "failed", "resuming", "restoring"],
   restore: ["running", "paused", "archived", "failed", "restoring"],
   snapshot: ["running"],
-  delete: ["creating", "running", "hibernating", "paused", "archiving", "archived", "resuming", "restoring", "failed"],
+  delete: SESSION_STATES.filter((s) => !isTerminal(s)),
 };
 
 export function isLeaseLive(lease: Lease | null, now: number): lease is Lease {
@@ -161,6 +164,8 @@ export function decideActivity(
   coalesceMs: number,
 ): ActivityDecision {
   const moved = at - session.lastActivityAt > coalesceMs;
+  // Per state, not per class (core/state-classes): archiving is transient but wakes like paused
+  // (its sandbox is paused), and hibernating writes every ping.
   switch (session.state) {
     case "running":
     case "creating":
@@ -181,11 +186,6 @@ export function decideActivity(
       throw new Error(`Unknown session state ${String(never)}`);
     }
   }
-}
-
-/** Is a running session idle at `now`? The sweep's query returns exactly these. */
-export function isIdle(session: Pick<Session, "state" | "lastActivityAt" | "idleTimeoutMs">, now: number): boolean {
-  return session.state === "running" && session.lastActivityAt + session.idleTimeoutMs <= now;
 }
 
 /**
@@ -224,4 +224,5 @@ export function wakeActivity(
   return { lastActivityAt: event === "resume.done" ? Math.max(session.lastActivityAt, now) : session.lastActivityAt };
 }
 
-export const RESTING_STATES: readonly SessionState[] = ["running", "paused", "archived", "failed", "deleted"];
+/** The states a session rests in between workflows. */
+export const RESTING_STATES: readonly SessionState[] = SESSION_STATES.filter((s) => !isTransient(s));

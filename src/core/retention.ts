@@ -9,7 +9,8 @@
  * The time a checkpoint falls out is computed from the data alone: by count, when the Nth newer
  * checkpoint was created; as a daily, when its day ends plus D days. So no extra state is kept.
  */
-import type { CheckpointRecord, RetentionPolicy } from "./types";
+import { archiveDeadline, archivesSoon } from "./deadlines";
+import type { CheckpointRecord, RetentionPolicy, Session } from "./types";
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** How long a checkpoint is announced as expiring before it is pruned. */
@@ -72,15 +73,16 @@ export function planRetention(input: RetentionInput): RetentionDecision[] {
   });
 }
 
-/** A warning for a paused sandbox that the archive policy will kill soon (its checkpoint stays). */
+/**
+ * A warning for a paused sandbox that the archive policy will kill soon (its checkpoint stays).
+ * None once overdue: the next sweep archives it, and "will be archived at" a past time misleads.
+ */
 export function pausedExpiryWarning(
-  session: { id: string; pausedAt: number | null },
+  session: Pick<Session, "id" | "state" | "pausedAt">,
   archiveAfterMs: number,
   now: number,
-  warningMs: number = RETENTION_WARNING_MS,
 ): string | null {
-  if (session.pausedAt === null) return null;
-  const archiveAt = session.pausedAt + archiveAfterMs;
-  if (archiveAt <= now || archiveAt - now > warningMs) return null;
+  const archiveAt = archiveDeadline(session, archiveAfterMs);
+  if (!archivesSoon(archiveAt, archiveAfterMs, now) || archiveAt <= now) return null;
   return `The paused sandbox of session '${session.id}' will be archived at ${new Date(archiveAt).toISOString()}; its checkpoint stays`;
 }

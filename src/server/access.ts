@@ -5,6 +5,7 @@
  */
 import { TRPCError } from "@trpc/server";
 import { ConflictError } from "../core/errors";
+import { isTransient } from "../core/state-classes";
 import type { Session } from "../core/types";
 import type { Principal } from "./auth";
 import type { Context } from "./context";
@@ -30,9 +31,6 @@ export function ownerFilter(principal: Principal): string | undefined {
   return principal.role === "operator" ? undefined : principal.userId;
 }
 
-/** States that end on their own within moments; a call made during one should wait and retry. */
-const TRANSIENT = new Set<Session["state"]>(["creating", "hibernating", "resuming", "restoring", "archiving"]);
-
 /**
  * Sessions must be running for file access: a sleeping sandbox is resumed first, on purpose. During
  * a transient state the answer is CONFLICT with the retriable LEASE_HELD code and says to wait
@@ -40,7 +38,8 @@ const TRANSIENT = new Set<Session["state"]>(["creating", "hibernating", "resumin
  */
 export function requireRunning(session: Session, action: string): void {
   if (session.state === "running" && session.sandboxId !== null) return;
-  if (TRANSIENT.has(session.state)) {
+  // A transient state ends on its own within moments: a call made during one should wait and retry.
+  if (isTransient(session.state)) {
     throw new TRPCError({
       code: "CONFLICT",
       message: `Cannot ${action}: session '${session.id}' is ${session.state}; wait until it is ready (sessions.waitReady) and retry`,

@@ -6,6 +6,7 @@
  *   interval split at midnight), with their price at the configured hourly rate.
  * - latency: how many pause / resume / restore runs took how long, in fixed buckets.
  */
+import { isTerminal } from "../core/state-classes";
 import type { RunRecord, Session, SessionState } from "../core/types";
 import { runKind, sleepIntervals, type LatencyKind } from "./stats";
 
@@ -37,7 +38,7 @@ export function computeCharts(
 ): Charts {
   const byState = new Map<SessionState, number>();
   for (const s of sessions) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
-  const fleet = states.filter((s) => s !== "deleted").map((state) => ({ state, sessions: byState.get(state) ?? 0 }));
+  const fleet = states.filter((s) => !isTerminal(s)).map((state) => ({ state, sessions: byState.get(state) ?? 0 }));
 
   const today = Math.floor(now / DAY) * DAY;
   const first = today - (CHART_DAYS - 1) * DAY;

@@ -5,6 +5,7 @@
  */
 import { TRPCError } from "@trpc/server";
 import type { Config } from "../core/config";
+import { isTerminal } from "../core/state-classes";
 import type { StateStore } from "../store/types";
 
 export interface RequestLimits {
@@ -74,7 +75,7 @@ async function isBodyTooLarge(response: Response): Promise<boolean> {
 export async function checkSessionQuota(store: StateStore, ownerId: string, maxSessions: number): Promise<void> {
   if (maxSessions <= 0) return;
   const sessions = await store.listSessions({ ownerId, limit: Math.min(1000, maxSessions * 4 + 100) });
-  const live = sessions.filter((s) => s.state !== "deleted").length;
+  const live = sessions.filter((s) => !isTerminal(s.state)).length;
   if (live >= maxSessions) {
     throw new TRPCError({
       code: "TOO_MANY_REQUESTS",

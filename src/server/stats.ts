@@ -10,6 +10,8 @@
  * in one call, and the newest OVERVIEW_RUNS completed runs without their steps.
  */
 import type { Config } from "../core/config";
+import { archiveDeadline, archivesSoon } from "../core/deadlines";
+import { isTerminal } from "../core/state-classes";
 import type { RunRecord, Session, SessionState } from "../core/types";
 import type { SessionSummary } from "../store/summary";
 
@@ -67,6 +69,9 @@ export function sleepIntervals(session: Pick<Session, "state" | "pausedAt" | "up
       asleepSince = null;
     }
   }
+  // Not the asleep class (core/state-classes): this is the time the provider's sandbox is not
+  // billed since pausedAt. Archiving counts (the sandbox stays paused while it is checkpointed);
+  // failed does not (a failure has no pause time to count from).
   const sleepingNow = session.state === "paused" || session.state === "archived" || session.state === "archiving";
   asleepSince ??= sleepingNow ? session.pausedAt : null;
   const end = session.state === "deleted" ? session.updatedAt : now;
@@ -88,15 +93,14 @@ export interface Warning {
 export function warningsFor(session: Session, config: Config, now: number): Warning[] {
   const out: Warning[] = [];
   const { archiveAfterMs } = config.lifecycle;
-  if (session.state === "paused" && session.pausedAt !== null) {
-    const left = session.pausedAt + archiveAfterMs - now;
-    if (left < Math.min(24 * 3600_000, archiveAfterMs / 2)) {
-      out.push({
-        sessionId: session.id,
-        severity: "info",
-        message: `paused sandbox is archived ${left <= 0 ? "at the next sweep" : `in ${Math.ceil(left / 60_000)} min`}`,
-      });
-    }
+  const archiveAt = archiveDeadline(session, archiveAfterMs);
+  if (archivesSoon(archiveAt, archiveAfterMs, now)) {
+    const left = archiveAt - now;
+    out.push({
+      sessionId: session.id,
+      severity: "info",
+      message: `paused sandbox is archived ${left <= 0 ? "at the next sweep" : `in ${Math.ceil(left / 60_000)} min`}`,
+    });
   }
   if (session.lease !== null && session.lease.expiresAt <= now) {
     out.push({ sessionId: session.id, severity: "warn", message: `lease for ${session.lease.operation} expired: the workflow stalled` });
@@ -104,6 +108,7 @@ export function warningsFor(session: Session, config: Config, now: number): Warn
   if (session.state === "failed") {
     out.push({ sessionId: session.id, severity: "error", message: `failed: ${session.lastError ?? "no error recorded"}` });
   }
+  // Paused and archived only: a failed session may have failed before its first checkpoint.
   if ((session.state === "paused" || session.state === "archived") && session.latestCheckpointId === null) {
     out.push({ sessionId: session.id, severity: "error", message: "asleep without a committed checkpoint" });
   }
@@ -164,7 +169,7 @@ export function computeOverview(
     moneySaved: hoursSaved * config.dashboard.pricePerHour,
     pricePerHour: config.dashboard.pricePerHour,
     latencies: { pause: latency(durations.pause), resume: latency(durations.resume), restore: latency(durations.restore) },
-    warnings: sessions.filter((s) => s.state !== "deleted").flatMap((s) => warningsFor(s, config, now)),
+    warnings: sessions.filter((s) => !isTerminal(s.state)).flatMap((s) => warningsFor(s, config, now)),
     engine: config.workflowEngine.kind,
   };
 }

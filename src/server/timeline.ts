@@ -5,6 +5,7 @@
  * when a paused session will be archived and why, and whether its `lastError` still stands (a
  * later successful run clears it). Pure: the router reads the store, this only arranges.
  */
+import { archiveDeadline } from "../core/deadlines";
 import type { CheckpointRecord, ChangeRecord, RunRecord, Session } from "../core/types";
 import { runOutcome } from "./run-outcome";
 
@@ -77,9 +78,10 @@ export function sessionTimeline(
   }
 
   let archive: Timeline["archive"] = null;
-  if (session.state === "paused" && session.pausedAt !== null) {
+  const archiveAt = archiveDeadline(session, archiveAfterMs);
+  if (archiveAt !== null) {
     archive = {
-      at: session.pausedAt + archiveAfterMs,
+      at: archiveAt,
       reason: `a paused sandbox is archived (its checkpoint kept, the sandbox killed) after ${Math.round(archiveAfterMs / 60_000)} min asleep (TORPOR_ARCHIVE_AFTER_MS)`,
     };
   } else if (session.state === "archived") {

@@ -4,6 +4,7 @@
  * from the store's session summary (src/store/summary) on each read; the store is the only source
  * of truth.
  */
+import { hibernatesAt } from "../core/deadlines";
 import type { CheckpointRecord, Session } from "../core/types";
 import type { SessionSummary } from "../store/summary";
 import type { StateStore } from "../store/types";
@@ -18,10 +19,6 @@ export interface SessionView extends Session {
   /** The one-session view only (./awake): the oldest unsaved change's time and why it is awake. */
   unsavedSince?: AwakeView["unsavedSince"];
   awakeReason?: AwakeView["awakeReason"];
-}
-
-export function hibernatesAt(session: Session): number | null {
-  return session.state === "running" ? session.lastActivityAt + session.idleTimeoutMs : null;
 }
 
 export async function sessionView(store: StateStore, session: Session): Promise<SessionView> {

@@ -12,6 +12,7 @@
  * way (resuming, restoring, creating) are only waited for.
  */
 import { TRPCError } from "@trpc/server";
+import { isAsleep } from "../core/state-classes";
 import type { Session, SessionState } from "../core/types";
 import type { Context } from "./context";
 import type { Principal } from "./auth";
@@ -28,8 +29,6 @@ export const MAX_WAIT_MS = 20_000;
  */
 export const WAIT_FIRST_POLL_MS = 10;
 export const WAIT_POLL_MS = 200;
-
-const SLEEPING: ReadonlySet<SessionState> = new Set(["paused", "archived", "failed"]);
 
 export interface WaitReadyResult {
   ready: boolean;
@@ -48,9 +47,9 @@ export async function waitReady(
   const started = Date.now();
   const deadline = started + Math.min(input.timeoutMs, MAX_WAIT_MS);
   let session = await ownedSession(ctx, input.sessionId);
-  if (input.wake && !isReady(session) && (SLEEPING.has(session.state) || session.state === "hibernating")) {
+  if (input.wake && !isReady(session) && (isAsleep(session.state) || session.state === "hibernating")) {
     await ctx.deps.store.recordActivity(session.id, { at: ctx.now(), kind: "api", coalesceMs: 0 });
-    if (SLEEPING.has(session.state)) {
+    if (isAsleep(session.state)) {
       await requestWork(ctx.deps, "torpor/session.resume.requested", {
         sessionId: session.id,
         reason: `waitReady by ${ctx.principal.userId}`,

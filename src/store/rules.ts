@@ -8,6 +8,7 @@
  * Terms: `idleAt` is the idle deadline, lastActivityAt + idleTimeoutMs, stored on the row so that
  * the idle sweep reads only idle rows through the (state, idleAt) index.
  */
+import { idleDeadline } from "../core/deadlines";
 import { ConflictError, ValidationError } from "../core/errors";
 import {
   checkLeaseHolder,
@@ -27,9 +28,8 @@ export const FLUSH_BATCH = 4000;
 
 export const DEFAULT_RETENTION = { keepLast: 10, keepDailyDays: 7 } as const;
 
-export function idleAt(session: Pick<Session, "lastActivityAt" | "idleTimeoutMs">): number {
-  return session.lastActivityAt + session.idleTimeoutMs;
-}
+/** The row's idleAt column: the idle deadline, as core computes it for the sweep and the API. */
+export const idleAt = idleDeadline;
 
 export function newSessionRecord(id: string, input: NewSession, now: number): Session {
   const sandboxId = input.sandboxId ?? null;

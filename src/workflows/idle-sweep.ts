@@ -20,6 +20,7 @@
  * only (StateStore.listUnsavedSessions, indexes on the row's oldest pending change time), whatever
  * the number of running sessions.
  */
+import { archiveCutoff } from "../core/deadlines";
 import { selectIdle } from "../core/idle-policy";
 import { isLeaseLive } from "../core/lifecycle";
 import { flushIntervalOf } from "../core/session-policy";
@@ -101,7 +102,7 @@ export function createIdleSweepWorkflow(cron: string): WorkflowDefinition<CronTi
       const paused = await step.run("Find sessions paused past the archive period", async () => {
         const now = deps.now();
         const archiveAfterMs = deps.config.lifecycle.archiveAfterMs;
-        const sessions = await deps.store.listPausedBefore(now - archiveAfterMs, SWEEP_BATCH);
+        const sessions = await deps.store.listPausedBefore(archiveCutoff(now, archiveAfterMs), SWEEP_BATCH);
         return sessions.map((s) => ({
           sessionId: s.id,
           reason: `paused since ${iso(s.pausedAt ?? now)}, longer than the archive period of ${Math.round(archiveAfterMs / 1000)}s`,

@@ -105,10 +105,8 @@ async function retentionPart(deps: WorkflowDeps, from: PartPosition, sessionsPer
         out.warnings.push(`Checkpoint '${d.checkpointId}' of session '${session.id}' expires at ${new Date(d.expiresAt!).toISOString()}: ${d.why}`);
       }
     }
-    if (session.state === "paused") {
-      const warning = pausedExpiryWarning(session, deps.config.lifecycle.archiveAfterMs, now);
-      if (warning) out.warnings.push(warning);
-    }
+    const warning = pausedExpiryWarning(session, deps.config.lifecycle.archiveAfterMs, now);
+    if (warning) out.warnings.push(warning);
     out.planned++;
     if (out.pruned.length >= RETENTION_PRUNES_PER_PART && index + 1 < page.sessions.length) {
       return { ...out, next: { cursor: from.cursor, skip: index + 1 } };

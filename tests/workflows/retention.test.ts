@@ -52,9 +52,11 @@ describe("planRetention", () => {
   });
 
   it("warns about a paused sandbox shortly before the archive policy applies", () => {
-    expect(pausedExpiryWarning({ id: "s", pausedAt: T0 }, 7 * DAY_MS, T0 + 6.5 * DAY_MS)).toMatch(/will be archived at/);
-    expect(pausedExpiryWarning({ id: "s", pausedAt: T0 }, 7 * DAY_MS, T0 + DAY_MS)).toBeNull();
-    expect(pausedExpiryWarning({ id: "s", pausedAt: null }, 7 * DAY_MS, T0)).toBeNull();
+    expect(pausedExpiryWarning({ id: "s", state: "paused", pausedAt: T0 }, 7 * DAY_MS, T0 + 6.5 * DAY_MS)).toMatch(/will be archived at/);
+    expect(pausedExpiryWarning({ id: "s", state: "paused", pausedAt: T0 }, 7 * DAY_MS, T0 + DAY_MS)).toBeNull();
+    expect(pausedExpiryWarning({ id: "s", state: "paused", pausedAt: null }, 7 * DAY_MS, T0)).toBeNull();
+    // Only a paused session has an archive deadline; an archived one keeps its pausedAt.
+    expect(pausedExpiryWarning({ id: "s", state: "archived", pausedAt: T0 }, 7 * DAY_MS, T0 + 6.5 * DAY_MS)).toBeNull();
   });
 });
 

@@ -15,6 +15,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { sandboxLifetimeMs } from "../../core/config";
+import { hibernatesAt } from "../../core/deadlines";
 import { describeError } from "../../core/errors";
 import type { RunRecord, Session } from "../../core/types";
 import type { ServerDeps } from "../context";
@@ -109,7 +110,7 @@ export const activityRouter = router({
         resumeRequestId: wake.requestId,
         /** The last wake-up's error when it failed (then `waking` is false until WAKE_RETRY_MS passed). */
         wakeError: wake.error,
-        hibernatesAt: result.session.state === "running" ? result.session.lastActivityAt + result.session.idleTimeoutMs : null,
+        hibernatesAt: hibernatesAt(result.session),
       };
     }),
 });

@@ -1,6 +1,7 @@
 /** sessions: create, get, list (own; all for an operator), update (own settings), waitReady, resume, hibernateNow, delete. */
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { isAsleep } from "../../core/state-classes";
 import { ownedSession, ownerFilter } from "../access";
 import { createSession } from "../create";
 import { sessionViews } from "../dashboard";
@@ -10,8 +11,6 @@ import { authedProcedure, router } from "../trpc";
 import { activityInput, flushIntervalInput, hooksInput, idleTimeoutInput, retentionInput, settingsInput, settingsPatch } from "../session-settings";
 import { sessionView } from "../views";
 import { MAX_WAIT_MS, waitReady } from "../wait-ready";
-
-const SLEEPING = new Set(["paused", "archived", "failed"]);
 
 export const sessionsRouter = router({
   create: authedProcedure
@@ -93,7 +92,7 @@ export const sessionsRouter = router({
 
   hibernateNow: authedProcedure.input(sessionRef).mutation(async ({ ctx, input }) => {
     const session = await ownedSession(ctx, input.sessionId);
-    if (SLEEPING.has(session.state)) return { requestId: null, ids: [], state: session.state };
+    if (isAsleep(session.state)) return { requestId: null, ids: [], state: session.state };
     if (session.state !== "running") {
       throw new TRPCError({
         code: "CONFLICT",
