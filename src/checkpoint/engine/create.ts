@@ -2,15 +2,17 @@
  * The checkpoint engine: snapshot, restore, verify, list, remove and gc over an ObjectStore, with
  * the format of repo/format.ts. It works through WorkspaceSource/WorkspaceTarget, so the same engine
  * serves local folders (localDirSource/localDirTarget) and sandboxes. The store is wrapped with
- * retries, so transient storage failures are retried with backoff.
+ * retries, so transient storage failures are retried with backoff. Parsed manifests are kept in
+ * memory for the next snapshot's parent and for readManifest (manifest-cache.ts).
  */
-import { IntegrityError, StorageError } from "../../core/errors";
+import { IntegrityError, NotFoundError, StorageError } from "../../core/errors";
 import type { ObjectStore } from "../../objectstore/types";
 import { withRetries } from "../../objectstore/retry";
 import { Gate } from "../channel";
 import { decodeHeader, isCheckpointId, keys, summaryOf } from "../repo/format";
 import { collectGarbage } from "../repo/gc";
 import { MAX_CHAIN_DEPTH, removeCheckpoint, resolveManifest, type ResolvedManifest } from "../repo/manifest-chain";
+import { ManifestCache } from "./manifest-cache";
 import { restoreCheckpoint } from "./restore-checkpoint";
 import { takeSnapshot } from "./snapshot";
 import type { CheckpointEngine, CheckpointSummary } from "../types";
@@ -41,8 +43,25 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
   const objects = withRetries(options.objects);
   const concurrency = options.concurrency ?? 16;
 
-  /** Every reader gets the checkpoint with its delta chain resolved (repo/manifest-chain.ts). */
-  const readManifest = (id: string) => resolveManifest(objects, id);
+  const cache = new ManifestCache();
+  /**
+   * Every reader gets the checkpoint with its delta chain resolved (repo/manifest-chain.ts).
+   * From the store, checked; kept (frozen) on success, dropped when the store refuses it.
+   */
+  const readStoredManifest = async (id: string): Promise<ResolvedManifest> => {
+    try {
+      return cache.put(id, await resolveManifest(objects, id));
+    } catch (error) {
+      if (error instanceof IntegrityError || error instanceof NotFoundError) cache.delete(id);
+      throw error;
+    }
+  };
+  /** The kept copy while the checkpoint still exists (one HEAD: removed anywhere, never served), else a read. */
+  const readManifest = async (id: string): Promise<ResolvedManifest> => {
+    const kept = cache.get(id);
+    if (kept && (await objects.head(keys.manifest(id))) !== null) return kept;
+    return readStoredManifest(id);
+  };
   /**
    * What the public readManifest handed out, to the manifest it came from: a snapshot given it as
    * `parentManifest` skips reading the parent again (a flush's check just read it). Weak: it lives
@@ -59,12 +78,19 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
     deltaChainMax: Math.min(options.deltaChainMax ?? 20, MAX_CHAIN_DEPTH),
     readManifest,
     handedOut: (given: object) => handedOut.get(given),
+    committed: (id: string, manifest: ResolvedManifest, parent: string | null) => {
+      cache.put(id, manifest);
+      // A session's checkpoints form a line: its next flush reads this one, not the parent.
+      if (parent) cache.delete(parent);
+    },
   };
+  // Restore and verify prove that the store still holds a readable checkpoint: never from memory.
+  const fromStore = { ...settings, readManifest: readStoredManifest };
 
   return {
     snapshot: (source, snapshotOptions = {}) => takeSnapshot(source, snapshotOptions, settings),
-    restore: (id, target, restoreOptions = {}) => restoreCheckpoint(id, target, restoreOptions, settings),
-    verify: (id, verifyOptions = {}) => verifyCheckpoint(id, settings, verifyOptions.onProgress),
+    restore: (id, target, restoreOptions = {}) => restoreCheckpoint(id, target, restoreOptions, fromStore),
+    verify: (id, verifyOptions = {}) => verifyCheckpoint(id, fromStore, verifyOptions.onProgress),
 
     async list(listOptions = {}) {
       const ids: string[] = [];
@@ -100,7 +126,15 @@ export function createCheckpointEngine(options: CheckpointEngineOptions): Checkp
       return read;
     },
 
-    remove: (id) => removeCheckpoint(objects, id),
+    async remove(id) {
+      cache.delete(id);
+      try {
+        await removeCheckpoint(objects, id);
+      } finally {
+        // Again after: a read while it was being removed may have kept it.
+        cache.delete(id);
+      }
+    },
 
     gc: (gcOptions = {}) =>
       collectGarbage(objects, {

@@ -15,7 +15,7 @@ import { TorporError } from "../../core/errors";
 import type { ObjectStore } from "../../objectstore/types";
 import { Gate } from "../channel";
 import { type BlobLocation, EMPTY_HASH, keys } from "../repo/format";
-import { childKey, encodeCheckpoint, type ResolvedManifest } from "../repo/manifest-chain";
+import { childKey, committedManifest, encodeCheckpoint, type ResolvedManifest } from "../repo/manifest-chain";
 import { writeDedupLog } from "../repo/dedup-index";
 import { KnownBlobs } from "../repo/known-blobs";
 import { Packer, type PackerStats } from "../repo/packer";
@@ -34,6 +34,8 @@ export interface SnapshotSettings {
   readManifest(id: string): Promise<ResolvedManifest>;
   /** The manifest behind an object the engine's readManifest returned (SnapshotOptions.parentManifest). */
   handedOut?(given: object): ResolvedManifest | undefined;
+  /** Told of every commit, with the checkpoint as a read would return it (the engine keeps it: engine/manifest-cache.ts). */
+  committed?(id: string, manifest: ResolvedManifest, parent: string | null): void;
 }
 
 const MTIME_TOLERANCE_MS = 0.01;
@@ -189,7 +191,8 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
     }
   }
   const header = { parent: options.parent ?? null, createdAt: Date.now(), scannedAt, files, dirs, symlinks, bytes, meta: options.meta ?? {} };
-  const { id, body, deltaOf } = encodeCheckpoint({ header, entries, locations }, parent, s.deltaChainMax);
+  const encoded = encodeCheckpoint({ header, entries, locations }, parent, s.deltaChainMax);
+  const { id, body, deltaOf } = encoded;
   if (deltaOf) {
     await s.objects.put(childKey(deltaOf, id), "");
     stats.uploadedObjects++;
@@ -197,6 +200,14 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
   await s.objects.put(keys.manifest(id), body);
   stats.uploadedBytes += body.length;
   stats.uploadedObjects++;
+  // Committed: what is kept of it is advisory (a miss reads the stored object), so it never fails the snapshot.
+  if (s.committed) {
+    try {
+      s.committed(id, committedManifest(encoded, { header, entries, locations }, parent), header.parent);
+    } catch {
+      // Nothing kept: the next reader reads the manifest from the store, which checks it.
+    }
+  }
   // After the commit, so it names committed packs only; best effort (repo/dedup-index.ts).
   await writeDedupLog(s.objects, id, known.uploaded);
 

@@ -211,6 +211,15 @@ function fromWire(id: string, packs: unknown, rawEntries: unknown): { entries: M
 }
 
 /**
+ * The entries and locations a read of a manifest encoded from these would return (the same wire
+ * form, without the gzip and JSON round trip): what the engine keeps of a checkpoint it just wrote.
+ */
+export function asRead(id: string, entries: ManifestEntry[], locations: Map<string, BlobLocation>): { entries: ManifestEntry[]; locations: Map<string, BlobLocation> } {
+  const wire = toWire(entries, locations);
+  return fromWire(id, wire.packs, wire.entries);
+}
+
+/**
  * Parses and checks one manifest object, full or delta: its hash must match the id, it must stay
  * within the caps, and every field must be well-formed. A delta's chain is not read here.
  */

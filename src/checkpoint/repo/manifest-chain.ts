@@ -16,8 +16,10 @@
 import { NotFoundError, StorageError } from "../../core/errors";
 import type { ObjectStore } from "../../objectstore/types";
 import {
+  asRead,
   type BlobLocation,
   corrupt,
+  decodeHeader,
   decodeStoredManifest,
   EMPTY_HASH,
   encodeDelta,
@@ -25,6 +27,7 @@ import {
   isCheckpointId,
   keys,
   type Manifest,
+  type ManifestDelta,
   MAX_MANIFEST_ENTRIES,
   MAX_MANIFEST_OBJECT_BYTES,
   type StoredManifest,
@@ -96,8 +99,13 @@ export async function resolveManifest(objects: ObjectStore, id: string): Promise
   const found = await readStored(objects, baseId, true);
   if (!found) corrupt(id, `its chain is broken: its base ${baseId} is missing`);
   if (found.stored.kind !== "full") corrupt(id, `its base ${baseId} is not a full manifest`);
-  const base = found.stored.manifest;
-  const chain = { depth: delta.header.depth!, deltaBytes: top.bytes, baseId, base, baseBytes: found.bytes };
+  return applyDelta(id, delta, top.bytes, { id: baseId, manifest: found.stored.manifest, bytes: found.bytes });
+}
+
+/** Checkpoint `id`: `delta` (`deltaBytes` stored) put over its base, with every check a read makes. */
+function applyDelta(id: string, delta: ManifestDelta, deltaBytes: number, from: { id: string; manifest: Manifest; bytes: number }): ResolvedManifest {
+  const base = from.manifest;
+  const chain = { depth: delta.header.depth!, deltaBytes, baseId: from.id, base, baseBytes: from.bytes };
 
   // One pass over the base (sorted, as every snapshot writes it), swapping in the delta's entries.
   const deleted = new Set(delta.deleted);
@@ -142,6 +150,25 @@ export async function resolveManifest(objects: ObjectStore, id: string): Promise
     corrupt(id, "the resolved chain does not match the counts of its header");
   }
   return { header, entries, locations, chain };
+}
+
+/**
+ * The checkpoint a snapshot just committed, as resolveManifest would read it back: a delta is
+ * decoded from its own (small) body and put over the parent's base already in memory; a full
+ * manifest goes through the wire form without the gzip and JSON. Same entries, locations, header
+ * and chain as a read, so that what is kept of it serves the next snapshot exactly as a read would.
+ */
+export function committedManifest(encoded: EncodedCheckpoint, manifest: Manifest, parent: ResolvedManifest | undefined): ResolvedManifest {
+  const { id, body, deltaOf } = encoded;
+  if (deltaOf) {
+    const stored = decodeStoredManifest(id, body);
+    if (stored.kind !== "delta" || !parent || parent.chain.baseId !== deltaOf) corrupt(id, "a delta encoded without its base");
+    return applyDelta(id, stored.delta, body.length, { id: deltaOf, manifest: parent.chain.base, bytes: parent.chain.baseBytes });
+  }
+  const header = decodeHeader(id, body);
+  if (!header) corrupt(id, "bad header");
+  const full: Manifest = { header, ...asRead(id, manifest.entries, manifest.locations) };
+  return { ...full, chain: { depth: 0, deltaBytes: 0, baseId: id, base: full, baseBytes: body.length } };
 }
 
 function sameLocation(a: BlobLocation | undefined, b: BlobLocation | undefined): boolean {
