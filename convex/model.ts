@@ -13,8 +13,18 @@ import type { MutationCtx, QueryCtx } from "./_generated/server";
 export type SessionDoc = Doc<"sessions">;
 
 export function sessionFromDoc(doc: SessionDoc): Session {
-  const { _id, _creationTime, sessionId, idleAt: _idleAt, activity, flushIntervalMs, unsavedSince: _u, unsavedGlobalAt: _g, flushDueAt: _f, ...rest } = doc;
-  return { id: sessionId, ...rest, activity: activity ?? DEFAULT_ACTIVITY_POLICY, flushIntervalMs: flushIntervalMs ?? null };
+  const {
+    _id, _creationTime, sessionId, idleAt: _idleAt, activity, flushIntervalMs, lastCpuCores, lastCpuWindowMs,
+    unsavedSince: _u, unsavedGlobalAt: _g, flushDueAt: _f, ...rest
+  } = doc;
+  return {
+    id: sessionId,
+    ...rest,
+    activity: activity ?? DEFAULT_ACTIVITY_POLICY,
+    flushIntervalMs: flushIntervalMs ?? null,
+    lastCpuCores: lastCpuCores ?? null,
+    lastCpuWindowMs: lastCpuWindowMs ?? null,
+  };
 }
 
 export function sessionToFields(session: Session, unsavedSince: number | null = null): Omit<SessionDoc, "_id" | "_creationTime"> {

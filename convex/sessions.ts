@@ -18,7 +18,7 @@ import {
   applyUpdate,
   newSessionRecord,
 } from "../src/store/rules";
-import type { AcquireResult, ActivityResult, NewSession, SessionPage, SessionPatch, UnsavedSession } from "../src/store/types";
+import type { AcquireResult, ActivityInput, ActivityResult, NewSession, SessionPage, SessionPatch, UnsavedSession } from "../src/store/types";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
 import { secretMutation, secretQuery } from "./functions";
 import { findSessionDoc, mutateSession, sessionFromDoc, sessionToFields } from "./model";
@@ -167,10 +167,7 @@ export const setJobCursor = secretMutation({
 });
 
 /** Coalesced: the mutation writes only when the rules say so; otherwise it only read the row. */
-export function recordActivityHandler(
-  ctx: MutationCtx,
-  args: { sessionId: string; at: number; kind: Session["lastActivityKind"]; coalesceMs: number },
-): Promise<ActivityResult> {
+export function recordActivityHandler(ctx: MutationCtx, args: ActivityInput & { sessionId: string }): Promise<ActivityResult> {
   const { sessionId, ...input } = args;
   return mutateSession(ctx, sessionId, (session) => {
     const outcome = applyActivity(session, input);
@@ -178,7 +175,10 @@ export function recordActivityHandler(
   });
 }
 export const recordActivity = secretMutation({
-  args: { sessionId: v.string(), at: v.number(), kind: activityKind, coalesceMs: v.number() },
+  args: {
+    sessionId: v.string(), at: v.number(), kind: activityKind, coalesceMs: v.number(),
+    cpuCores: v.optional(v.number()), cpuWindowMs: v.optional(v.number()),
+  },
   handler: (ctx, args) => recordActivityHandler(ctx, args),
 });
 

@@ -44,6 +44,11 @@ export const sessionFields = {
   state: sessionState,
   lastActivityAt: v.number(),
   lastActivityKind: activityKind,
+  // A "cpu" activity's measured load (cores) and window length (src/store/rules applyActivity).
+  // Optional so that documents written before the figure existed still match the schema on
+  // deploy; sessionFromDoc reads an absent one as null.
+  lastCpuCores: v.optional(v.nullable(v.number())),
+  lastCpuWindowMs: v.optional(v.nullable(v.number())),
   idleTimeoutMs: v.number(),
   /** lastActivityAt + idleTimeoutMs: the idle sweep reads the (state, idleAt) index. */
   idleAt: v.number(),

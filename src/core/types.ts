@@ -81,6 +81,13 @@ export interface Session {
   state: SessionState;
   lastActivityAt: number;
   lastActivityKind: ActivityKind;
+  /**
+   * The load the idle sweep's CPU check measured when it recorded the last activity (cores over
+   * the window, src/core/cpu-activity) and that window's length; null unless the last activity
+   * is a "cpu" one (or it was recorded before the figure was stored).
+   */
+  lastCpuCores: number | null;
+  lastCpuWindowMs: number | null;
   idleTimeoutMs: number;
   activity: ActivityPolicy;
   /** This session's flush interval (the RPO); null: TORPOR_FLUSH_INTERVAL_MS; 0: no continuous flush. */

@@ -20,8 +20,8 @@ import {
   type LifecycleEvent,
 } from "../core/lifecycle";
 import { DEFAULT_ACTIVITY_POLICY } from "../core/session-policy";
-import type { ActivityKind, Operation, Session } from "../core/types";
-import type { NewSession, SessionPatch } from "./types";
+import type { Operation, Session } from "../core/types";
+import type { ActivityInput, NewSession, SessionPatch } from "./types";
 
 /** Change rows one Convex mutation marks flushed (Convex caps writes per mutation). */
 export const FLUSH_BATCH = 4000;
@@ -42,6 +42,8 @@ export function newSessionRecord(id: string, input: NewSession, now: number): Se
     state: sandboxId === null ? "creating" : "running",
     lastActivityAt: now,
     lastActivityKind: "api",
+    lastCpuCores: null,
+    lastCpuWindowMs: null,
     idleTimeoutMs: input.idleTimeoutMs,
     activity: input.activity ?? DEFAULT_ACTIVITY_POLICY,
     flushIntervalMs: input.flushIntervalMs ?? null,
@@ -126,10 +128,12 @@ export interface ActivityOutcome {
   wake: boolean;
 }
 
-export function applyActivity(
-  session: Session,
-  input: { at: number; kind: ActivityKind; coalesceMs: number },
-): ActivityOutcome {
+/**
+ * The CPU figure describes the last activity: a "cpu" activity stores its measured load, and any
+ * other written activity clears it, so a figure on the row is never one of an older activity
+ * (a coalesced ping writes nothing and leaves both the kind and the figure as they were).
+ */
+export function applyActivity(session: Session, input: ActivityInput): ActivityOutcome {
   const decision = decideActivity(session, input.at, input.coalesceMs);
   if (decision.refused) {
     throw new ConflictError("CONFLICT", `Session '${session.id}' is ${session.state}: activity refused`, {
@@ -137,7 +141,15 @@ export function applyActivity(
     });
   }
   if (!decision.write) return { write: null, session, wake: decision.wake };
-  const next: Session = { ...session, lastActivityAt: input.at, lastActivityKind: input.kind, updatedAt: input.at };
+  const cpu = input.kind === "cpu";
+  const next: Session = {
+    ...session,
+    lastActivityAt: input.at,
+    lastActivityKind: input.kind,
+    lastCpuCores: cpu ? (input.cpuCores ?? null) : null,
+    lastCpuWindowMs: cpu ? (input.cpuWindowMs ?? null) : null,
+    updatedAt: input.at,
+  };
   return { write: next, session: next, wake: decision.wake };
 }
 

@@ -27,6 +27,8 @@ export interface SessionRow {
   state: string;
   last_activity_at: number;
   last_activity_kind: string;
+  last_cpu_cores: number | null;
+  last_cpu_window_ms: number | null;
   idle_timeout_ms: number;
   idle_at: number;
   activity: string;
@@ -58,6 +60,8 @@ export function sessionFromRow(row: SessionRow): Session {
     state: row.state as SessionState,
     lastActivityAt: row.last_activity_at,
     lastActivityKind: row.last_activity_kind as ActivityKind,
+    lastCpuCores: row.last_cpu_cores,
+    lastCpuWindowMs: row.last_cpu_window_ms,
     idleTimeoutMs: row.idle_timeout_ms,
     activity: row.activity as ActivityPolicy,
     flushIntervalMs: row.flush_interval_ms,
@@ -88,6 +92,8 @@ export function sessionToRow(s: Session): SessionRow {
     state: s.state,
     last_activity_at: s.lastActivityAt,
     last_activity_kind: s.lastActivityKind,
+    last_cpu_cores: s.lastCpuCores,
+    last_cpu_window_ms: s.lastCpuWindowMs,
     idle_timeout_ms: s.idleTimeoutMs,
     idle_at: idleAt(s),
     activity: s.activity,
@@ -114,7 +120,7 @@ export const SESSION_COLUMNS: readonly (keyof SessionRow)[] = [
   "last_activity_kind", "idle_timeout_ms", "idle_at", "paused_at", "archived_at",
   "latest_checkpoint_id", "lease_holder", "lease_operation", "lease_expires_at", "last_error",
   "hooks", "retention", "sleep_reason", "wake_reason", "created_at", "updated_at",
-  "activity", "flush_interval_ms",
+  "activity", "flush_interval_ms", "last_cpu_cores", "last_cpu_window_ms",
 ];
 
 export interface CheckpointRow {

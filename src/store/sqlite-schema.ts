@@ -149,6 +149,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX sessions_by_state_created ON sessions (state, created_at, id);
   CREATE TABLE job_cursors (name TEXT PRIMARY KEY, cursor TEXT, updated_at INTEGER NOT NULL);
   `,
+  // 6: the CPU figure of a "cpu" activity (issue 10): the load the idle sweep measured (cores,
+  // REAL) and its window's length, so the dashboard can say how busy the sandbox was. Rows from
+  // before read NULL (no figure: the awake reason names the check only).
+  `
+  ALTER TABLE sessions ADD COLUMN last_cpu_cores REAL;
+  ALTER TABLE sessions ADD COLUMN last_cpu_window_ms INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -60,6 +60,15 @@ export interface SessionPatch {
   flushIntervalMs?: number | null;
 }
 
+export interface ActivityInput {
+  at: number;
+  kind: ActivityKind;
+  coalesceMs: number;
+  /** A "cpu" activity's measured load (cores over the window) and window length; stored on the row. */
+  cpuCores?: number;
+  cpuWindowMs?: number;
+}
+
 export interface ActivityResult {
   session: Session;
   /** Whether this ping wrote the row (false: coalesced into an earlier write, a read only). */
@@ -184,7 +193,7 @@ export interface StateStore {
   setJobCursor(name: string, cursor: string | null, now?: number): Promise<void>;
 
   /** Coalesced: writes only when it moves last activity by more than `coalesceMs`. */
-  recordActivity(sessionId: string, input: { at: number; kind: ActivityKind; coalesceMs: number }): Promise<ActivityResult>;
+  recordActivity(sessionId: string, input: ActivityInput): Promise<ActivityResult>;
 
   acquireLease(
     sessionId: string,

@@ -13,7 +13,7 @@ const run = (workflow: string, startedAt: number, endedAt: number, result: objec
 });
 const session = (over: Partial<Session>): Session => ({
   id: "ses_1", ownerId: "u", provider: "local", sandboxId: "sb", template: "base", state: "running",
-  lastActivityAt: 0, lastActivityKind: "ping", idleTimeoutMs: HOUR, activity: "api+files", flushIntervalMs: null, pausedAt: null, archivedAt: null,
+  lastActivityAt: 0, lastActivityKind: "ping", lastCpuCores: null, lastCpuWindowMs: null, idleTimeoutMs: HOUR, activity: "api+files", flushIntervalMs: null, pausedAt: null, archivedAt: null,
   latestCheckpointId: null, lease: null, lastError: null, hooks: { beforeCheckpoint: [], afterResume: [] },
   retention: { keepLast: 10, keepDailyDays: 7 }, sleepReason: null, wakeReason: null, createdAt: 0, updatedAt: 0, ...over,
 });

@@ -216,6 +216,22 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       await expectCode(store.recordActivity(s.id, { at: T0 + 5, kind: "ping", coalesceMs: 0 }), "CONFLICT");
     });
 
+    it("stores a cpu activity's measured load; a later non-cpu activity clears it, a coalesced one does not", async () => {
+      const s = await running("a", T0);
+      expect(s).toMatchObject({ lastCpuCores: null, lastCpuWindowMs: null });
+      const cpu = await store.recordActivity(s.id, { at: T0 + MINUTE, kind: "cpu", coalesceMs: 0, cpuCores: 0.62, cpuWindowMs: MINUTE });
+      expect(cpu.session).toMatchObject({ lastActivityKind: "cpu", lastCpuCores: 0.62, lastCpuWindowMs: MINUTE });
+      expect(await store.getSession(s.id)).toMatchObject({ lastActivityKind: "cpu", lastCpuCores: 0.62, lastCpuWindowMs: MINUTE });
+      const coalesced = await store.recordActivity(s.id, { at: T0 + MINUTE + 1, kind: "ping", coalesceMs: MINUTE });
+      expect(coalesced.written).toBe(false);
+      expect(await store.getSession(s.id)).toMatchObject({ lastActivityKind: "cpu", lastCpuCores: 0.62 });
+      await store.recordActivity(s.id, { at: T0 + 3 * MINUTE, kind: "ping", coalesceMs: MINUTE });
+      expect(await store.getSession(s.id)).toMatchObject({ lastActivityKind: "ping", lastCpuCores: null, lastCpuWindowMs: null });
+      // A cpu activity without a figure (a caller that measured none) stores none.
+      await store.recordActivity(s.id, { at: T0 + 4 * MINUTE, kind: "cpu", coalesceMs: 0 });
+      expect(await store.getSession(s.id)).toMatchObject({ lastActivityKind: "cpu", lastCpuCores: null });
+    });
+
     recordsContract(() => store);
     historyContract(() => store);
     dashboardContract(() => store);

@@ -60,6 +60,24 @@ describe("convex functions refuse callers without the secret", () => {
   });
 });
 
+describe("convex session documents written before the CPU figure", () => {
+  it("read it as null, and a later cpu activity stores one", async () => {
+    const t = convexTest({ schema, modules, transactionLimits: true });
+    const store = createConvexStore({ url: "https://unused.convex.cloud", secret: SECRET, client: t as unknown as ConvexClientLike });
+    const made = await store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x", now: T0 });
+    // What an older deployment wrote: the same document without the two fields.
+    await t.run(async (ctx) => {
+      const doc = await ctx.db.query("sessions").withIndex("by_sessionId", (q) => q.eq("sessionId", made.id)).unique();
+      const { _id, _creationTime, lastCpuCores: _c, lastCpuWindowMs: _w, ...old } = doc!;
+      await ctx.db.replace(_id, old);
+      expect(Object.keys((await ctx.db.get(_id))!)).not.toContain("lastCpuCores");
+    });
+    expect(await store.getSession(made.id)).toMatchObject({ lastCpuCores: null, lastCpuWindowMs: null });
+    await store.recordActivity(made.id, { at: T0 + 1, kind: "cpu", coalesceMs: 0, cpuCores: 0.62, cpuWindowMs: 60_000 });
+    expect(await store.getSession(made.id)).toMatchObject({ lastCpuCores: 0.62, lastCpuWindowMs: 60_000 });
+  });
+});
+
 describe("convex session documents written before the per-session settings", () => {
   it("read as the defaults (api+files, the deployment's flush interval) and take settings after", async () => {
     const t = convexTest({ schema, modules, transactionLimits: true });

@@ -156,11 +156,31 @@ describe("sqlite migrations", () => {
     void clean;
     await upgraded.close();
   });
+
+  it("upgrades a version-5 file: its sessions have no CPU figure, and a later cpu activity stores one", async () => {
+    const file = path.join(dir, "v5", "torpor.sqlite");
+    const store = openSqliteStore({ file });
+    const s = await store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x", now: 1000 });
+    await store.recordActivity(s.id, { at: 2000, kind: "cpu", coalesceMs: 0 });
+    await store.close();
+    const db = new Database(file);
+    db.exec(`${TO_VERSION_5} DELETE FROM torpor_schema WHERE version > 5`);
+    db.close();
+
+    const upgraded = openSqliteStore({ file });
+    expect(await upgraded.getSession(s.id)).toMatchObject({ lastActivityKind: "cpu", lastCpuCores: null, lastCpuWindowMs: null });
+    await upgraded.recordActivity(s.id, { at: 3000, kind: "cpu", coalesceMs: 0, cpuCores: 0.62, cpuWindowMs: 60_000 });
+    expect(await upgraded.getSession(s.id)).toMatchObject({ lastCpuCores: 0.62, lastCpuWindowMs: 60_000 });
+    await upgraded.close();
+  });
 });
 
-/** Undoes migration 5 (fleet scale: unsaved_since, list indexes, job cursors). */
+/** Undoes migration 6 (the CPU figure of a "cpu" activity). */
+const TO_VERSION_5 = "ALTER TABLE sessions DROP COLUMN last_cpu_cores; ALTER TABLE sessions DROP COLUMN last_cpu_window_ms;";
+
+/** Undoes migrations 6 and 5 (fleet scale: unsaved_since, list indexes, job cursors). */
 const TO_VERSION_4 =
-  "DROP INDEX sessions_unsaved_global; DROP INDEX sessions_unsaved_own; DROP INDEX sessions_by_created; DROP INDEX sessions_by_state_created; DROP TABLE job_cursors; ALTER TABLE sessions DROP COLUMN unsaved_since;";
+  TO_VERSION_5 + " DROP INDEX sessions_unsaved_global; DROP INDEX sessions_unsaved_own; DROP INDEX sessions_by_created; DROP INDEX sessions_by_state_created; DROP TABLE job_cursors; ALTER TABLE sessions DROP COLUMN unsaved_since;";
 
 /** Undoes migrations 5 and 4 (per-session settings) on a file, for the upgrade tests. */
 const TO_VERSION_3 = TO_VERSION_4 + " ALTER TABLE sessions DROP COLUMN activity; ALTER TABLE sessions DROP COLUMN flush_interval_ms;";
