@@ -27,10 +27,11 @@ export interface AwakeView {
  * files.write and the pending rows (which do not say who made them) are not counted as the reason.
  */
 export function awakeReason(
-  session: Pick<Session, "state" | "lastActivityKind" | "lastActivityAt"> & Partial<Pick<Session, "activity">>,
+  session: Pick<Session, "state" | "lastActivityKind" | "lastActivityAt"> & Partial<Pick<Session, "activity" | "lastCpuCores" | "lastCpuWindowMs">>,
   pending: { path: string; at: number }[],
   now: number,
   truncated = false,
+  idleCpuThreshold: number | null = null,
 ): string | null {
   if (session.state !== "running") return null;
   switch (session.lastActivityKind) {
@@ -47,9 +48,7 @@ export function awakeReason(
     case "api":
       return "awake: API calls";
     case "cpu":
-      // The sweep's measured load is not stored with the activity (that needs a new session field
-      // in both stores), so the reason names the check that kept it awake, not its percentage.
-      return `awake: sandbox processes kept the CPU above the idle threshold (checked at ${new Date(session.lastActivityAt).toISOString()})`;
+      return cpuReason(session, idleCpuThreshold);
     default: {
       const never: never = session.lastActivityKind;
       return `awake: ${String(never)}`;
@@ -57,10 +56,36 @@ export function awakeReason(
   }
 }
 
-export async function awakeView(store: StateStore, session: Session, now: number): Promise<AwakeView> {
+/**
+ * "awake: sandbox processes used 0.62 of a core over the last 5 min (idle below 0.25)": the load
+ * the sweep's CPU check stored with the activity. A row written before the figure was stored
+ * (null) names the check only.
+ */
+function cpuReason(
+  session: Pick<Session, "lastActivityAt"> & Partial<Pick<Session, "lastCpuCores" | "lastCpuWindowMs">>,
+  threshold: number | null,
+): string {
+  const cores = session.lastCpuCores ?? null;
+  if (cores === null) return `awake: sandbox processes kept the CPU above the idle threshold (checked at ${new Date(session.lastActivityAt).toISOString()})`;
+  const load = cores < 1 ? `${cores.toFixed(2)} of a core` : `${cores.toFixed(2)} cores`;
+  const windowMs = session.lastCpuWindowMs ?? null;
+  const over = windowMs !== null && windowMs > 0 ? ` over the last ${spanOf(windowMs)}` : "";
+  const below = threshold !== null && threshold > 0 ? ` (idle below ${threshold})` : "";
+  return `awake: sandbox processes used ${load}${over}${below}`;
+}
+
+/** "minute", "5 min", "40 s". */
+function spanOf(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (ms < 60_000 - 500) return `${Math.max(1, Math.round(ms / 1000))} s`;
+  return minutes === 1 ? "minute" : `${minutes} min`;
+}
+
+/** `idleCpuThreshold`: TORPOR_IDLE_CPU_THRESHOLD, which a "cpu" reason names beside the load. */
+export async function awakeView(store: StateStore, session: Session, now: number, idleCpuThreshold: number | null = null): Promise<AwakeView> {
   const pending = await store.listPendingChanges(session.id, READ_LIMIT);
   return {
     unsavedSince: pending[0]?.at ?? null,
-    awakeReason: awakeReason(session, pending, now, pending.length >= READ_LIMIT),
+    awakeReason: awakeReason(session, pending, now, pending.length >= READ_LIMIT, idleCpuThreshold),
   };
 }

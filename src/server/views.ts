@@ -21,8 +21,12 @@ export interface SessionView extends Session {
   awakeReason?: AwakeView["awakeReason"];
 }
 
-export async function sessionView(store: StateStore, session: Session): Promise<SessionView> {
-  const [[summary], awake] = await Promise.all([store.sessionSummaries([session]), awakeView(store, session, Date.now())]);
+/** `idleCpuThreshold` (TORPOR_IDLE_CPU_THRESHOLD): named beside a CPU figure in the awake reason. */
+export async function sessionView(store: StateStore, session: Session, idleCpuThreshold: number | null = null): Promise<SessionView> {
+  const [[summary], awake] = await Promise.all([
+    store.sessionSummaries([session]),
+    awakeView(store, session, Date.now(), idleCpuThreshold),
+  ]);
   return { ...sessionViewOf(session, summary!), ...awake };
 }
 

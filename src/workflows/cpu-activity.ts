@@ -23,7 +23,10 @@ async function keptAwake(deps: WorkflowDeps, session: Session, now: number): Pro
   try {
     const verdict = cpuVerdict(await sandboxes.cpuUsage(session.sandboxId, cpuWindowFor(session, now)), config.lifecycle.idleCpuThreshold);
     if (!verdict.busy) return false;
-    const result = await deps.store.recordActivity(session.id, { at: now, kind: "cpu", coalesceMs: 0 });
+    // The figure goes on the row so that the dashboard's awake reason can say how busy it was.
+    const result = await deps.store.recordActivity(session.id, {
+      at: now, kind: "cpu", coalesceMs: 0, cpuCores: verdict.load, cpuWindowMs: verdict.windowMs,
+    });
     log(`[torpor] idle sweep: ${session.id} kept awake, ${describeCpu(verdict.load, verdict.windowMs)}`);
     if (result.written && sandboxes.extendLifetime) {
       await sandboxes

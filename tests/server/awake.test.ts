@@ -1,7 +1,7 @@
 // The awake reason sessions.get shows (src/server/awake) follows the session's activity policy
 // (issue 10 item 2): under "api" the sandbox's own changes are change rows but not activity, so
 // they are not given as the reason; under "api+files" they are. A "cpu" activity (the idle
-// sweep's CPU check) is named as such.
+// sweep's CPU check) is named as such, with the load it measured when the row has it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awakeReason } from "../../src/server/awake";
 import { alice, startTestRuntime, type TestRuntime } from "../helpers/app";
@@ -47,6 +47,21 @@ describe("the awake reason", () => {
     const created = await t.caller(alice).sessions.create({});
     await t.runtime.store.recordActivity(created.id, { at: Date.now() + 5, kind: "cpu", coalesceMs: 0 });
     expect((await t.caller(alice).sessions.get({ sessionId: created.id })).awakeReason).toMatch(/^awake: sandbox processes kept the CPU above the idle threshold/);
+  });
+
+  it("gives the measured load, its window and the threshold after a 'cpu' activity that stored them", async () => {
+    const created = await t.caller(alice).sessions.create({});
+    await t.runtime.store.recordActivity(created.id, { at: Date.now() + 5, kind: "cpu", coalesceMs: 0, cpuCores: 0.62, cpuWindowMs: 60_000 });
+    const threshold = t.runtime.config.lifecycle.idleCpuThreshold;
+    expect((await t.caller(alice).sessions.get({ sessionId: created.id })).awakeReason).toBe(
+      `awake: sandbox processes used 0.62 of a core over the last minute (idle below ${threshold})`,
+    );
+    const at = Date.now();
+    const cpu = { state: "running", lastActivityKind: "cpu", lastActivityAt: at } as const;
+    expect(awakeReason({ ...cpu, lastCpuCores: 2.5, lastCpuWindowMs: 5 * 60_000 }, [], at, false, 0.25)).toBe(
+      "awake: sandbox processes used 2.50 cores over the last 5 min (idle below 0.25)",
+    );
+    expect(awakeReason({ ...cpu, lastCpuCores: null, lastCpuWindowMs: null }, [], at, false, 0.25)).toMatch(/^awake: sandbox processes kept the CPU above the idle threshold \(checked at /);
   });
 
   it("is null for a session that is not running, whatever the policy", () => {

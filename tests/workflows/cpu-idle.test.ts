@@ -35,6 +35,9 @@ describe("CPU as activity (local provider, bubblewrap)", () => {
     expect(out.busyLeftAt).toBeNull();
     expect(out.busy.state).toBe("running");
     expect(out.busy.lastActivityKind).toBe("cpu");
+    // The measured load is stored with the activity (the dashboard's awake reason shows it).
+    expect(out.busy.lastCpuCores).toBeGreaterThan(0.05);
+    expect(out.busy.lastCpuWindowMs).toBeGreaterThan(0);
     expect(clock.now - out.busy.lastActivityAt).toBeLessThan(TIMEOUT_MS);
     expect(await rt.runtime.sandboxes.status(out.busy.sandboxId!)).toBe("running");
   }, 120_000);

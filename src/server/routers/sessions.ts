@@ -39,7 +39,7 @@ export const sessionsRouter = router({
         flushIntervalMs: input.flushIntervalMs,
         now: ctx.now(),
       });
-      return sessionView(ctx.deps.store, session);
+      return sessionView(ctx.deps.store, session, ctx.deps.config.lifecycle.idleCpuThreshold);
     }),
 
   /** Changes a session's own settings (idle timeout, hooks, retention, activity policy, flush interval); fields left out keep their value. */
@@ -49,12 +49,12 @@ export const sessionsRouter = router({
       throw new TRPCError({ code: "PRECONDITION_FAILED", message: `Session '${session.id}' is deleted` });
     }
     const updated = await ctx.deps.store.updateSession(session.id, settingsPatch(session, input), { now: ctx.now() });
-    return sessionView(ctx.deps.store, updated);
+    return sessionView(ctx.deps.store, updated, ctx.deps.config.lifecycle.idleCpuThreshold);
   }),
 
   /** The session's view, with the deployment's hook time limit (one for every hook) that its settings form shows. */
   get: authedProcedure.input(sessionRef).query(async ({ ctx, input }) => {
-    const view = await sessionView(ctx.deps.store, await ownedSession(ctx, input.sessionId));
+    const view = await sessionView(ctx.deps.store, await ownedSession(ctx, input.sessionId), ctx.deps.config.lifecycle.idleCpuThreshold);
     return { ...view, hookTimeoutMs: ctx.deps.config.lifecycle.hookTimeoutMs };
   }),
 
