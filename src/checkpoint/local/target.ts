@@ -6,18 +6,21 @@
  *
  * In an empty target nothing pre-exists, so files are created exclusively ("wx"). With
  * `allowNonEmpty`, an existing entry of another kind, or a symlink, at an entry's path is removed
- * first, so that no write ever follows a link that was already in the folder.
+ * first, so that no write ever follows a link that was already in the folder. Files not written
+ * by the writer threads are made as the sandbox provider makes them (src/localfs: parents reached
+ * by descriptors, a new file O_EXCL|O_NOFOLLOW, no setuid/setgid/sticky bit); the verification
+ * hashes read as the sandbox's do (regular files only, no symlink followed).
  */
-import { chmodSync, closeSync, createWriteStream, fchmodSync, futimesSync, mkdirSync, openSync, utimesSync, writeFileSync, writeSync } from "node:fs";
-import { chmod, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from "node:fs/promises";
+import { chmodSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { lstat, lutimes, mkdir, readdir, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { TorporError, ValidationError } from "../../core/errors";
 import { Gate } from "../channel";
 import { mismatch } from "../repo/blob-reader";
-import { FileWriteError, FileWriterPool, PackedContentError } from "./writer-pool";
-import { hashLocalFiles } from "./hash-file";
+import { DirChain, hashFolderFiles, writeWorkspaceFile, writeWorkspaceFileSync } from "../../localfs";
+import { FileWriteError, PackedContentError } from "./writer-batches";
+import { FileWriterPool } from "./writer-pool";
 import type { ManifestEntry, RestoreItem, WorkspaceTarget } from "../types";
 
 const WRITE_CONCURRENCY = 32;
@@ -26,7 +29,7 @@ export const RESTORE_MARKER = ".torpor-restore-incomplete";
 /** Threads creating small files in an empty target: file creation is kernel CPU time (two cores). */
 const WRITER_THREADS = 2;
 const BUFFERED_FILE_MAX = 1024 * 1024;
-/** Bits the process umask strips from a new file's mode: only then is a chmod needed. */
+/** Bits the process umask strips from a new file's mode: the writer threads chmod only then. */
 const UMASK = process.umask();
 
 export interface LocalDirTarget extends WorkspaceTarget {
@@ -54,26 +57,21 @@ export function localDirTarget(dir: string): LocalDirTarget {
     await rm(abs, { recursive: true, force: true });
   }
 
+  /** Folders reused between the files written in one turn of the event loop (see DirChain). */
+  const dirChain = new DirChain(root);
+
   async function writeFile(entry: ManifestEntry, abs: string, content: Readable | undefined, buffered?: Buffer): Promise<void> {
+    // A folder in the way is removed here; localfs replaces any other non-folder itself.
     await clearFor(abs, "file");
-    const flags = overlay ? "w" : "wx";
+    const mtime = seconds(entry.mtimeMs);
     if (buffered || !content || entry.size <= BUFFERED_FILE_MAX) {
       const data = buffered ?? (content ? await collect(content) : Buffer.alloc(0));
       // Synchronous on purpose, as tar does: a few syscalls in a row cost far less than as many
       // thread-pool round trips (and their promises); measured on the bench workspace.
-      const fd = openSync(abs, flags, entry.mode & 0o777);
-      try {
-        if (data.length > 0) writeSync(fd, data);
-        if ((entry.mode & UMASK) !== 0) fchmodSync(fd, entry.mode & 0o777);
-        futimesSync(fd, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
-      } finally {
-        closeSync(fd);
-      }
+      writeWorkspaceFileSync(root, entry.path, data, entry.mode, mtime, dirChain);
       return;
     }
-    await pipeline(content, createWriteStream(abs, { flags, mode: entry.mode & 0o777 }));
-    await chmod(abs, entry.mode & 0o777); // no setuid/setgid/sticky bit is ever restored
-    await utimes(abs, seconds(entry.mtimeMs), seconds(entry.mtimeMs));
+    await writeWorkspaceFile(root, entry.path, content, entry.mode, mtime, dirChain);
   }
 
   return {
@@ -106,7 +104,7 @@ export function localDirTarget(dir: string): LocalDirTarget {
 
     write: (entries) => write(entries),
 
-    hashFiles: (paths) => hashLocalFiles(root, paths, 4),
+    hashFiles: (paths) => hashFolderFiles(root, paths),
   };
 
   async function write(entries: AsyncIterable<RestoreItem>): Promise<void> {

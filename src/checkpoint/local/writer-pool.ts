@@ -18,63 +18,12 @@ import { workerSource } from "../repo/worker-source";
 import { zstdResolveFrom } from "../repo/zstd";
 import type { FileJob, FrameJob, LargeMessage, WriterData, WriterError, WriterReply, WriterRequest } from "./writer-protocol";
 import { fileWriterThread } from "./writer-thread";
+import { writerFailure, type Batch, type FileWriteError, type LargeBatch, type PackedBatch, type PackedContentError } from "./writer-batches";
+
+export { FileWriteError, PackedContentError, type LargeBatch, type PackedBatch } from "./writer-batches";
 
 /** Built once per process: the threads' code is fileWriterThread's own source (repo/worker-source.ts). */
 let source: string | undefined;
-
-/** A pack range for the workers: frame offsets are in the pack, `data` starts at `start`. */
-export interface PackedBatch {
-  pack: string;
-  start: number;
-  data: Buffer;
-  frames: { offset: number; length: number; blobs: { hash: string; rawOffset: number; size: number; files: { abs: string; mode: number; mtimeSeconds: number }[] }[] }[];
-}
-
-/** A large blob as stored (zstd frames): a worker decompresses it, checks it and writes every file. */
-export interface LargeBatch {
-  hash: string;
-  size: number;
-  files: { abs: string; mode: number; mtimeSeconds: number }[];
-  stored: AsyncIterable<Buffer>;
-}
-
-interface Batch {
-  id: number;
-  parts: Buffer[];
-  bytes: number;
-  files: FileJob[];
-}
-
-/**
- * What a worker found wrong in a packed range or a large blob (`pack` ""): the engine turns it
- * into its IntegrityError. `where` names it as the engine's own checks do.
- */
-export class PackedContentError extends Error {
-  readonly where: string;
-
-  constructor(
-    readonly pack: string,
-    readonly frame: number,
-    readonly blob: string | undefined,
-    readonly problem: string,
-  ) {
-    const where = pack === "" ? `Blob ${blob}` : `Pack ${pack}, ${blob ? `blob ${blob}` : `frame at ${frame}`}`;
-    super(`${where}: ${problem}`);
-    this.where = where;
-    this.name = "PackedContentError";
-  }
-}
-
-export class FileWriteError extends Error {
-  constructor(
-    readonly path: string,
-    readonly code: string | undefined,
-    message: string,
-  ) {
-    super(message);
-    this.name = "FileWriteError";
-  }
-}
 
 /**
  * A worker only holds one batch's paths at a time, so small heap limits cost nothing (no speed
@@ -333,10 +282,7 @@ export class FileWriterPool {
     }
     const packed = this.packedBatches.get(id);
     this.packedBatches.delete(id);
-    if (error?.integrity) {
-      const { frame, blob, problem } = error.integrity;
-      this.fail(new PackedContentError(packed?.pack ?? "?", (frame ?? 0) + (packed?.start ?? 0), blob, problem));
-    } else if (error) this.fail(new FileWriteError(error.path, error.code, error.message));
+    if (error) this.fail(writerFailure(error, packed));
     this.wakeAll();
   }
 
