@@ -1,6 +1,7 @@
 "use client";
 /**
- * One session: state and why it is awake or asleep, when it archives, the actions (resume,
+ * One session: state and why it is awake or asleep (what woke it and what keeps it awake), how
+ * long its oldest unsaved change has waited, when it archives, the actions (resume,
  * hibernate, snapshot, restore after a confirmation showing its diff) with their progress, its
  * history on one time axis, its settings, the checkpoint timeline with a browser for each
  * checkpoint's files, pending change rows and workflow runs. Polls the API; an action's progress
@@ -126,6 +127,22 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
         </dd>
         <dt>{waking ? "Why awake" : "Why asleep"}</dt>
         <dd data-testid="reason">{reason ? `${reason.kind}: ${reason.detail} (${ago(reason.at, now)})` : "–"}</dd>
+        {/* What keeps it awake now (its latest activity), beside what woke it (the lifecycle reason above). */}
+        {session.state === "running" && session.awakeReason && (
+          <>
+            <dt>Kept awake by</dt>
+            <dd data-testid="awake-reason">{session.awakeReason}</dd>
+          </>
+        )}
+        {/* The RPO's clock: how long the oldest change not yet in a checkpoint has waited. */}
+        <dt>Unsaved</dt>
+        <dd data-testid="unsaved">
+          {session.unsavedSince == null ? (
+            "every change is in a checkpoint"
+          ) : (
+            <span title={time(session.unsavedSince)}>unsaved for {duration(Math.max(0, now - session.unsavedSince))}</span>
+          )}
+        </dd>
         {archive && (
           <>
             <dt>{archive.at === null ? "Archived" : "Archives"}</dt>

@@ -3,7 +3,8 @@
  * page with its filters and a run's waterfall, the overview's charts drawn from data, how many
  * API requests each page makes per poll interval, the session timeline and settings, the
  * checkpoint browser (a file downloaded, a diff against the parent), restore behind a
- * confirmation that shows its diff, and a screenshot of every page at 1440 px into
+ * confirmation that shows its diff, what keeps a session awake and how long a change has been
+ * unsaved (until a snapshot), and a screenshot of every page at 1440 px into
  * docs/screenshots/ (committed, named in the README).
  *
  * Runs come from real workflows (a hibernate, a resume through the typed client's waitReady) plus
@@ -292,5 +293,24 @@ describe("the dashboard in Chromium", () => {
     expect(await restores()).toBe(1);
     expect((await waitReady(alice, a, { timeoutMs: 60_000, wake: false })).state).toBe("running");
     expect((await alice.files.read.query({ sessionId: a, path: "notes.md" })).content).toBe("# notes\n");
+  });
+
+  it("the session page says what keeps it awake and how long a change has been unsaved, until a snapshot saves it", async () => {
+    // A session of its own: the tests above fix a's checkpoints and their order.
+    const c = (await alice.sessions.create.mutate({})).id;
+    expect((await waitReady(alice, c, { timeoutMs: 60_000, wake: false })).state).toBe("running");
+    await page.goto(`${app!.url}/sessions/${c}`);
+    await alice.files.write.mutate({ sessionId: c, path: "unsaved.txt", content: "not in a checkpoint yet\n" });
+    await page.locator('[data-testid="unsaved"]', { hasText: /^unsaved for \d/ }).waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="awake-reason"]', { hasText: /^awake: \d+ files? changed \(by sandbox processes or files\.write\) in the last 5 min$/ }).waitFor({ timeout: 15_000 });
+
+    // The change feed's own row for the same write arrives a window later, stamped with the write's
+    // time; wait for it so that the snapshot below covers it (a row recorded after a snapshot's
+    // commit would stay pending until the next flush).
+    await waitFor("the change feed's row", () => alice.files.pendingChanges.query({ sessionId: c }), (rows) => rows.filter((r) => r.path === "unsaved.txt").length >= 2, { timeoutMs: 60_000 });
+    await alice.checkpoints.create.mutate({ sessionId: c, label: "saved" });
+    await waitFor("c's snapshot", () => alice.sessions.get.query({ sessionId: c }), (s) => s.latestCheckpoint?.label === "saved" && s.lease === null, { timeoutMs: 60_000 });
+    await page.locator('[data-testid="unsaved"]', { hasText: "every change is in a checkpoint" }).waitFor({ timeout: 15_000 });
+    expect((await alice.sessions.get.query({ sessionId: c })).unsavedSince).toBeNull();
   });
 });
