@@ -15,7 +15,7 @@ export type SessionDoc = Doc<"sessions">;
 export function sessionFromDoc(doc: SessionDoc): Session {
   const {
     _id, _creationTime, sessionId, idleAt: _idleAt, activity, flushIntervalMs, lastCpuCores, lastCpuWindowMs,
-    unsavedSince: _u, unsavedGlobalAt: _g, flushDueAt: _f, ...rest
+    unsavedSince, unsavedGlobalAt: _g, flushDueAt: _f, ...rest
   } = doc;
   return {
     id: sessionId,
@@ -24,11 +24,13 @@ export function sessionFromDoc(doc: SessionDoc): Session {
     flushIntervalMs: flushIntervalMs ?? null,
     lastCpuCores: lastCpuCores ?? null,
     lastCpuWindowMs: lastCpuWindowMs ?? null,
+    unsavedSince: unsavedSince ?? null,
   };
 }
 
+/** `unsavedSince` comes from the document, never from the record: only change writes move it. */
 export function sessionToFields(session: Session, unsavedSince: number | null = null): Omit<SessionDoc, "_id" | "_creationTime"> {
-  const { id, ...rest } = session;
+  const { id, unsavedSince: _fromRecord, ...rest } = session;
   return { sessionId: id, ...rest, idleAt: idleAt(session), ...unsavedFields(session, unsavedSince) };
 }
 

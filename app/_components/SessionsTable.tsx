@@ -1,13 +1,14 @@
 "use client";
 /**
- * The sessions table: state, owner, provider, last activity, countdown to auto-hibernate, storage,
- * latest checkpoint; filtered by state (kept in the URL's ?state= so a filtered view can be shared).
+ * The sessions table: state, owner, provider, last activity, countdown to auto-hibernate, how long
+ * changes have been unsaved, storage, latest checkpoint; filtered by state (kept in the URL's
+ * ?state= so a filtered view can be shared).
  */
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { SESSION_STATES, type SessionState } from "../../src/core/types";
 import { useApiQuery, useNow } from "./api";
-import { ago, bytes, duration } from "./format";
+import { ago, bytes, duration, time } from "./format";
 import { StateBadge } from "./StateBadge";
 import type { SessionRow } from "./types";
 
@@ -15,6 +16,12 @@ function Countdown({ session, now }: { session: SessionRow; now: number }) {
   if (session.hibernatesAt === null) return <span className="muted">–</span>;
   const left = session.hibernatesAt - now;
   return <span className={left < 60_000 ? "warn" : undefined}>{left > 0 ? duration(left) : "at next sweep"}</span>;
+}
+
+/** The RPO's clock per row, from the row's stored oldest unsaved change (no read per row). */
+function Unsaved({ session, now }: { session: SessionRow; now: number }) {
+  if (session.state !== "running" || session.unsavedSince == null) return <span className="muted">–</span>;
+  return <span title={time(session.unsavedSince)}>unsaved {duration(Math.max(0, now - session.unsavedSince))}</span>;
 }
 
 export function SessionsTable() {
@@ -64,6 +71,7 @@ export function SessionsTable() {
               <th>Provider</th>
               <th>Last activity</th>
               <th>Auto-hibernate in</th>
+              <th>Unsaved</th>
               <th className="num">Storage</th>
               <th>Latest checkpoint</th>
             </tr>
@@ -84,6 +92,9 @@ export function SessionsTable() {
                 <td title={s.lastActivityKind}>{ago(s.lastActivityAt, now)}</td>
                 <td>
                   <Countdown session={s} now={now} />
+                </td>
+                <td data-testid="unsaved-cell">
+                  <Unsaved session={s} now={now} />
                 </td>
                 <td className="num" title={`${bytes(s.storage.logicalBytes)} of files, ${bytes(s.storage.storedBytes)} uploaded`}>
                   {bytes(s.storage.storedBytes)}

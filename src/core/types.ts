@@ -95,6 +95,8 @@ export interface Session {
   pausedAt: number | null;
   archivedAt: number | null;
   latestCheckpointId: string | null;
+  /** Oldest change not yet in a checkpoint (null: none); kept on the row by the store at recordChanges and markChangesFlushed. */
+  unsavedSince?: number | null;
   lease: Lease | null;
   lastError: string | null;
   hooks: SessionHooks;

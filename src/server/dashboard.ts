@@ -29,8 +29,11 @@ export async function readOverview(store: StateStore, config: Config, ownerId: s
   };
 }
 
-/** Views of many sessions with one summary read for all of them. */
+/**
+ * Views of many sessions with one summary read for all of them. unsavedSince is the row's stored
+ * value (no pending-change read per row, unlike the one-session view); null when none is stored.
+ */
 export async function sessionViews(store: StateStore, sessions: Session[]): Promise<SessionView[]> {
   const summaries = await store.sessionSummaries(sessions);
-  return sessions.map((s, i) => sessionViewOf(s, summaries[i]!));
+  return sessions.map((s, i) => ({ ...sessionViewOf(s, summaries[i]!), unsavedSince: s.unsavedSince ?? null }));
 }

@@ -16,7 +16,10 @@ export interface SessionView extends Session {
   latestCheckpoint: Pick<CheckpointRecord, "id" | "bytes" | "files" | "uploadedBytes" | "committedAt" | "label"> | null;
   /** Bytes the session's committed checkpoints describe (logical) and uploaded (after deduplication). */
   storage: { logicalBytes: number; storedBytes: number; checkpoints: number };
-  /** The one-session view only (./awake): the oldest unsaved change's time and why it is awake. */
+  /**
+   * The oldest unsaved change's time: lists carry the row's stored value (Session.unsavedSince),
+   * the one-session view the pending-change read (./awake), with why it is awake.
+   */
   unsavedSince?: AwakeView["unsavedSince"];
   awakeReason?: AwakeView["awakeReason"];
 }

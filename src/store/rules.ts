@@ -50,6 +50,7 @@ export function newSessionRecord(id: string, input: NewSession, now: number): Se
     pausedAt: null,
     archivedAt: null,
     latestCheckpointId: null,
+    unsavedSince: null,
     lease: null,
     lastError: null,
     hooks: { beforeCheckpoint: [], afterResume: [], ...input.hooks },

@@ -36,6 +36,8 @@ export interface SessionRow {
   paused_at: number | null;
   archived_at: number | null;
   latest_checkpoint_id: string | null;
+  /** Read only: recordChanges and markChangesFlushed keep it (not in SESSION_COLUMNS, so a session write never overwrites it). */
+  unsaved_since?: number | null;
   lease_holder: string | null;
   lease_operation: string | null;
   lease_expires_at: number | null;
@@ -68,6 +70,7 @@ export function sessionFromRow(row: SessionRow): Session {
     pausedAt: row.paused_at,
     archivedAt: row.archived_at,
     latestCheckpointId: row.latest_checkpoint_id,
+    unsavedSince: row.unsaved_since ?? null,
     lease:
       row.lease_holder === null
         ? null

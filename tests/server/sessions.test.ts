@@ -38,6 +38,20 @@ describe("sessions", () => {
     expect(await t.caller(alice).sessions.list({ state: "archived", limit: 100 })).toEqual([]);
   });
 
+  it("list carries each row's oldest unsaved change, the same time get reads from the pending rows", async () => {
+    const api = t.caller(alice);
+    const { id } = await api.sessions.create({});
+    const listed = async () => (await api.sessions.list({ state: "running", limit: 100 })).find((s) => s.id === id)!;
+    expect((await listed()).unsavedSince).toBeNull();
+    const at = Date.now() - 180_000;
+    await t.runtime.store.recordChanges(id, [{ path: "a.txt", operation: "write", at: at + 1000 }, { path: "b.txt", operation: "write", at }]);
+    expect((await listed()).unsavedSince).toBe(at);
+    expect((await api.sessions.get({ sessionId: id })).unsavedSince).toBe(at);
+    await t.runtime.store.markChangesFlushed(id, "cp_covering", at + 1000);
+    expect((await listed()).unsavedSince).toBeNull();
+    expect((await api.sessions.get({ sessionId: id })).unsavedSince).toBeNull();
+  });
+
   it("hibernateNow pauses with a checkpoint; resume brings the same files back; delete deletes", async () => {
     const api = t.caller(alice);
     const { id } = await api.sessions.create({});

@@ -1,6 +1,7 @@
 /**
  * Contract (issue 12): the flush step's index-backed read of due sessions (the row's oldest
- * pending change, kept by recordChanges and markChangesFlushed) and the job cursors.
+ * pending change, kept by recordChanges and markChangesFlushed, also carried on Session.unsavedSince)
+ * and the job cursors.
  */
 import { expect, it } from "vitest";
 import type { StateStore } from "../../src/store/types";
@@ -41,6 +42,29 @@ export function fleetContract(get: () => StateStore): void {
     // A session that is no longer running is not listed.
     await store.transition(off.id, "hibernate.start", { now: T0 + 7 * MINUTE });
     expect(await store.listUnsavedSessions(T0 + 8 * MINUTE, 0)).toEqual([]);
+  });
+
+  it("carries the row's oldest pending change on got and listed sessions, kept by session writes, null once a commit covers it", async () => {
+    const store = get();
+    const s = await running(null);
+    expect(s.unsavedSince).toBeNull();
+    expect((await store.getSession(s.id)).unsavedSince).toBeNull();
+    await store.recordChanges(s.id, [{ path: "a", operation: "write", at: T0 + 2 * MINUTE }, { path: "b", operation: "write", at: T0 + MINUTE }]);
+    await store.recordChanges(s.id, [{ path: "c", operation: "write", at: T0 + 3 * MINUTE }]);
+    expect((await store.getSession(s.id)).unsavedSince).toBe(T0 + MINUTE);
+    expect((await store.listSessions({ ownerId: "alice" })).find((l) => l.id === s.id)!.unsavedSince).toBe(T0 + MINUTE);
+    // A write of the whole session row (settings, activity, a checkpoint's commit) leaves it alone.
+    await store.updateSession(s.id, { idleTimeoutMs: 20 * MINUTE }, { now: T0 + 3 * MINUTE });
+    await store.recordActivity(s.id, { kind: "ping", at: T0 + 4 * MINUTE, coalesceMs: 0 });
+    await store.createCheckpoint({ id: "cp_unsaved", sessionId: s.id, parentId: null, kind: "manual", now: T0 + 4 * MINUTE });
+    await store.commitCheckpoint("cp_unsaved", { files: 3, bytes: 30, uploadedBytes: 30 }, T0 + 5 * MINUTE);
+    expect((await store.getSession(s.id)).unsavedSince).toBe(T0 + MINUTE);
+    // The commit's changes up to T0 + 2 flushed: the one at T0 + 3 is the oldest left; then none.
+    await store.markChangesFlushed(s.id, "cp_unsaved", T0 + 2 * MINUTE, T0 + 5 * MINUTE);
+    expect((await store.getSession(s.id)).unsavedSince).toBe(T0 + 3 * MINUTE);
+    await store.markChangesFlushed(s.id, "cp_unsaved", T0 + 3 * MINUTE, T0 + 5 * MINUTE);
+    expect((await store.getSession(s.id)).unsavedSince).toBeNull();
+    expect((await store.listSessions({ ownerId: "alice" })).find((l) => l.id === s.id)!.unsavedSince).toBeNull();
   });
 
   it("keeps a job's cursor: none at first, saved, replaced, cleared", async () => {
