@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 import { ensureNodeModules } from "./fixtures/setup.mjs";
 import { generateSources, listFiles, summarize } from "./fixtures/workspace.mjs";
+import { churnScript, countingObjects, countingStore, perSecond, tinyWorkspace } from "./fixtures/change-feed-parts.mjs";
 
 register();
 const { loadConfig } = await import("../src/core/config.ts");
@@ -59,76 +60,6 @@ function fresh(dir) {
   return dir;
 }
 
-/** The state store with its change-feed writes timed: every recordChanges, every recordActivity that wrote. */
-function countingStore(store, writes) {
-  return new Proxy(store, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === "recordChanges") {
-        return async (sessionId, changes) => {
-          const rows = await value.call(target, sessionId, changes);
-          writes.push({ at: performance.now(), kind: "recordChanges", paths: changes.length, rows });
-          return rows;
-        };
-      }
-      if (prop === "recordActivity") {
-        return async (...args) => {
-          const result = await value.apply(target, args);
-          if (result?.written) writes.push({ at: performance.now(), kind: "recordActivity", paths: 0, rows: 0 });
-          return result;
-        };
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The object store with every PUT's bytes counted (streams carry their contentLength). */
-function countingObjects(objects, puts) {
-  return new Proxy(objects, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === "put") {
-        return async (key, body, options) => {
-          const bytes = typeof body === "string" ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : options?.contentLength ?? NaN;
-          await value.call(target, key, body, options);
-          puts.push({ key, bytes });
-        };
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-/** What the churn process runs inside the sandbox: node, paced by its own clock, package by package. */
-function churnScript(files, durationMs) {
-  return `
-const fs = require("fs");
-const files = ${files}, duration = ${durationMs}, perPackage = 100;
-const packages = Math.ceil(files / perPackage);
-const start = Date.now();
-let written = 0;
-(async () => {
-  for (let p = 0; p < packages; p++) {
-    const dir = "node_modules/.churn/pkg-" + p + "/lib";
-    fs.mkdirSync(dir, { recursive: true });
-    for (let f = 0; f < perPackage && written < files; f++, written++) {
-      fs.writeFileSync(dir + "/file-" + f + ".js", "module.exports = " + JSON.stringify({ p, f, pad: "x".repeat(200 + ((p * 31 + f * 17) % 1800)) }) + ";\\n");
-    }
-    const due = start + ((p + 1) * duration) / packages;
-    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
-  }
-  console.log(JSON.stringify({ written, ms: Date.now() - start }));
-})();`;
-}
-
-function tinyWorkspace(dir) {
-  for (let d = 0; d < 6; d++) {
-    mkdirSync(path.join(dir, "src", `feature-${d}`), { recursive: true });
-    for (let f = 0; f < 10; f++) writeFileSync(path.join(dir, "src", `feature-${d}`, `mod-${f}.ts`), `export const v${d}_${f} = ${"1".repeat(100 + f * 50)};\n`);
-  }
-}
-
 function haveRestic() {
   return spawnSync("restic", ["version"], { stdio: "ignore" }).status === 0;
 }
@@ -141,16 +72,6 @@ function restic(repo, args) {
   });
   if (result.status !== 0) throw new Error(`restic ${args[0]} failed (${result.status}): ${result.stderr}`);
   return seconds(start);
-}
-
-/** Store writes per 1-second bin from `from` (performance.now ms) to `to`. */
-function perSecond(writes, from, to) {
-  const bins = new Array(Math.max(1, Math.ceil((to - from) / 1000))).fill(0);
-  for (const w of writes) {
-    if (w.at < from || w.at > to) continue;
-    bins[Math.min(bins.length - 1, Math.floor((w.at - from) / 1000))]++;
-  }
-  return bins;
 }
 
 async function main() {
