@@ -20,6 +20,7 @@
 import { flushIntervalOf } from "../core/session-policy";
 import type { Session } from "../core/types";
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
+import { whileFrozen } from "./frozen-read";
 import { guardLease, releaseAfterFailure, releaseLease, requireSandbox, takeLease } from "./lease";
 import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent, type WorkflowDeps } from "./types";
@@ -76,20 +77,14 @@ export const flushWorkflow = sessionWorkflow<FlushEvent, FlushResult>({
       const sandboxId = requireSandbox(lease, sessionId);
       const taken = await namedStep(step, "Flush pending changes and take a checkpoint", async (stepName) => {
         await guardLease(deps, sessionId, runId);
-        // As in a manual snapshot: a local sandbox is frozen while its files are read (one moment,
-        // no swap under the reader), and runs again whatever happens.
-        const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
-        if (freezes) await deps.sandboxes.pause(sandboxId);
-        try {
-          // Only a frozen sandbox is read path by path: its provider's folder scan never follows
-          // a symlink among the parents (E2B's find would), and nothing moves between two roots.
-          return await flushAndSnapshot(deps, {
+        // Only a frozen sandbox is read path by path: its provider's folder scan never follows a
+        // symlink among the parents (E2B's find would), and nothing moves between two roots.
+        return whileFrozen(deps, sandboxId, (frozen) =>
+          flushAndSnapshot(deps, {
             sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "scheduled",
-            stepName, changedPathsOnly: freezes,
-          });
-        } finally {
-          if (freezes) await deps.sandboxes.connect(sandboxId);
-        }
+            stepName, changedPathsOnly: frozen,
+          }),
+        );
       });
       const committed = await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "scheduled"));
       await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));

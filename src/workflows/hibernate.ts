@@ -20,6 +20,7 @@
 import { ConflictError, describeError } from "../core/errors";
 import { archiveSteps } from "./archive";
 import { activitySince, commitSnapshot, flushAndSnapshot } from "./checkpointing";
+import { freezesForReads } from "./frozen-read";
 import { runHooks, type HookReport } from "./hooks";
 import { guardLease, isSandboxLost, markSandboxLost, releaseLease, requireSandbox, settle, takeLease } from "./lease";
 import { namedStep } from "./progress";
@@ -65,7 +66,7 @@ export const hibernateWorkflow = sessionWorkflow<HibernateEvent, HibernateResult
     if (!lease.ok) return result("skipped", lease.reason);
     const sandboxId = requireSandbox(lease, sessionId);
     const startedAt = lease.lastActivityAt;
-    const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
+    const freezes = freezesForReads(deps.sandboxes);
     /** A frozen sandbox whose session stays running must run again (connect is idempotent). */
     const thaw = async () => {
       if (freezes && (await deps.store.getSession(sessionId)).state === "running") await deps.sandboxes.connect(sandboxId);

@@ -9,6 +9,7 @@
  * checkpoint reads it (see the step). A busy session makes the step retry until the lease frees.
  */
 import { commitSnapshot, flushAndSnapshot } from "./checkpointing";
+import { whileFrozen } from "./frozen-read";
 import { guardLease, releaseAfterFailure, releaseLease, requireSandbox, takeLease } from "./lease";
 import { namedStep } from "./progress";
 import { sessionWorkflow, type TorporEvent } from "./types";
@@ -41,17 +42,9 @@ export const snapshotWorkflow = sessionWorkflow<SnapshotEvent, SnapshotWorkflowR
       const sandboxId = requireSandbox(lease, sessionId);
       const taken = await namedStep(step, "Flush pending changes and take a checkpoint", async (stepName) => {
         await guardLease(deps, sessionId, runId);
-        // A sandbox whose files stay readable while paused (local) is frozen while the checkpoint
-        // reads it: its processes cannot change or swap what is being read, and the checkpoint is
-        // one moment of the workspace. It runs again whatever happens; a replay after a crash in
-        // between freezes and thaws again.
-        const freezes = deps.sandboxes.supportsPause && deps.sandboxes.readsWhilePaused === true;
-        if (freezes) await deps.sandboxes.pause(sandboxId);
-        try {
-          return await flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", stepName });
-        } finally {
-          if (freezes) await deps.sandboxes.connect(sandboxId);
-        }
+        return whileFrozen(deps, sandboxId, () =>
+          flushAndSnapshot(deps, { sessionId, sandboxId, parentId: lease.latestCheckpointId, runId, kind: "manual", stepName }),
+        );
       });
       await step.run("Commit the checkpoint", () => commitSnapshot(deps, sessionId, taken, "manual", label));
       await step.run("Release the lease", () => releaseLease(deps, sessionId, runId));
