@@ -81,14 +81,14 @@ export async function scanFolder(root: string, dir = "", options: ScanOptions = 
           if (errnoOf(error) === "ENOENT" || errnoOf(error) === "EINVAL") continue; // gone, or no longer a link
           throw sysError(error, childRel, "read the link");
         }
-        out.push({ ...base(childRel, st), type: "symlink", target });
-      } else if (st.isFile()) out.push({ ...base(childRel, st), type: "file" });
+        out.push({ path: childRel, type: "symlink", mode: st.mode & MODE_BITS, size: st.size, mtimeMs: st.mtimeMs, target });
+      } else if (st.isFile()) out.push({ path: childRel, type: "file", mode: st.mode & MODE_BITS, size: st.size, mtimeMs: st.mtimeMs });
       else if (st.isDirectory()) {
         const childFd = openDirAt(dirFd, name, childRel, childRel, true);
         if (childFd === null) continue; // swapped for something else since the lstat
         try {
           st = fstatSync(childFd); // the folder walked, not the one lstat saw
-          out.push({ ...base(childRel, st), type: "dir", size: 0 });
+          out.push({ path: childRel, type: "dir", mode: st.mode & MODE_BITS, size: 0, mtimeMs: st.mtimeMs });
           await walk(childRel, childFd);
         } finally {
           closeSync(childFd);
@@ -102,8 +102,4 @@ export async function scanFolder(root: string, dir = "", options: ScanOptions = 
     closeSync(startFd);
   }
   return out;
-}
-
-function base(p: string, st: { mode: number; size: number; mtimeMs: number }): Omit<ScanEntry, "type"> {
-  return { path: p, mode: st.mode & MODE_BITS, size: st.size, mtimeMs: st.mtimeMs };
 }
