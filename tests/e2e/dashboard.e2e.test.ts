@@ -4,15 +4,15 @@
  * API requests each page makes per poll interval, the session timeline and settings, the
  * checkpoint browser (a file downloaded, a diff against the parent), restore behind a
  * confirmation that shows its diff, what keeps a session awake and how long a change has been
- * unsaved (until a snapshot), and a screenshot of every page at 1440 px into
- * docs/screenshots/ (committed, named in the README).
+ * unsaved (until a snapshot; on the session page and in the sessions list), and a screenshot of
+ * every page at 1440 px into docs/screenshots/ (committed, named in the README).
  *
  * Runs come from real workflows (a hibernate, a resume through the typed client's waitReady) plus
  * a few written into the app's SQLite file beside it (another process may open it: WAL): an
  * aborted hibernate, a failed resume with a retried step, runs days old for the time filter and
  * the per-day chart.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -295,14 +295,29 @@ describe("the dashboard in Chromium", () => {
     expect((await alice.files.read.query({ sessionId: a, path: "notes.md" })).content).toBe("# notes\n");
   });
 
-  it("the session page says what keeps it awake and how long a change has been unsaved, until a snapshot saves it", async () => {
+  it("the session page and the sessions list say how long a change has been unsaved, until a snapshot saves it; the page says what keeps it awake", async () => {
     // A session of its own: the tests above fix a's checkpoints and their order.
     const c = (await alice.sessions.create.mutate({})).id;
     expect((await waitReady(alice, c, { timeoutMs: 60_000, wake: false })).state).toBe("running");
+    // The change feed starts watching a new session at its next sync (every 2 s). A files.write
+    // before then gets no row of the feed's (the watch's first probe skips paths already pending),
+    // and the wait for that row below would never end: wait until a file written as a sandbox
+    // process would (in the workspace folder on this host) comes back as a change row.
+    const workspace = path.join(dataDir, "sandboxes", (await alice.sessions.get.query({ sessionId: c })).sandboxId!, "workspace");
+    let touches = 0;
+    await waitFor("the change feed watching c", async () => {
+      writeFileSync(path.join(workspace, "feed-ready.txt"), `${++touches}\n`);
+      return alice.files.pendingChanges.query({ sessionId: c });
+    }, (rows) => rows.some((r) => r.path === "feed-ready.txt"), { timeoutMs: 30_000, everyMs: 500 });
     await page.goto(`${app!.url}/sessions/${c}`);
     await alice.files.write.mutate({ sessionId: c, path: "unsaved.txt", content: "not in a checkpoint yet\n" });
     await page.locator('[data-testid="unsaved"]', { hasText: /^unsaved for \d/ }).waitFor({ timeout: 15_000 });
     await page.locator('[data-testid="awake-reason"]', { hasText: /^awake: \d+ files? changed \(by sandbox processes or files\.write\) in the last 5 min$/ }).waitFor({ timeout: 15_000 });
+    // The sessions list shows it too, from the row's stored time (no read per row).
+    const cell = page.locator(`tr[data-session="${c}"] [data-testid="unsaved-cell"]`);
+    await page.goto(`${app!.url}/`);
+    await cell.filter({ hasText: /^unsaved \d/ }).waitFor({ timeout: 15_000 });
+    expect((await alice.sessions.list.query({ limit: 100 })).find((s) => s.id === c)!.unsavedSince).toEqual(expect.any(Number));
 
     // The change feed's own row for the same write arrives a window later, stamped with the write's
     // time; wait for it so that the snapshot below covers it (a row recorded after a snapshot's
@@ -310,6 +325,8 @@ describe("the dashboard in Chromium", () => {
     await waitFor("the change feed's row", () => alice.files.pendingChanges.query({ sessionId: c }), (rows) => rows.filter((r) => r.path === "unsaved.txt").length >= 2, { timeoutMs: 60_000 });
     await alice.checkpoints.create.mutate({ sessionId: c, label: "saved" });
     await waitFor("c's snapshot", () => alice.sessions.get.query({ sessionId: c }), (s) => s.latestCheckpoint?.label === "saved" && s.lease === null, { timeoutMs: 60_000 });
+    await cell.filter({ hasText: /^–$/ }).waitFor({ timeout: 15_000 });
+    await page.goto(`${app!.url}/sessions/${c}`);
     await page.locator('[data-testid="unsaved"]', { hasText: "every change is in a checkpoint" }).waitFor({ timeout: 15_000 });
     expect((await alice.sessions.get.query({ sessionId: c })).unsavedSince).toBeNull();
   });
