@@ -8,16 +8,23 @@
 //                                           after a sync and a 6 s pause: see "Two filesystems")
 //   node bench/ab.mjs snapshot [cli.mjs …]  full backups into a fresh restic repository and a
 //                                           fresh torpor prefix each round
+//   node bench/ab.mjs incremental [cli.mjs …]  the bench's 1-file incremental: each build takes one
+//                                           full snapshot of ws-a into a prefix of its own (not
+//                                           timed), then each round appends to the bench's file and
+//                                           each build snapshots with --parent its full (restic:
+//                                           a backup into a repository that holds ws-a already)
 //
 // A build to compare: `node scripts/build-node.mjs && cp dist/cli.mjs /somewhere/cli-a.mjs`, with
 // a node_modules symlink next to it (the bundle keeps npm packages external). Settings:
 // AB_ROUNDS (3), AB_TARGET (a folder for the restores, default under the bench folder),
-// BENCH_DIR (where the bench ran), AB_ONLY_TORPOR=1, AB_NODE_FLAGS (e.g. "--cpu-prof").
+// BENCH_DIR (where the bench ran), AB_ONLY_TORPOR=1, AB_NODE_FLAGS (e.g. "--cpu-prof"), AB_STDERR=1
+// (pass each CLI run's stderr through, e.g. what a --require preload in AB_NODE_FLAGS prints).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { shebangEnv } from "./fixtures/torpor-env.mjs";
+import { listFiles, touchFiles } from "./fixtures/workspace.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = process.env.BENCH_DIR ? path.resolve(process.env.BENCH_DIR) : path.join(ROOT, "bench-output", "checkpoint");
@@ -28,8 +35,8 @@ const rounds = Number(process.env.AB_ROUNDS ?? 3);
 const target = path.resolve(process.env.AB_TARGET ?? path.join(OUT, "ab-restore"));
 const nodeFlags = process.env.AB_NODE_FLAGS ? process.env.AB_NODE_FLAGS.split(" ") : [];
 
-if (mode !== "restore" && mode !== "snapshot") {
-  console.error("usage: node bench/ab.mjs restore|snapshot [cli.mjs …]");
+if (mode !== "restore" && mode !== "snapshot" && mode !== "incremental") {
+  console.error("usage: node bench/ab.mjs restore|snapshot|incremental [cli.mjs …]");
   process.exit(2);
 }
 for (const needed of [path.join(OUT, "s3", "restic"), path.join(OUT, "ws-a"), RESULTS]) {
@@ -67,17 +74,50 @@ function timed(label, cmd, args, env) {
   const before = serverCpu();
   const timeFile = path.join(OUT, "ab-time.txt");
   const run = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timeFile, cmd, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  if (process.env.AB_STDERR) process.stderr.write(run.stderr);
   if (run.status !== 0) throw new Error(`${label} failed: ${run.stderr.toString().slice(-2000)}`);
   const [wall, user, sys, kb] = readFileSync(timeFile, "utf8").trim().split("\n").pop().split(" ").map(Number);
   const cpu = (serverCpu() - before).toFixed(2);
-  console.log(`${label.padEnd(24)} wall ${wall.toFixed(2)}  user ${user.toFixed(2)}  sys ${sys.toFixed(2)}  server ${cpu}  rss ${(kb / 1024).toFixed(0)} MB`);
+  const stdout = run.stdout.toString();
+  // The engine's own figure (the CLI's --json "seconds"): wall minus it is start-up and exit.
+  const engine = /"seconds":([0-9.]+)/.exec(stdout.split("\n").filter(Boolean).pop() ?? "")?.[1];
+  const inner = engine ? `  engine ${Number(engine).toFixed(2)}` : "";
+  console.log(`${label.padEnd(24)} wall ${wall.toFixed(2)}  user ${user.toFixed(2)}  sys ${sys.toFixed(2)}  server ${cpu}  rss ${(kb / 1024).toFixed(0)} MB${inner}`);
+  return stdout;
+}
+
+/** The bench's 1-file case: the same file (the first under src/), appended to before each round. */
+async function incrementalRounds() {
+  const ws = path.join(OUT, "ws-a");
+  const changed = listFiles(ws).find((f) => f.startsWith("src/"));
+  const repos = builds.map((_, i) => `inc-${Date.now()}-${i}/`);
+  const fulls = builds.map((cli, i) => {
+    const out = execFileSync(process.execPath, ["--openssl-legacy-provider", cli, "snapshot", ws, "--json"], { env: torporEnv("ab-runs", repos[i]) }).toString();
+    return JSON.parse(out.trim().split("\n").pop()).checkpoint;
+  });
+  const resticRepo = `ab-runs/inc-restic-${Date.now()}`;
+  if (!process.env.AB_ONLY_TORPOR) {
+    execFileSync("restic", [...resticArgs, "init"], { env: resticEnv(resticRepo), stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("restic", [...resticArgs, "backup", ws], { env: resticEnv(resticRepo), stdio: ["ignore", "ignore", "inherit"] });
+  }
+  for (let round = 0; round < rounds; round++) {
+    touchFiles(ws, [changed]);
+    // Builds take turns at going first, so that none always runs right after the file changed.
+    const order = builds.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    if (!process.env.AB_ONLY_TORPOR) timed("restic", "restic", [...resticArgs, "backup", ws], resticEnv(resticRepo));
+    for (const i of order) {
+      timed(path.basename(builds[i]), process.execPath, ["--openssl-legacy-provider", ...nodeFlags, builds[i], "snapshot", ws, "--parent", fulls[i], "--json"], torporEnv("ab-runs", repos[i]));
+    }
+  }
 }
 
 const pause = () => new Promise((resolve) => setTimeout(resolve, 6000));
 try {
   const checkpoint = JSON.parse(readFileSync(RESULTS, "utf8")).pct.checkpoint;
+  if (mode === "incremental") await incrementalRounds();
   const snapshot = mode === "restore" ? JSON.parse(execFileSync("restic", [...resticArgs, "snapshots", "--json"], { env: resticEnv("restic") }))[0].short_id : "";
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; mode !== "incremental" && round < rounds; round++) {
     const tools = [...(process.env.AB_ONLY_TORPOR ? [] : ["restic"]), ...builds];
     for (const tool of tools) {
       const label = tool === "restic" ? "restic" : path.basename(tool);
