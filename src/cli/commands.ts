@@ -23,7 +23,8 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 type EngineCommand = Exclude<Command, { name: "help" } | { name: "s3-server" } | { name: "token-rotate" }>;
 
 export async function runEngineCommand(command: EngineCommand, config: Config, objects: ObjectStore): Promise<CommandOutput> {
-  const { engine, ignore } = await checkpointEngineFromConfig(config.checkpoint, objects);
+  // One command per process: a snapshot's own manifest is never read again here.
+  const { engine, ignore } = await checkpointEngineFromConfig(config.checkpoint, objects, { keepCommits: false });
   const bar = createProgressBar(!command.json);
   try {
     switch (command.name) {

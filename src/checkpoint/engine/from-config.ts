@@ -22,9 +22,11 @@ export async function ignoreRules(settings: Config["checkpoint"]): Promise<strin
   return rules;
 }
 
+/** `use.keepCommits: false` for a process that takes one snapshot and exits, as the CLI does (CheckpointEngineOptions.keepCommits). */
 export async function checkpointEngineFromConfig(
   settings: Config["checkpoint"],
   objects: ObjectStore,
+  use: { keepCommits?: boolean } = {},
 ): Promise<{ engine: CheckpointEngine; ignore: string[] }> {
   const ignore = await ignoreRules(settings);
   const engine = createCheckpointEngine({
@@ -35,6 +37,7 @@ export async function checkpointEngineFromConfig(
     ignore,
     gcGraceMs: settings.gcGraceMs,
     deltaChainMax: settings.deltaChainMax,
+    keepCommits: use.keepCommits,
   });
   return { engine, ignore };
 }
