@@ -15,7 +15,7 @@ import { keys } from "../../src/checkpoint/repo/format";
 import { resolveManifest, type ResolvedManifest } from "../../src/checkpoint/repo/manifest-chain";
 import { isTorporError } from "../../src/core/errors";
 import type { ObjectStore } from "../../src/objectstore/types";
-import { startTestS3, type TestS3 } from "../helpers/s3";
+import { recordingGets, startTestS3, type TestS3 } from "../helpers/s3";
 import { tempDirs, writeTree } from "./tree";
 
 let s3: TestS3;
@@ -27,17 +27,7 @@ let counted: ObjectStore;
 
 beforeAll(async () => {
   s3 = await startTestS3();
-  const inner = s3.objects;
-  counted = {
-    description: inner.description,
-    put: inner.put.bind(inner),
-    head: inner.head.bind(inner),
-    list: inner.list.bind(inner),
-    delete: inner.delete.bind(inner),
-    check: inner.check.bind(inner),
-    getBuffer: (key, range) => (gets.push(key), inner.getBuffer(key, range)),
-    getStream: (key, range) => (gets.push(key), inner.getStream(key, range)),
-  };
+  counted = recordingGets(s3.objects, gets);
 });
 afterAll(async () => {
   await s3.close();

@@ -46,3 +46,17 @@ export async function startTestS3(options: { bucket?: string; prefix?: string } 
     },
   };
 }
+
+/** `inner` with every GET's key (ranged or whole, buffer or stream) pushed onto `gets`, in order. */
+export function recordingGets(inner: ObjectStore, gets: string[]): ObjectStore {
+  return {
+    description: inner.description,
+    put: inner.put.bind(inner),
+    head: inner.head.bind(inner),
+    list: inner.list.bind(inner),
+    delete: inner.delete.bind(inner),
+    check: inner.check.bind(inner),
+    getBuffer: (key, range) => (gets.push(key), inner.getBuffer(key, range)),
+    getStream: (key, range) => (gets.push(key), inner.getStream(key, range)),
+  };
+}
