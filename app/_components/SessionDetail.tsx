@@ -131,7 +131,8 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
         {session.state === "running" && session.awakeReason && (
           <>
             <dt>Kept awake by</dt>
-            <dd data-testid="awake-reason">{session.awakeReason}</dd>
+            {/* The API's text starts "awake: " (it stands alone there); under this label that is said already. */}
+            <dd data-testid="awake-reason">{session.awakeReason.replace(/^awake: /, "")}</dd>
           </>
         )}
         {/* The RPO's clock: how long the oldest change not yet in a checkpoint has waited. */}
