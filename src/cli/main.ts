@@ -5,7 +5,7 @@
  * usage error. Failures print one line on stderr; with --json the last stdout line is a JSON
  * object (the result, or `{"error": {code, message}}`).
  */
-import { loadConfig, type Config } from "../core/config";
+import { loadConfig, processEnv, type Config } from "../core/config";
 import { describeError, isTorporError } from "../core/errors";
 import { openObjectStore, serveEmbeddedS3 } from "../objectstore/open";
 import { parseCommand, USAGE, UsageError } from "./args";
@@ -30,8 +30,9 @@ function finish(code: number): Promise<never> {
  * command may start a new store (snapshot) in ./.torpor-data; the others need an existing one.
  */
 function cliConfig(create: boolean): Config {
-  const choice = findDataDir(process.env, process.cwd(), packageRoot(import.meta.url));
-  const config = loadConfig({ ...process.env, TORPOR_DATA_DIR: choice.dir ?? choice.looked[0] });
+  const env = processEnv();
+  const choice = findDataDir(env, process.cwd(), packageRoot(import.meta.url));
+  const config = loadConfig({ ...env, TORPOR_DATA_DIR: choice.dir ?? choice.looked[0] });
   if (config.objectStore.kind === "embedded" && !create) requireDataDir(choice);
   return config;
 }
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<void> {
     }
     if (command.name === "s3-server") return serveS3();
     if (command.name === "token-rotate") {
-      const rotated = await rotateOperatorToken(requireDataDir(findDataDir(process.env, process.cwd(), packageRoot(import.meta.url))));
+      const rotated = await rotateOperatorToken(requireDataDir(findDataDir(processEnv(), process.cwd(), packageRoot(import.meta.url))));
       process.stdout.write(json ? `${JSON.stringify(rotated)}\n` : `${rotateLines(rotated).join("\n")}\n`);
       return finish(0);
     }

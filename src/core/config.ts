@@ -430,8 +430,17 @@ export function sandboxLifetimeMs(lifecycle: Config["lifecycle"], idleTimeoutMs 
 
 let cached: Config | undefined;
 
+/**
+ * The process's environment, the one place it is read. For an entry point that must settle a
+ * setting before it loads its Config (the CLI finds its data dir as the app does); everything
+ * else takes a Config.
+ */
+export function processEnv(): Readonly<Record<string, string | undefined>> {
+  return process.env;
+}
+
 /** The process's settings, read from `process.env` on first use and never again. */
 export function getConfig(): Config {
-  cached ??= loadConfig(process.env);
+  cached ??= loadConfig(processEnv());
   return cached;
 }
