@@ -19,6 +19,7 @@ import { childKey, committedManifest, encodeCheckpoint, type ResolvedManifest } 
 import { writeDedupLog } from "../repo/dedup-index";
 import { KnownBlobs } from "../repo/known-blobs";
 import { Packer, type PackerStats } from "../repo/packer";
+import { PathCursor } from "../repo/path-cursor";
 import { assertScanSafe, byPath } from "../repo/paths";
 import { storeFiles } from "./snapshot-files";
 import type { ManifestEntry, ScanEntry, SnapshotOptions, SnapshotResult, WorkspaceSource } from "../types";
@@ -85,7 +86,8 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
 
   // A rewrite must not depend on the parent at all: its manifest may be the damaged object.
   const parent = options.parent && !options.rewrite ? await parentManifest(options, s) : undefined;
-  const before = new Map(parent?.entries.map((e) => [e.path, e]));
+  // Asked for in path order (scanned is sorted, no path twice): a cursor, not a Map of every path.
+  const before = new PathCursor(parent?.entries ?? []);
   const changed = options.changedPaths ? new Set(options.changedPaths) : undefined;
   const racyAfter = (parent?.header.scannedAt ?? parent?.header.createdAt ?? 0) - RACY_WINDOW_MS;
   const trustChangeList = changed !== undefined && parent !== undefined && !options.fullScan;
@@ -102,7 +104,7 @@ export async function takeSnapshot(source: WorkspaceSource, options: SnapshotOpt
     byPathIndex.set(e.path, entry);
     progress.filesTotal++;
     progress.bytesTotal += e.size;
-    const old = before.get(e.path);
+    const old = before.take(e.path);
     const reuse = trustChangeList
       ? !changed.has(e.path) && old?.type === "file" && old.hash !== undefined
       : !changed?.has(e.path) && unchanged(e, old, racyAfter);

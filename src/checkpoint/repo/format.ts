@@ -190,9 +190,18 @@ function fromWire(id: string, packs: unknown, rawEntries: unknown): { entries: M
     if (!Array.isArray(w) || typeof w[0] !== "string" || typeof w[2] !== "number" || typeof w[3] !== "number" || typeof w[4] !== "number") {
       corrupt(id, "bad entry");
     }
-    const [path, t, mode, size, mtimeMs] = w as [string, string, number, number, number];
+    // Indexed reads, not destructuring and w.slice(5): no iterator and no array per entry.
+    const path = w[0] as string;
+    const t = w[1];
+    const mode = w[2] as number;
+    const size = w[3] as number;
+    const mtimeMs = w[4] as number;
     if (t === "f") {
-      const [hash, pack, offset, length, rawOffset] = w.slice(5) as [unknown, unknown, unknown, unknown, unknown];
+      const hash = w[5];
+      const pack = w[6];
+      const offset = w[7];
+      const length = w[8];
+      const rawOffset = w[9];
       if (!isHash(hash) || typeof pack !== "number" || typeof offset !== "number" || typeof length !== "number" || typeof rawOffset !== "number") {
         corrupt(id, `bad file entry ${path}`);
       }

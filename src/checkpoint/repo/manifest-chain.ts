@@ -32,6 +32,7 @@ import {
   MAX_MANIFEST_OBJECT_BYTES,
   type StoredManifest,
 } from "./format";
+import { PathCursor } from "./path-cursor";
 import { byPath } from "./paths";
 import type { ManifestEntry } from "../types";
 
@@ -197,14 +198,13 @@ export function encodeCheckpoint(manifest: Manifest, parent: ResolvedManifest | 
   const full = () => ({ ...encodeManifest(manifest), deltaOf: null });
   if (!parent || !manifest.header.parent || chainMax <= 0 || parent.chain.depth + 1 > Math.min(chainMax, MAX_CHAIN_DEPTH)) return full();
   const base = parent.chain.base;
-  const before = new Map(base.entries.map((e) => [e.path, e]));
+  const before = new PathCursor(base.entries);
   const changed: ManifestEntry[] = [];
   for (const e of manifest.entries) {
-    const old = before.get(e.path);
-    before.delete(e.path);
+    const old = before.take(e.path);
     if (!old || !sameEntry(old, e, base.locations, manifest.locations)) changed.push(e);
   }
-  const deleted = [...before.keys()];
+  const deleted = before.rest().map((e) => e.path);
   const locations = new Map<string, BlobLocation>();
   for (const e of changed) {
     const loc = e.type === "file" ? manifest.locations.get(e.hash!) : undefined;
