@@ -47,6 +47,12 @@ const CHECKPOINT_ID = /^cp_[0-9a-z]{9}[0-9a-f]{31}$/;
 export const MAX_MANIFEST_OBJECT_BYTES = 64 * 1024 * 1024;
 export const MAX_MANIFEST_JSON_BYTES = 512 * 1024 * 1024;
 export const MAX_MANIFEST_ENTRIES = 1_000_000;
+/**
+ * Output chunk of the gunzip of a manifest or index body (zlib's default is 16 KB): a 4 MB body
+ * in 16 KB chunks is some 260 buffers and their concatenation, 10-40 ms on the bench's 1.3 MB
+ * manifest against 8 ms in 256 KB chunks. The bytes out are the same.
+ */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
 export type BlobLocation = [pack: string, frameOffset: number, frameLength: number, rawOffset: number, size: number];
 
@@ -244,7 +250,7 @@ export function decodeStoredManifest(id: string, body: Buffer): StoredManifest {
   const headerEnd = body.indexOf(0x0a, magic.length) + 1;
   let parsed: { packs: unknown; entries: unknown; deleted?: unknown };
   try {
-    parsed = JSON.parse(gunzipSync(body.subarray(headerEnd), { maxOutputLength: MAX_MANIFEST_JSON_BYTES }).toString("utf8"));
+    parsed = JSON.parse(gunzipSync(body.subarray(headerEnd), { maxOutputLength: MAX_MANIFEST_JSON_BYTES, chunkSize: GUNZIP_CHUNK_BYTES }).toString("utf8"));
   } catch (error) {
     corrupt(id, `unreadable body: ${(error as Error).message}`);
   }
@@ -277,7 +283,7 @@ export function encodeIndex(blobs: IndexEntry[]): Buffer {
 
 export function decodeIndex(packId: string, body: Buffer): IndexEntry[] {
   try {
-    const parsed = JSON.parse(gunzipSync(body).toString("utf8")) as { blobs: IndexEntry[] };
+    const parsed = JSON.parse(gunzipSync(body, { chunkSize: GUNZIP_CHUNK_BYTES }).toString("utf8")) as { blobs: IndexEntry[] };
     if (!Array.isArray(parsed.blobs)) throw new Error("no blobs");
     return parsed.blobs.filter((b) => Array.isArray(b) && b.length === 5 && isHash(b[0]) && b.slice(1).every((n) => typeof n === "number"));
   } catch (error) {
