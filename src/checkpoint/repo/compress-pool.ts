@@ -52,6 +52,11 @@ class CompressPool {
     this.load = this.workers.map(() => 0);
   }
 
+  /** Starts the thread the first chunk will go to (the least loaded: the first one, while none works). */
+  start(): void {
+    this.worker(this.load.indexOf(Math.min(...this.load)));
+  }
+
   compress(data: Uint8Array): Promise<Buffer> {
     // The input is copied now, so the caller may reuse its buffer as soon as this returns.
     const spare = this.spare.findIndex((b) => b.byteLength >= data.length);
@@ -104,8 +109,18 @@ class CompressPool {
 
 let pool: CompressPool | undefined;
 
+const thePool = () => (pool ??= new CompressPool(Math.max(1, Math.min(4, availableParallelism()))));
+
 /** Compresses one chunk as a zstd frame of its own, on a worker thread. */
 export function compressChunk(data: Uint8Array): Promise<Buffer> {
-  pool ??= new CompressPool(Math.max(1, Math.min(4, availableParallelism())));
-  return pool.compress(data);
+  return thePool().compress(data);
+}
+
+/**
+ * Starts a compression thread ahead of the first chunk, so that its start-up (some 60 ms: a
+ * thread, its isolate, zstd-napi) runs beside the caller's work instead of before the first
+ * frame. Idle, it is unref'd like any other, and it is only ever started once per process.
+ */
+export function startCompressionThread(): void {
+  thePool().start();
 }
