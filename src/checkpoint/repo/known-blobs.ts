@@ -12,6 +12,7 @@ import { loadDedupHints } from "./dedup-index";
 import { type BlobLocation, EMPTY_HASH, keys } from "./format";
 
 export class KnownBlobs {
+  /** What this snapshot learned (uploads, hints, HEADs): looked at before the parent's. */
   private readonly locations = new Map<string, BlobLocation>();
   /** Locations this snapshot stored itself (for its dedup log). */
   readonly uploaded = new Map<string, BlobLocation>();
@@ -22,19 +23,23 @@ export class KnownBlobs {
   constructor(
     private readonly objects: ObjectStore,
     private readonly concurrency: number,
-    seed?: Map<string, BlobLocation>,
+    /** The parent's locations: read, never changed (it may be a kept manifest's own Map), and
+     * not copied (tens of thousands of entries, for a snapshot that adds a handful). */
+    private readonly seed?: ReadonlyMap<string, BlobLocation>,
     /** New small blobs tolerated before loading every index (with a parent, a few new blobs are
      * cheaper to store again than the indexes are to load). */
     private readonly missesBeforeLoading = 0,
     /** False for a rewrite snapshot: only what this snapshot itself uploaded counts as stored, so
      * a damaged pack, index or blob already in the bucket is never reused, only replaced. */
     private readonly trustStored = true,
-  ) {
-    if (seed) for (const [hash, loc] of seed) this.locations.set(hash, loc);
-  }
+  ) {}
 
   get(hash: string): BlobLocation | undefined {
-    return this.locations.get(hash);
+    return this.locations.get(hash) ?? this.seed?.get(hash);
+  }
+
+  private has(hash: string): boolean {
+    return this.locations.has(hash) || this.seed?.has(hash) === true;
   }
 
   set(hash: string, location: BlobLocation): void {
@@ -44,13 +49,13 @@ export class KnownBlobs {
 
   /** Whether a small blob exists in some pack (after reading the dedup index once). */
   async hasSmall(hash: string): Promise<boolean> {
-    if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
+    if (hash === EMPTY_HASH || this.has(hash)) return true;
     if (!this.trustStored) return false;
     if (!this.hints && this.misses++ < this.missesBeforeLoading) return false;
     this.hints ??= loadDedupHints(this.objects, this.concurrency);
     const hint = (await this.hints).get(hash);
     if (!hint || !(await this.checkPack(hint[0]))) return false;
-    if (!this.locations.has(hash)) this.locations.set(hash, hint);
+    if (!this.has(hash)) this.locations.set(hash, hint);
     return true;
   }
 
@@ -66,7 +71,7 @@ export class KnownBlobs {
 
   /** Whether a large blob exists as its own object; records its location if so. */
   async hasLarge(hash: string, size: number): Promise<boolean> {
-    if (hash === EMPTY_HASH || this.locations.has(hash)) return true;
+    if (hash === EMPTY_HASH || this.has(hash)) return true;
     if (!this.trustStored) return false;
     const info = await this.objects.head(keys.blob(hash));
     if (!info) return false;
