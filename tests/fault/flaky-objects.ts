@@ -8,22 +8,14 @@
 import { Readable, Transform } from "node:stream";
 import { StorageError } from "../../src/core/errors";
 import type { ObjectStore } from "../../src/objectstore/types";
+import { seeded } from "../helpers/seeded";
+
+/** Re-exported for the fault modules that take their seeded generator from here. */
+export { seeded };
 
 export interface FaultStats {
   requests: number;
   faults: number;
-}
-
-/** mulberry32: a small seeded generator. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const transient = (what: string, key: string) =>

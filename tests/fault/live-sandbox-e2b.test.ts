@@ -19,7 +19,9 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import type { ArchiveResult } from "../../src/workflows/archive";
 import type { ResumeResult } from "../../src/workflows/resume";
 import { cleanUpFakes } from "../sandbox/fake-e2b";
-import { requestId, runWorkflow, sandboxFingerprint, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
+import { sandboxFingerprint, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
+import { seeded } from "../helpers/seeded";
+import { liveSession, runLiveRounds } from "./live-session";
 
 vi.mock("e2b", async (importOriginal) => ({
   ...(await importOriginal<typeof import("e2b")>()),
@@ -32,17 +34,6 @@ const BULK_BYTES = 100 * 1024 * 1024;
 /** Archive attempts per round: each one that aborts lets the writer run on (the archive resumed it). */
 const ARCHIVE_ATTEMPTS = 60;
 
-/** mulberry32: a small seeded generator, so a failing round can be run again with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -50,27 +41,12 @@ const totals = { rounds: 0, written: 0, lost: 0, bulkRounds: 0, abortedArchives:
 
 async function round(rt: WorkflowRuntime, seed: number, bulk: boolean): Promise<{ written: number; lost: string[] }> {
   const { runtime } = rt;
-  const rand = random(seed);
+  const rand = seeded(seed);
   const every = (0.01 + rand() * 0.02).toFixed(3);
   const count = 60 + Math.floor(rand() * 91);
   const bulkWrite = bulk ? `head -c ${BULK_BYTES} /dev/urandom > bulk.bin && sha256sum bulk.bin | cut -d' ' -f1 > bulk.sum; ` : "";
   const writer = `${bulkWrite}for i in $(seq 1 ${count}); do echo ${seed}-$i > f$i; sleep ${every}; done; echo ${count} > done; sleep 3600`;
-  const info = await runtime.sandboxes.create({ template: "base", startCommand: writer });
-  const session = await runtime.store.createSession({
-    ownerId: "alice",
-    provider: runtime.sandboxes.kind,
-    template: "base",
-    idleTimeoutMs: runtime.config.lifecycle.idleTimeoutMs,
-    sandboxId: info.id,
-  });
-  const run = async (name: "hibernate" | "archive" | "resume") => {
-    const record = await runWorkflow(rt, {
-      name: `torpor/session.${name}.requested`,
-      data: { sessionId: session.id, reason: `live round ${seed}`, requestId: requestId(name) },
-    });
-    expect(record.status, `${name} of round ${seed}: ${record.error}`).toBe("completed");
-    return JSON.parse(record.result!) as Record<string, unknown>;
-  };
+  const { info, session, run } = await liveSession(rt, seed, writer);
   await sleep(rand() * 300);
   await run("hibernate");
   if (rand() < 0.3) {
@@ -125,19 +101,6 @@ describe("live sandbox on the E2B double", () => {
   it(`${ROUNDS} seeded rounds of hibernate → archive → resume while the sandbox writes: nothing lost`, async () => {
     const rt = await startWorkflowRuntime({ env: { E2B_API_KEY: "e2b_test" } });
     expect(rt.runtime.sandboxes.kind).toBe("e2b");
-    try {
-      for (let i = 0; i < ROUNDS; i++) {
-        const seed = FIRST_SEED + i;
-        const bulk = i % 10 === 0;
-        const { written, lost } = await round(rt, seed, bulk);
-        totals.rounds++;
-        totals.written += written;
-        totals.lost += lost.length;
-        if (bulk) totals.bulkRounds++;
-        expect(lost, `round with seed ${seed}`).toEqual([]);
-      }
-    } finally {
-      await rt.close();
-    }
+    await runLiveRounds(rt, ROUNDS, FIRST_SEED, totals, round);
   }, 480_000);
 });

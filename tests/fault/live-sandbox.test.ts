@@ -12,57 +12,26 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { ArchiveResult } from "../../src/workflows/archive";
 import type { ResumeResult } from "../../src/workflows/resume";
-import {
-  lostFiles,
-  requestId,
-  runWorkflow,
-  sandboxFingerprint,
-  startWorkflowRuntime,
-  type WorkflowRuntime,
-} from "../helpers/runtime";
+import { lostFiles, sandboxFingerprint, startWorkflowRuntime, type WorkflowRuntime } from "../helpers/runtime";
+import { seeded } from "../helpers/seeded";
+import { liveSession, runLiveRounds } from "./live-session";
 import { checkLatestCheckpoint } from "./support";
 
 const ROUNDS = 20;
 const FIRST_SEED = Number(process.env.TORPOR_LIVE_SEED ?? 1);
 const BULK_BYTES = 100 * 1024 * 1024;
 
-/** mulberry32: a small seeded generator, so a failing round can be run again with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const totals = { rounds: 0, written: 0, lost: 0, bulkRounds: 0 };
 
 async function round(rt: WorkflowRuntime, seed: number, bulk: boolean): Promise<{ written: number; lost: string[] }> {
   const { runtime } = rt;
-  const rand = random(seed);
+  const rand = seeded(seed);
   const every = (0.01 + rand() * 0.02).toFixed(3);
   const writer = `i=0; while true; do i=$((i+1)); echo ${seed}-$i > f$i; sleep ${every}; done`;
   const bulkWrite = `head -c ${BULK_BYTES} /dev/urandom > bulk.bin & `;
-  const info = await runtime.sandboxes.create({ template: "base", startCommand: bulk ? bulkWrite + writer : writer });
-  const session = await runtime.store.createSession({
-    ownerId: "alice",
-    provider: runtime.sandboxes.kind,
-    template: "base",
-    idleTimeoutMs: runtime.config.lifecycle.idleTimeoutMs,
-    sandboxId: info.id,
-  });
-  const run = async (name: "hibernate" | "archive" | "resume") => {
-    const record = await runWorkflow(rt, {
-      name: `torpor/session.${name}.requested`,
-      data: { sessionId: session.id, reason: `live round ${seed}`, requestId: requestId(name) },
-    });
-    expect(record.status, `${name} of round ${seed}: ${record.error}`).toBe("completed");
-    return JSON.parse(record.result!) as Record<string, unknown>;
-  };
+  const { info, session, run } = await liveSession(rt, seed, bulk ? bulkWrite + writer : writer);
   await sleep(rand() * 500);
   await run("hibernate");
   if (rand() < 0.3) {
@@ -97,20 +66,6 @@ describe("live sandbox", () => {
 
   it(`${ROUNDS} seeded rounds of hibernate → archive → resume while the sandbox writes: nothing lost`, async () => {
     const rt = await startWorkflowRuntime();
-    try {
-      for (let i = 0; i < ROUNDS; i++) {
-        const seed = FIRST_SEED + i;
-        // One round in ten writes 100 MB too (the first one always, so a short run has one).
-        const bulk = i % 10 === 0;
-        const { written, lost } = await round(rt, seed, bulk);
-        totals.rounds++;
-        totals.written += written;
-        totals.lost += lost.length;
-        if (bulk) totals.bulkRounds++;
-        expect(lost, `round with seed ${seed}`).toEqual([]);
-      }
-    } finally {
-      await rt.close();
-    }
+    await runLiveRounds(rt, ROUNDS, FIRST_SEED, totals, round);
   }, 240_000);
 });
