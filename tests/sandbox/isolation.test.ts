@@ -15,6 +15,7 @@ import { loadConfig } from "../../src/core/config";
 import { createRuntime, type Runtime } from "../../src/runtime";
 import { SANDBOX_UID } from "../../src/sandbox/local/bwrap";
 import { resolveAuthSecret } from "../../src/server/secret";
+import { killSandboxes } from "../helpers/runtime";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "torpor-isolation-"));
 let runtime: Runtime;
@@ -35,6 +36,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
+  // The attacker's `sleep 1000` would outlive the test and its deleted folder otherwise.
+  if (runtime) await killSandboxes(runtime.sandboxes);
   await runtime?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
