@@ -9,7 +9,7 @@
  *   freezes: the host's event loop stalled for more than 2 s;
  *   setuid files: a file with a setuid/setgid bit in a workspace, a manifest or a restored folder.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, lstatSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -44,12 +44,34 @@ function attacker(hostFolder: string, hostPort: number): string {
   ].join("\n");
 }
 
+/** Codes a walk of a live workspace meets when the attacker swaps a path between two calls. */
+const RACED = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENXIO"]);
+const raced = (err: unknown) => RACED.has((err as NodeJS.ErrnoException).code ?? "");
+
+/**
+ * Regular files under `dir`. The folders this walks may still be changed by a running attacker
+ * (the restored sandbox runs its start command again), so an entry that vanishes or changes type
+ * between the listing and the lstat is skipped, not an error.
+ */
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch (err) {
+      if (raced(err)) return;
+      throw err;
+    }
+    for (const name of names) {
       const p = path.join(d, name);
-      const st = lstatSync(p);
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch (err) {
+        if (raced(err)) continue;
+        throw err;
+      }
       if (st.isDirectory()) walk(p);
       // Regular files only: a FIFO would block this test's own read, a link is never followed.
       else if (st.isFile()) out.push(p);
@@ -57,6 +79,28 @@ function filesUnder(dir: string): string[] {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * A file's mode, owner and bytes read the way a hostile folder must be read: no link followed, a
+ * FIFO swapped in after the listing never blocks (O_NONBLOCK), and the checks are made on the
+ * opened descriptor. Null when the path is gone or is no longer a regular file.
+ */
+function readRegular(file: string): { mode: number; uid: number; bytes: Buffer } | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (raced(err)) return null;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return null;
+    return { mode: st.mode, uid: st.uid, bytes: readFileSync(fd) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 beforeAll(async () => {
@@ -155,12 +199,15 @@ describe("a hostile sandbox under bubblewrap", () => {
         if ((statSync(file).mode & 0o7000) !== 0) setuidFiles++;
       }
     }
-    // The new sandbox's workspace, as the host sees it.
+    // The new sandbox's workspace, as the host sees it. It runs the attacker again, so it is paused
+    // first (a local pause stops every process of the sandbox): a walk of a folder still being swapped
+    // could follow a fresh link into the host folder and count the host's own secret as a leak.
+    await runtime.sandboxes.pause(after.sandboxId!);
     const workspace = path.join(runtime.config.sandbox.kind === "local" ? runtime.config.sandbox.root : "", after.sandboxId!, "workspace");
     for (const file of filesUnder(workspace)) {
-      const st = lstatSync(file);
-      if (st.isFile() && (st.mode & 0o6000) !== 0 && st.uid === 0) setuidFiles++;
-      if (st.isFile() && holdsSecret(readFileSync(file))) hostReads++;
+      const got = readRegular(file);
+      if (got && (got.mode & 0o6000) !== 0 && got.uid === 0) setuidFiles++;
+      if (got && holdsSecret(got.bytes)) hostReads++;
     }
     // Nothing was written into the host folder.
     const hostFiles = filesUnder(hostDir).map((f) => path.relative(hostDir, f)).sort();

@@ -117,12 +117,33 @@ export function lostFiles(expected: Record<string, string>, actual: Record<strin
 }
 
 let requestCounter = 0;
-/** Sends one event to the embedded engine and waits for the one run it starts to end. */
-export async function runWorkflow(rt: WorkflowRuntime, event: TorporEvent): Promise<RunRecord> {
+/**
+ * Sends one event to the embedded engine and waits for the one run it starts to end. A run still
+ * going after `timeoutMs` fails the test with where it is (its steps so far and the running
+ * step's progress) instead of leaving vitest's timeout to report a bare hang.
+ */
+export async function runWorkflow(rt: WorkflowRuntime, event: TorporEvent, { timeoutMs = 120_000 } = {}): Promise<RunRecord> {
   const engine = rt.runtime.engine!;
   const { ids } = await engine.send(event);
   if (ids.length !== 1) throw new Error(`expected one run for ${event.name}, got ${ids.length}`);
-  return engine.waitFor(ids[0]!);
+  const runId = ids[0]!;
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void rt.runtime.store.getRun(runId).then(
+        (run) => {
+          const steps = (run?.steps ?? []).map((st) => `${st.name} (${st.status})`).join(", ");
+          reject(new Error(`${event.name} run ${runId} still ${run?.status ?? "unknown"} after ${timeoutMs} ms; steps: ${steps || "none"}; progress: ${JSON.stringify(run?.progress ?? null)}`));
+        },
+        (error: unknown) => reject(new Error(`${event.name} run ${runId} still going after ${timeoutMs} ms (its record: ${String(error)})`)),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([engine.waitFor(runId), stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export const requestId = (prefix = "req") => `${prefix}-${process.pid}-${++requestCounter}-${Date.now()}`;
