@@ -3,9 +3,10 @@
  *
  * Every process Torpor starts for a sandbox is spawned detached: it leads its own process group
  * (pgid = its pid) and is not tied to Torpor's lifetime. A sandbox's processes are the members
- * of its recorded process groups plus, with bubblewrap, every process in those groups' pid
- * namespaces (which catches a process that left its group with setsid). A record carries the
- * process's start time from /proc/<pid>/stat, so a recycled pid is never mistaken for ours.
+ * of its recorded process groups (also after the group's leader has exited) plus, with
+ * bubblewrap, every process in those groups' pid namespaces (which catches a process that left
+ * its group with setsid). A record carries the process's start time from /proc/<pid>/stat, so a
+ * recycled pid is never mistaken for ours.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
@@ -19,6 +20,7 @@ export interface ProcessRecord {
 
 interface ProcStat {
   state: string;
+  ppid: number;
   pgrp: number;
   startTime: string;
   /** utime + stime + cutime + cstime, in ticks (NaN if unreadable). */
@@ -35,7 +37,7 @@ export function procStat(pid: number): ProcStat | null {
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // Fields after the command's closing parenthesis start at field 3 (state): utime is field 14.
   const cpuTicks = [11, 12, 13, 14].map((i) => Number(fields[i])).reduce((a, b) => a + b, 0);
-  return { state: fields[0] ?? "?", pgrp: Number(fields[2]), startTime: fields[19] ?? "", cpuTicks };
+  return { state: fields[0] ?? "?", ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: fields[19] ?? "", cpuTicks };
 }
 
 /** Alive and the same process as recorded (not a zombie, not a recycled pid). */
@@ -52,18 +54,59 @@ function pidNamespace(pid: number): string | null {
   }
 }
 
-/** Every live process of the sandbox whose process groups are `records`. */
-export function sandboxMembers(records: ProcessRecord[]): number[] {
-  const groups = new Set(records.filter(isAlive).map((r) => r.pid));
-  if (groups.size === 0) return [];
-  const ownNs = pidNamespace(process.pid);
-  const all: { pid: number; st: ProcStat }[] = [];
+interface LiveProcess {
+  pid: number;
+  st: ProcStat;
+}
+
+/** Every process on the host that is not a zombie, from /proc. */
+function liveProcesses(): LiveProcess[] {
+  const all: LiveProcess[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     const st = procStat(Number(name));
     if (st && st.state !== "Z" && st.state !== "X") all.push({ pid: Number(name), st });
   }
-  const members = new Set(all.filter((p) => groups.has(p.st.pgrp)).map((p) => p.pid));
+  return all;
+}
+
+/**
+ * The members of each recorded process group, leader or not. A group outlives its leader: a
+ * command that ends after `(server &)` leaves the server in the group (under bubblewrap, with the
+ * pid namespace's init), and such a process must still be frozen and killed with the sandbox.
+ * Linux does not reuse a pid while a process group of that number exists, so with the leader
+ * gone, the processes whose pgid is its pid are its group; a live process holding the leader's
+ * pid with another start time means the pid was reused after the whole group died. A member
+ * that started before the leader cannot be its descendant and is never taken.
+ */
+function groupMembers(records: ProcessRecord[], all: LiveProcess[]): Set<number> {
+  const byPid = new Map(all.map((p) => [p.pid, p.st]));
+  const since = new Map<number, number>();
+  for (const r of records) {
+    const leader = byPid.get(r.pid);
+    if (leader !== undefined && leader.startTime !== r.startTime) continue;
+    since.set(r.pid, Math.min(since.get(r.pid) ?? Infinity, Number(r.startTime) || 0));
+  }
+  const members = new Set<number>();
+  for (const p of all) {
+    const start = since.get(p.st.pgrp);
+    if (start !== undefined && Number(p.st.startTime) >= start) members.add(p.pid);
+  }
+  return members;
+}
+
+/** Whether any process of the record's group is still alive (its leader or what it left behind). */
+export function groupAlive(record: ProcessRecord): boolean {
+  return isAlive(record) || groupMembers([record], liveProcesses()).size > 0;
+}
+
+/** Every live process of the sandbox whose process groups are `records`. */
+export function sandboxMembers(records: ProcessRecord[]): number[] {
+  if (records.length === 0) return [];
+  const all = liveProcesses();
+  const members = groupMembers(records, all);
+  if (members.size === 0) return [];
+  const ownNs = pidNamespace(process.pid);
   const namespaces = new Set<string>();
   for (const pid of members) {
     const ns = pidNamespace(pid);
@@ -105,9 +148,23 @@ export function signalSandbox(records: ProcessRecord[], sig: NodeJS.Signals): nu
   return [...done];
 }
 
-function stoppedOrGone(pid: number): boolean {
-  const st = procStat(pid);
-  return st === null || st.state === "T" || st.state === "t" || st.state === "Z" || st.state === "X";
+const STOPPED_OR_GONE = new Set(["T", "t", "Z", "X"]);
+
+/**
+ * The members of `pids` that can still run. Stopped (T) and gone count as frozen, and so does a
+ * process in uninterruptible sleep (D) with a stopped child: that is a shell's vfork() waiting
+ * for its child to exec, which cannot return while the child is stopped (the SIGSTOP we sent it
+ * stays pending and stops it as soon as it does).
+ */
+export function unfrozen(pids: number[]): number[] {
+  const stats = new Map(pids.map((pid) => [pid, procStat(pid)]));
+  const stoppedParents = new Set<number>();
+  for (const st of stats.values()) if (st && (st.state === "T" || st.state === "t")) stoppedParents.add(st.ppid);
+  return pids.filter((pid) => {
+    const st = stats.get(pid);
+    if (!st || STOPPED_OR_GONE.has(st.state)) return false;
+    return !(st.state === "D" && stoppedParents.has(pid));
+  });
 }
 
 /**
@@ -123,7 +180,9 @@ export async function freezeSandbox(records: ProcessRecord[], timeoutMs = 5000):
   const deadline = Date.now() + timeoutMs;
   let clean = 0;
   while (Date.now() < deadline) {
-    const running = sandboxMembers(records).filter((pid) => (seen.add(pid), !stoppedOrGone(pid)));
+    const members = sandboxMembers(records);
+    for (const pid of members) seen.add(pid);
+    const running = unfrozen(members);
     if (running.length === 0) {
       if (++clean === 2) return { pids: [...seen], frozen: true };
     } else {
@@ -133,14 +192,6 @@ export async function freezeSandbox(records: ProcessRecord[], timeoutMs = 5000):
     await new Promise((r) => setTimeout(r, running.length === 0 ? 1 : 5));
   }
   return { pids: [...seen], frozen: false };
-}
-
-/** True when every listed process is stopped (state T) or gone. */
-export function allStopped(pids: number[]): boolean {
-  return pids.every((pid) => {
-    const st = procStat(pid);
-    return st === null || st.state === "T" || st.state === "t" || st.state === "Z";
-  });
 }
 
 /** True when none of the listed processes is alive any more. */

@@ -33,7 +33,7 @@ import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
 import { BWRAP_HINT, dropsToSandboxUid, probeBubblewrap, SANDBOX_GID, SANDBOX_UID } from "./bwrap";
 import { createCpuMeter } from "./cpu";
-import { allGone, freezeSandbox, isAlive, sandboxMembers, signalSandbox, type ProcessRecord } from "./processes";
+import { allGone, freezeSandbox, groupAlive, isAlive, sandboxMembers, signalSandbox, type ProcessRecord } from "./processes";
 import { handOver, recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "./tar";
@@ -129,6 +129,15 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     }
   }
 
+  function adopt(id: string, record: ProcessRecord): Promise<void> {
+    return serial(id, async () => {
+      const state = await readLiveState(root, id);
+      if (state.processes.some((p) => p.pid === record.pid && p.startTime === record.startTime)) return;
+      state.processes.push({ ...record, kind: "background" });
+      await writeState(root, state);
+    });
+  }
+
   async function startCommand(state: LocalState, command: string): Promise<void> {
     const dirs = sandboxDirs(root, state.id);
     const logFile = path.join(dirs.logs, "start.log");
@@ -208,7 +217,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
         const state = await readLiveState(root, id);
         signalSandbox(recordsOf(state), "SIGCONT");
         state.status = "running";
-        state.processes = state.processes.filter((p) => p.kind === "start" || isAlive(p));
+        state.processes = state.processes.filter((p) => p.kind === "start" || groupAlive(p));
         await writeState(root, state);
         return describe(state);
       }),
@@ -309,7 +318,12 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
       return runForeground({ bwrap, state, dirs, command, cwd, env: opts.env }, opts.timeoutMs, (record) => {
         const set = execs.get(id) ?? new Set<ProcessRecord>();
         execs.set(id, set.add(record));
-        return () => set.delete(record);
+        return async () => {
+          // What the command left running (`(server &)`) stays part of the sandbox: kept as a
+          // background record, so that pause freezes it and kill ends it, after a restart too.
+          if (groupAlive(record)) await adopt(id, record).catch((e: unknown) => log(`[torpor] keeping the processes '${command}' left in ${id} failed: ${String(e)}`));
+          set.delete(record);
+        };
       });
     },
 

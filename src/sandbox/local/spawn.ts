@@ -59,11 +59,21 @@ export interface ForegroundResult {
   stderr: string;
 }
 
-/** Runs to completion; `track` registers the running process (so pause can reach it) and returns its undo. */
+/**
+ * How long output is still collected after the command exits. A process it left running (`(srv &)`)
+ * may hold the pipes for ever: the exec ends with the command, not with its leftovers, whose later
+ * output is read and dropped (never a closed pipe that would kill them with SIGPIPE).
+ */
+const DRAIN_AFTER_EXIT_MS = 250;
+
+/**
+ * Runs to completion; `track` registers the running process (so pause and kill reach it) and
+ * returns its undo, which the provider may turn into adopting what the command left running.
+ */
 export async function runForeground(
   spec: Omit<SpawnSpec, "stdio">,
   timeoutMs: number | undefined,
-  track: (record: ProcessRecord) => () => void,
+  track: (record: ProcessRecord) => () => void | Promise<void>,
 ): Promise<ForegroundResult> {
   const child = spawnInSandbox({ ...spec, stdio: ["ignore", "pipe", "pipe"] });
   const record = recordOf(child, spec.command, "exec");
@@ -90,7 +100,14 @@ export async function runForeground(
       child.once("error", (error) =>
         reject(new SandboxError("PROVIDER", `Could not run '${spec.command}' in sandbox '${spec.state.id}'`, { cause: error })),
       );
-      child.once("close", (code, signal) => resolve({ code, signal }));
+      child.once("exit", (code, signal) => {
+        const drained = new Promise<void>((r) => child.once("close", () => r()));
+        const late = new Promise<void>((r) => setTimeout(r, DRAIN_AFTER_EXIT_MS).unref());
+        void Promise.race([drained, late]).then(() => {
+          for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+          resolve({ code, signal });
+        });
+      });
     });
     const stdout = Buffer.concat(out).toString("utf8");
     const stderr = Buffer.concat(err).toString("utf8");
@@ -102,7 +119,7 @@ export async function runForeground(
     return { exitCode: code ?? 128 + (signal ? os.signals[signal] : 0), stdout, stderr };
   } finally {
     if (timer) clearTimeout(timer);
-    untrack();
+    await untrack();
   }
 }
 
