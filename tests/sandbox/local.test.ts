@@ -122,6 +122,19 @@ describe("local provider isolation (bubblewrap)", () => {
     await eventually(() => counter() > frozen || null, "the grandchild counts again after connect");
   });
 
+  it("refuses to pause a sandbox it could not freeze in time, and leaves it running", async () => {
+    // 1 ms: one round of SIGSTOPs, never the two clean scans a freeze needs.
+    const hasty = createLocalProvider({ root, bubblewrap: "required", freezeTimeoutMs: 1 });
+    const id = await create(hasty, { startCommand: "i=0; while true; do i=$((i+1)); echo $i > /workspace/counter; sleep 0.02; done" });
+    const counter = (): number => Number(readFileSync(path.join(hostWorkspace(id), "counter"), "utf8").trim() || "0");
+    await eventually(() => counter() > 3 || null, "the counter counts");
+    const error = await hasty.pause(id).then(() => null, (e: unknown) => e);
+    expect(isTorporError(error, "PROVIDER") && (error as Error).message).toMatch(/could not be paused: \d+ of its processes did not stop within 1 ms/);
+    expect(await hasty.status(id)).toBe("running");
+    const seen = counter();
+    await eventually(() => counter() > seen || null, "the counter counts on: the half-frozen sandbox was thawed");
+  });
+
   it("runs as an unprivileged uid with no capabilities and no new privileges, and the workspace stays its own", async () => {
     const id = await create(provider);
     const status = await provider.exec(id, "grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs)' /proc/self/status; grep ' /workspace ' /proc/self/mountinfo");

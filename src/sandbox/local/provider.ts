@@ -33,7 +33,7 @@ import { workspacePath } from "../paths";
 import type { CreateSandboxOptions, ExecOptions, ExecResult, SandboxInfo, SandboxProvider } from "../types";
 import { BWRAP_HINT, dropsToSandboxUid, probeBubblewrap, SANDBOX_GID, SANDBOX_UID } from "./bwrap";
 import { createCpuMeter } from "./cpu";
-import { allGone, freezeSandbox, groupAlive, isAlive, sandboxMembers, signalSandbox, type ProcessRecord } from "./processes";
+import { allGone, freezeSandbox, groupAlive, isAlive, sandboxMembers, signalSandbox, unfrozen, type ProcessRecord } from "./processes";
 import { handOver, recordOf, runForeground, spawnInSandbox } from "./spawn";
 import { isSandboxId, newSandboxId, readLiveState, readState, sandboxDirs, toInfo, writeState, type LocalState } from "./state";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "./tar";
@@ -48,6 +48,8 @@ export interface LocalProviderOptions {
   log?: (msg: string) => void;
   /** How long a start command must keep running for create() to succeed. Default 1000 ms. */
   startGraceMs?: number;
+  /** How long pause may take to stop every process of a sandbox before it gives up. Default 5000 ms. */
+  freezeTimeoutMs?: number;
   /** Debounce of the change feed. Default 200 ms. */
   watchDebounceMs?: number;
   /** Where bwrap is, when not in /usr/bin, /usr/local/bin or /bin. */
@@ -62,6 +64,7 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
   const root = path.resolve(options.root);
   const log = options.log ?? ((msg: string) => console.warn(msg));
   const grace = options.startGraceMs ?? 1000;
+  const freezeTimeoutMs = options.freezeTimeoutMs ?? 5000;
   let bwrap: string | null = null;
   const unisolatedReason = "bubblewrap is off (TORPOR_BWRAP=off)";
   /** Why create() is refused: isolation is required and bwrap cannot give it. */
@@ -225,8 +228,17 @@ export function createLocalProvider(options: LocalProviderOptions): SandboxProvi
     pause: (id) =>
       serial(id, async () => {
         const state = await readLiveState(root, id);
-        const { frozen } = await freezeSandbox(recordsOf(state));
-        if (!frozen) log(`[torpor] pausing ${id}: its processes did not all stop within 5 s`);
+        const records = recordsOf(state);
+        const { frozen } = await freezeSandbox(records, freezeTimeoutMs);
+        if (!frozen) {
+          // A half-frozen sandbox is no paused one: a checkpoint of it could miss what a process
+          // still running writes afterwards, and archive would then kill that work. Thaw and refuse.
+          const running = unfrozen(sandboxMembers(records));
+          signalSandbox(records, "SIGCONT");
+          throw new SandboxError("PROVIDER", `Sandbox '${id}' could not be paused: ${running.length} of its processes did not stop within ${freezeTimeoutMs} ms`, {
+            details: { sandboxId: id, running: running.slice(0, 20) },
+          });
+        }
         state.status = "paused";
         await writeState(root, state);
       }),
