@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isTorporError } from "../../src/core/errors";
 import { hashFolderFiles, readWorkspaceFile, scanFolder, workspaceInPlaceReads, writeWorkspaceFile } from "../../src/localfs";
 import { exportFolderTar, importFolderTar, workspaceImporter } from "../../src/sandbox/local/tar";
+import { watchFolder } from "../../src/sandbox/local/watch";
 import { expectCode, makeTar, readTar } from "./helpers";
 
 const base = mkdtempSync(path.join(tmpdir(), "torpor-hostile-"));
@@ -144,6 +145,11 @@ describe("a sandbox swapping a workspace folder for a symlink to a host folder",
     writeFileSync(path.join(host, `host-only-${secret}.txt`), secret);
     const hostBefore = listTree(host);
     const secretHash = createHash("sha256").update(secret).digest("hex");
+    // The change feed watches the workspace all along: a folder it adds (or lists) through a
+    // swapped-in link would put the host folder's names into the session's change rows.
+    const watched: string[] = [];
+    let watchErrors = 0;
+    const stopWatch = await watchFolder(ws, (events) => watched.push(...events.map((e) => e.path)), { debounceMs: 20, onError: () => watchErrors++ });
     const attacker = await startAttacker(path.join(ws, "victim"), host);
     let attempts = 0;
     let refused = 0;
@@ -192,7 +198,10 @@ describe("a sandbox swapping a workspace folder for a symlink to a host folder",
       }
     } finally {
       swaps = await attacker.stop();
-      console.log(`hostile fs: ${attempts} attempts (${refused} refused or missed, ${swaps} swaps by the attacker), ${hostReads.length} host reads`);
+      await stopWatch();
+      const leaked = watched.filter((p) => p.includes("host-only"));
+      if (leaked.length > 0) hostReads.push(`watchFolder: ${leaked.length} events naming host files (${leaked[0]})`);
+      console.log(`hostile fs: ${attempts} attempts (${refused} refused or missed, ${swaps} swaps by the attacker), ${hostReads.length} host reads; the watcher saw ${watched.length} events (${watchErrors} errors)`);
     }
     expect(swaps).toBeGreaterThan(200); // the race was live (3,600-28,000 swaps per run here)
     expect(hostReads).toEqual([]);
