@@ -20,9 +20,9 @@
  * swapped for a link to a host folder is never watched or listed: its names never become change
  * rows, and the host's tree never costs inotify watches.
  */
-import { closeSync, lstatSync, watch, type FSWatcher } from "node:fs";
+import { closeSync, lstatSync, watch, type FSWatcher, type Stats } from "node:fs";
 import fs from "node:fs/promises";
-import { at as fdPath, openDirAt, openRoot } from "../../localfs";
+import { at as fdPath, DirChain, openDirAt, openRoot } from "../../localfs";
 import type { FileEvent } from "../types";
 
 /** Folder `rel` of `root` opened by descriptors, one component at a time; null unless it is a real folder now. */
@@ -50,22 +50,24 @@ export interface WatchFolderOptions {
   onError?: (error: Error) => void;
 }
 
-/** What is at `rel` now, looked up without following a link on the way (null: nothing there). */
-function lstatInFolder(root: string, rel: string): import("node:fs").Stats | null {
+/**
+ * What is at `rel` now, looked up without following a link on the way (null: nothing there).
+ * `dirs` keeps the folders of consecutive lookups open (a restore or a build makes thousands of
+ * events in a few folders): one open per new folder, not one per path component per event.
+ */
+function lstatInFolder(dirs: DirChain, rel: string): Stats | null {
   const slash = rel.lastIndexOf("/");
   let parent: number | null;
   try {
-    parent = openFolder(root, slash < 0 ? "" : rel.slice(0, slash));
+    parent = dirs.folder(slash < 0 ? [] : rel.slice(0, slash).split("/"), rel);
   } catch {
-    return null;
+    return null; // a link or no folder on the way: nothing is at `rel` as the workspace sees it
   }
   if (parent === null) return null;
   try {
     return lstatSync(fdPath(parent, rel.slice(slash + 1)), { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
-  } finally {
-    closeSync(parent);
   }
 }
 
@@ -88,6 +90,7 @@ export async function watchFolder(
   let classifying: Promise<void> = Promise.resolve();
   let draining = false;
   let closing = false;
+  const dirs = new DirChain(folder);
 
   const flush = (): void => {
     timer = undefined;
@@ -108,6 +111,7 @@ export async function watchFolder(
     schedule();
   };
   const closeAll = (): void => {
+    dirs.close();
     for (const w of watchers.values()) w.close();
     watchers.clear();
   };
@@ -215,7 +219,7 @@ export async function watchFolder(
   const classify = async (rel: string, eventType: string, at: number): Promise<void> => {
     if (stopped) return;
     if (eventType !== "rename") return note(rel, "write", at);
-    const st = lstatInFolder(folder, rel);
+    const st = lstatInFolder(dirs, rel);
     if (stopped) return;
     if (st === null) {
       forget(rel);
