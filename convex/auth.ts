@@ -38,10 +38,9 @@ export type WireError = {
   details: string;
 };
 
-/** Checks the secret, runs the handler, and turns a TorporError into a ConvexError the client sees. */
-export async function guarded<T>(secret: string, handler: () => Promise<T>): Promise<T> {
+/** Runs `handler` and turns a TorporError it throws into a ConvexError the client sees. */
+export async function carryTypedErrors<T>(handler: () => Promise<T>): Promise<T> {
   try {
-    checkSecret(secret);
     return await handler();
   } catch (error) {
     if (isTorporError(error)) {

@@ -4,45 +4,37 @@
  * handler runs (auth.ts), and with Torpor's typed errors carried to the client as ConvexError data.
  * A handler never sees the secret and cannot forget the check.
  *
- * This is convex-helpers' customQuery/customMutation pattern (a builder that adds arguments and
- * runs a check), written here with convex's own API in a dozen lines: convex-helpers is not a
- * dependency, and this is the only thing Torpor would use from it.
+ * Built with convex-helpers' custom functions (customQuery/customMutation): the `secret` argument
+ * is consumed by the customization's `input`, which checks it; convex-helpers has no hook for a
+ * handler's errors, so each handler is wrapped once here to carry them (auth.ts carryTypedErrors).
  */
-import { v, type ObjectType, type PropertyValidators, type Validator } from "convex/values";
-import type { RegisteredMutation, RegisteredQuery } from "convex/server";
-import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
-import { guarded } from "./auth";
+import { customMutation, customQuery } from "convex-helpers/server/customFunctions";
+import { v } from "convex/values";
+import { mutation, query } from "./_generated/server";
+import { carryTypedErrors, checkSecret } from "./auth";
 
-interface SecretFunction<Ctx, Args extends PropertyValidators, R> {
-  args: Args;
-  /** Checked by Convex on the way out, when given. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  returns?: Validator<any, "required", any>;
-  handler: (ctx: Ctx, args: ObjectType<Args>) => Promise<R> | R;
+const withSecret = {
+  args: { secret: v.string() },
+  input: async (_ctx: unknown, { secret }: { secret: string }) => {
+    await carryTypedErrors(async () => checkSecret(secret));
+    return { ctx: {}, args: {} };
+  },
+};
+
+const querySecretly = customQuery(query, withSecret);
+const mutateSecretly = customMutation(mutation, withSecret);
+
+interface Definition {
+  handler: (...args: never[]) => unknown;
 }
 
-const secretArg = { secret: v.string() };
-type WithSecret<Args extends PropertyValidators> = ObjectType<Args & typeof secretArg>;
-
-// The casts: convex's builders infer the handler's argument type from `args`, which TypeScript
-// cannot do through a generic spread; the declared result type states what the builder makes.
-function definition<Ctx, Args extends PropertyValidators, R>(fn: SecretFunction<Ctx, Args, R>) {
-  return {
-    args: { ...fn.args, ...secretArg },
-    ...(fn.returns ? { returns: fn.returns } : {}),
-    handler: (ctx: Ctx, { secret, ...args }: { secret: string }): Promise<R> =>
-      guarded(secret, async () => fn.handler(ctx, args as unknown as ObjectType<Args>)),
-  };
+/** The same definition, its handler's TorporErrors turned into ConvexErrors the adapter reads back. */
+function carrying<D extends Definition>(fn: D): D {
+  const handler = fn.handler as (...args: unknown[]) => unknown;
+  return { ...fn, handler: (...args: unknown[]) => carryTypedErrors(async () => handler(...args)) };
 }
 
-export function secretQuery<Args extends PropertyValidators, R>(
-  fn: SecretFunction<QueryCtx, Args, R>,
-): RegisteredQuery<"public", WithSecret<Args>, Promise<R>> {
-  return query(definition(fn) as never) as RegisteredQuery<"public", WithSecret<Args>, Promise<R>>;
-}
-
-export function secretMutation<Args extends PropertyValidators, R>(
-  fn: SecretFunction<MutationCtx, Args, R>,
-): RegisteredMutation<"public", WithSecret<Args>, Promise<R>> {
-  return mutation(definition(fn) as never) as RegisteredMutation<"public", WithSecret<Args>, Promise<R>>;
-}
+// The casts: the builders' own types (generic over args, returns and handler) are kept as they
+// are; only the handler inside is wrapped.
+export const secretQuery = ((fn: Definition) => querySecretly(carrying(fn) as never)) as unknown as typeof querySecretly;
+export const secretMutation = ((fn: Definition) => mutateSecretly(carrying(fn) as never)) as unknown as typeof mutateSecretly;
