@@ -19,6 +19,7 @@ import type * as checkpoints from "../checkpoints.js";
 import type * as config from "../config.js";
 import type * as functions from "../functions.js";
 import type * as history from "../history.js";
+import type * as migrations from "../migrations.js";
 import type * as model from "../model.js";
 import type * as runs from "../runs.js";
 import type * as sessions from "../sessions.js";
@@ -40,6 +41,7 @@ declare const fullApi: ApiFromModules<{
   config: typeof config;
   functions: typeof functions;
   history: typeof history;
+  migrations: typeof migrations;
   model: typeof model;
   runs: typeof runs;
   sessions: typeof sessions;

@@ -5,8 +5,8 @@
  * adapter code that production runs over ConvexHttpClient talks to the convex-test instance.
  */
 import { convexTest } from "convex-test";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api } from "../../convex/_generated/api";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { api, internal } from "../../convex/_generated/api";
 import schema from "../../convex/schema";
 import { isTorporError } from "../../src/core/errors";
 import { createConvexStore, type ConvexClientLike } from "../../src/store/convex";
@@ -97,5 +97,43 @@ describe("convex session documents written before the per-session settings", () 
       .mutation(api.sessions.update, { secret: SECRET, sessionId: made.id, patch: { activity: "files-only" as never } })
       .catch((e: unknown) => e);
     expect(String(raw)).toMatch(/validator|Validator/);
+  });
+});
+
+describe("convex session documents written before unsavedSince", () => {
+  it("get it from their oldest pending change through migrations:backfillUnsaved, page by page, and a second run changes nothing", async () => {
+    const t = convexTest({ schema, modules, transactionLimits: true });
+    const store = createConvexStore({ url: "https://unused.convex.cloud", secret: SECRET, client: t as unknown as ConvexClientLike });
+    const make = () => store.createSession({ ownerId: "o", provider: "local", template: "t", idleTimeoutMs: 1000, sandboxId: "x", now: T0 });
+    const pending = await make();
+    await store.recordChanges(pending.id, [{ path: "b.txt", operation: "write", at: T0 + 20 }, { path: "a.txt", operation: "write", at: T0 + 10 }]);
+    const clean = await make();
+    const current = await make();
+    await store.recordChanges(current.id, [{ path: "c.txt", operation: "write", at: T0 + 30 }]);
+    // What an older deployment wrote: the first two documents without the three fields.
+    await t.run(async (ctx) => {
+      for (const id of [pending.id, clean.id]) {
+        const doc = await ctx.db.query("sessions").withIndex("by_sessionId", (q) => q.eq("sessionId", id)).unique();
+        const { _id, _creationTime, unsavedSince: _u, unsavedGlobalAt: _g, flushDueAt: _f, ...old } = doc!;
+        await ctx.db.replace(_id, old);
+      }
+    });
+    const raw = (id: string) => t.run(async (ctx) => ctx.db.query("sessions").withIndex("by_sessionId", (q) => q.eq("sessionId", id)).unique());
+    expect(Object.keys((await raw(pending.id))!)).not.toContain("unsavedSince");
+
+    vi.useFakeTimers();
+    try {
+      // Two documents per page: the first call schedules the second page itself.
+      expect(await t.mutation(internal.migrations.backfillUnsaved, { pageSize: 2 })).toMatchObject({ isDone: false });
+      await t.finishAllScheduledFunctions(vi.runAllTimers);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await raw(pending.id)).toMatchObject({ unsavedSince: T0 + 10, unsavedGlobalAt: T0 + 10, flushDueAt: null });
+    expect(await raw(clean.id)).toMatchObject({ unsavedSince: null, unsavedGlobalAt: null, flushDueAt: null });
+    expect(await raw(current.id)).toMatchObject({ unsavedSince: T0 + 30 });
+    expect((await store.getSession(pending.id)).unsavedSince).toBe(T0 + 10);
+    const again = await t.mutation(internal.migrations.backfillUnsaved, {});
+    expect(again).toEqual({ updated: 0, isDone: true });
   });
 });
