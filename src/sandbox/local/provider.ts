@@ -4,7 +4,11 @@
  *
  * - pause: SIGSTOP to every process of the sandbox (its whole pid namespace, repeated to a fixed
  *   point, see freezeSandbox); connect: SIGCONT. Files stay readable from
- *   the host while paused (scan, transfer, hash work); exec is refused until connect.
+ *   the host while paused (scan, transfer, hash work); exec is refused until connect. A sandbox
+ *   that cannot be frozen within `freezeTimeoutMs` is thawed and the pause fails.
+ * - What a command leaves running (`(server &)`) belongs to the sandbox: a foreground exec that
+ *   leaves processes behind returns with its command and has them recorded (adopt), so that
+ *   pause, kill and a restarted Torpor reach them (./processes: groups outlive their leaders).
  * - kill: SIGKILL to every process, then the workspace, /tmp, home and logs go to the trash
  *   (./trash: renamed at once, deleted later in batches, off the resume's path); a
  *   tombstone state file remains so that the other methods say SANDBOX_GONE (not NOT_FOUND).
@@ -18,7 +22,7 @@
  * - A start command that exits within `startGraceMs` fails create() with its output (and the
  *   half-made sandbox is removed); a later exit shows up as a warning in connect()'s info.
  *
- * Why this file is one closure of ~400 lines: every method shares the per-sandbox serial locks,
+ * Why this file is one closure of ~420 lines: every method shares the per-sandbox serial locks,
  * the exec and watcher registries, the loans and the write counter the trash waits on. What needs
  * none of them lives beside it: tar, bwrap, spawn, processes, state, trash, cpu, watch, loan; the
  * host-side reads and writes of the workspace are src/localfs.
