@@ -16,6 +16,7 @@ import {
   waitUntil,
   type WorkflowRuntime,
 } from "../helpers/runtime";
+import { liveSession } from "../fault/live-session";
 
 let rt: WorkflowRuntime | undefined;
 afterEach(async () => {
@@ -30,36 +31,15 @@ describe("a sandbox whose processes keep writing", () => {
   it("loses no file between the hibernate's checkpoint and the archive's kill", async () => {
     rt = await startWorkflowRuntime();
     const { runtime } = rt;
-    const info = await runtime.sandboxes.create({ template: "base", startCommand: WRITER });
-    const session = await runtime.store.createSession({
-      ownerId: "alice",
-      provider: runtime.sandboxes.kind,
-      template: "base",
-      idleTimeoutMs: runtime.config.lifecycle.idleTimeoutMs,
-      sandboxId: info.id,
-    });
-    const hibernate = await runWorkflow(rt, {
-      name: "torpor/session.hibernate.requested",
-      data: { sessionId: session.id, reason: "test: live", requestId: requestId() },
-    });
-    expect(hibernate.status, hibernate.error ?? "").toBe("completed");
+    const { info, session, run } = await liveSession(rt, 0, WRITER);
+    await run("hibernate");
     expect(await runtime.sandboxes.status(info.id)).toBe("paused");
     // What the paused sandbox holds is what the archive must keep.
     const paused = await sandboxFingerprint(runtime.sandboxes, info.id);
     expect(Object.keys(paused).length).toBeGreaterThan(10);
 
-    const archive = await runWorkflow(rt, {
-      name: "torpor/session.archive.requested",
-      data: { sessionId: session.id, reason: "test: archive", requestId: requestId() },
-    });
-    expect(archive.status, archive.error ?? "").toBe("completed");
-    expect((JSON.parse(archive.result!) as ArchiveResult).status).toBe("archived");
-    const resume = await runWorkflow(rt, {
-      name: "torpor/session.resume.requested",
-      data: { sessionId: session.id, reason: "test: back", requestId: requestId() },
-    });
-    expect(resume.status, resume.error ?? "").toBe("completed");
-    expect((JSON.parse(resume.result!) as ResumeResult).rung).toBe("restored");
+    expect(((await run("archive")) as unknown as ArchiveResult).status).toBe("archived");
+    expect(((await run("resume")) as unknown as ResumeResult).rung).toBe("restored");
     const back = await runtime.store.getSession(session.id);
     const restored = await sandboxFingerprint(runtime.sandboxes, back.sandboxId!);
     const lost = lostFiles(paused, restored);
@@ -73,17 +53,7 @@ describe("a sandbox whose processes keep writing", () => {
       Object.assign(Object.create(inner) as SandboxProvider, { readsWhilePaused: false, pause: async () => undefined });
     rt = await startWorkflowRuntime({ wrapSandboxes: unfreezable });
     const { runtime } = rt;
-    const info = await runtime.sandboxes.create({
-      template: "base",
-      startCommand: "i=0; while [ ! -e stop ]; do i=$((i+1)); echo $i > f$i; sleep 0.02; done; sleep 600",
-    });
-    const session = await runtime.store.createSession({
-      ownerId: "alice",
-      provider: runtime.sandboxes.kind,
-      template: "base",
-      idleTimeoutMs: runtime.config.lifecycle.idleTimeoutMs,
-      sandboxId: info.id,
-    });
+    const { info, session } = await liveSession(rt, 0, "i=0; while [ ! -e stop ]; do i=$((i+1)); echo $i > f$i; sleep 0.02; done; sleep 600");
     const archive = async () => {
       const run = await runWorkflow(rt!, {
         name: "torpor/session.archive.requested",
